@@ -1,0 +1,59 @@
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format migrate seed worker clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+migrate: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo
+
+## make run: set up everything, load the demo data, serve the app and its task worker.
+run: seed
+	@echo ""
+	@echo "  KajAccess is running at http://$(HOST):$(PORT)/"
+	@echo ""
+	@echo "  Demo logins (password for all: kajaccess-demo)"
+	@echo "    creator@example.com   Casey Creator, owner of Demo Academy  -> the dashboard"
+	@echo "    team@example.com      assistant at Demo Academy"
+	@echo "    support@example.com   support staff                         -> /admin/"
+	@echo "    ada@example.com       customer                              -> /library/"
+	@echo "    other@example.com     owner of Other School"
+	@echo ""
+	@echo "  Press Ctrl-C to stop the server and the worker."
+	@echo ""
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/python manage.py db_worker & \
+	$(BIN)/python manage.py runserver $(HOST):$(PORT) & \
+	wait
+
+## make test: the whole suite (browser tests need Chromium at $$CHROMIUM_PATH or /usr/bin/chromium).
+test: $(VENV)/.installed-dev
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles test-artifacts

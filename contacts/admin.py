@@ -1,0 +1,24 @@
+from django.contrib import admin
+
+from purchases.admin import GrantInline
+
+from .models import Contact, Tag
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["email", "name", "site", "created_at", "test_card_declines"]
+    list_filter = ["site", "test_card_declines"]
+    search_fields = ["name", "email"]
+    list_select_related = ["site"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["created_at"]
+    inlines = [GrantInline]
+    show_full_result_count = False
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "site"]
+    list_filter = ["site"]
+    search_fields = ["name"]

@@ -1,0 +1,73 @@
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from kajaccess.models import Site
+
+
+class Tag(models.Model):
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=80)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint("site", Lower("name"), name="unique_tag_name_per_site"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(models.Model):
+    """A person on a creator's list; a customer once they hold a Grant."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="contacts")
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=200, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contacts",
+        help_text="The login with which this contact opens the Library.",
+    )
+    tags = models.ManyToManyField(Tag, through="ContactTag", related_name="contacts", blank=True)
+    test_card_declines = models.BooleanField(
+        default=False, help_text="The test payment gateway declines this contact's card."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint("site", Lower("email"), name="unique_contact_email_per_site"),
+        ]
+        indexes = [
+            models.Index(fields=["site", "-created_at", "-id"], name="contact_site_created"),
+            models.Index(fields=["site", "name"], name="contact_site_name"),
+            models.Index(fields=["site", "email"], name="contact_site_email"),
+            models.Index(fields=["site", "last_activity_at"], name="contact_site_activity"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+class ContactTag(models.Model):
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "tag"], name="unique_contact_tag"),
+        ]
+        indexes = [models.Index(fields=["tag", "contact"], name="contacttag_tag_contact")]

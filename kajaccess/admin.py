@@ -1,0 +1,17 @@
+from django.contrib import admin
+
+from .models import Site, SiteMembership
+
+
+class MembershipInline(admin.TabularInline):
+    model = SiteMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "created_at"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]

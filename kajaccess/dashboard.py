@@ -1,0 +1,22 @@
+"""What every dashboard view shares: only members of a site get in, and only to their site."""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+
+
+def member_required(view):
+    """Signed-in members of a site only; everyone else gets a 404 (customers, support).
+
+    The view reads `request.site`, and every query it makes starts from it.
+    """
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.site is None:
+            raise Http404("This page is for the team of a site.")
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,121 @@
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+
+from contacts.models import Contact
+from kajaccess.models import Site
+
+
+class Product(models.Model):
+    class Kind(models.TextChoices):
+        COURSE = "course", "Course"
+        COMMUNITY = "community", "Community"
+        COACHING = "coaching", "Coaching"
+        DOWNLOAD = "download", "Download"
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="products")
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.COURSE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["title", "pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Lesson(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="lessons")
+    title = models.CharField(max_length=200)
+    position = models.PositiveIntegerField()
+    body = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["product", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "position"], name="unique_lesson_position"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class LessonCompletion(models.Model):
+    """Product Progress: it belongs to the contact, not to their access, so it survives a revoke."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="completions")
+    lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="completions")
+    completed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "lesson"], name="unique_lesson_completion"),
+        ]
+
+
+class OfferQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(deleted_at__isnull=True)
+
+
+class Offer(models.Model):
+    class PaymentType(models.TextChoices):
+        FREE = "free", "Free"
+        ONE_TIME = "one_time", "One-time payment"
+        SUBSCRIPTION = "subscription", "Subscription"
+        PAYMENT_PLAN = "payment_plan", "Payment plan"
+
+    class Interval(models.TextChoices):
+        MONTH = "month", "month"
+        YEAR = "year", "year"
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="offers")
+    title = models.CharField(max_length=200)
+    products = models.ManyToManyField(Product, related_name="offers", blank=True)
+    price = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3, default="USD")
+    payment_type = models.CharField(
+        max_length=20, choices=PaymentType.choices, default=PaymentType.ONE_TIME
+    )
+    interval = models.CharField(
+        max_length=10,
+        choices=Interval.choices,
+        default=Interval.MONTH,
+        help_text="How often a subscription or payment plan bills.",
+    )
+    installments = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Number of payments of a payment plan."
+    )
+    access_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        verbose_name="Restrict access to a specific amount of days",
+        help_text="Access ends this many days after it starts. Applies to new grants only.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OfferQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="offer_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(access_days__isnull=True) | Q(access_days__gte=1),
+                name="offer_access_days_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def bills_repeatedly(self) -> bool:
+        return self.payment_type in (self.PaymentType.SUBSCRIPTION, self.PaymentType.PAYMENT_PLAN)

@@ -1,0 +1,166 @@
+"""The Django admin is the support team's tool: the same services, recorded as support."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+
+from kajaccess.actors import Actor
+
+from . import services
+from .models import AccessEvent, Automation, BulkAction, Grant, Payment, ProductAccess, Subscription
+
+ACCESS_FIELDS = [
+    "status",
+    "revoked_at",
+    "revoked_by",
+    "revoked_via",
+    "revoke_reason",
+]
+
+
+class GrantInline(admin.TabularInline):
+    model = Grant
+    fk_name = "contact"
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["offer", "source", "starts_at", "expires_at", "status", "revoked_via", "revoked_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ProductAccessInline(admin.TabularInline):
+    model = ProductAccess
+    extra = 0
+    can_delete = False
+    fields = ["product", *ACCESS_FIELDS, "removed_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _run(modeladmin, request, queryset, service, verb):
+    changed = unchanged = 0
+    for grant in queryset.select_related("contact", "offer").order_by("pk"):
+        try:
+            outcome = service(grant=grant, actor=Actor.support(request.user))
+        except ValidationError as error:
+            modeladmin.message_user(request, " ".join(error.messages), messages.ERROR)
+            continue
+        if outcome.changed:
+            changed += 1
+        else:
+            unchanged += 1
+    if changed:
+        modeladmin.message_user(request, f"{verb} access on {changed} grant(s).", messages.SUCCESS)
+    if unchanged:
+        modeladmin.message_user(
+            request, f"{unchanged} grant(s) needed no change.", messages.WARNING
+        )
+
+
+@admin.register(Grant)
+class GrantAdmin(admin.ModelAdmin):
+    list_display = ["contact", "offer", "site", "source", "starts_at", "status", "revoked_via"]
+    list_filter = ["site", "status", "revoked_via", "source"]
+    search_fields = ["contact__email", "contact__name", "offer__title"]
+    list_select_related = ["contact", "offer", "site"]
+    actions = ["revoke_access", "restore_access"]
+    inlines = [ProductAccessInline]
+    show_full_result_count = False
+    # Access changes only through the actions, which write the audit trail.
+    readonly_fields = [
+        "site",
+        "contact",
+        "offer",
+        "source",
+        "granted_by",
+        "starts_at",
+        "expires_at",
+        *ACCESS_FIELDS,
+        "created_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Revoke access")
+    def revoke_access(self, request, queryset):
+        _run(self, request, queryset, services.revoke_grant, "Revoked")
+
+    @admin.action(description="Restore access")
+    def restore_access(self, request, queryset):
+        _run(self, request, queryset, services.restore_access, "Restored")
+
+
+class PaymentInline(admin.TabularInline):
+    model = Payment
+    extra = 0
+    can_delete = False
+    readonly_fields = ["amount", "currency", "status", "due_at", "at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["grant", "status", "amount", "interval", "next_billing_at", "cancel_at"]
+    list_filter = ["status", "grant__site"]
+    search_fields = ["grant__contact__email"]
+    list_select_related = ["grant__contact", "grant__offer"]
+    readonly_fields = ["grant"]
+    inlines = [PaymentInline]
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = ["subscription", "amount", "currency", "status", "due_at", "at"]
+    list_filter = ["status"]
+    search_fields = ["subscription__grant__contact__email"]
+    list_select_related = ["subscription__grant__contact", "subscription__grant__offer"]
+    readonly_fields = ["subscription"]
+
+
+@admin.register(AccessEvent)
+class AccessEventAdmin(admin.ModelAdmin):
+    """The audit trail reads only: no add, no change, no delete."""
+
+    list_display = ["at", "site", "contact", "kind", "actor_kind", "actor", "reason"]
+    list_filter = ["site", "kind", "actor_kind"]
+    search_fields = ["contact__email", "reason"]
+    list_select_related = ["site", "contact", "actor"]
+    date_hierarchy = "at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Automation)
+class AutomationAdmin(admin.ModelAdmin):
+    list_display = ["site", "trigger", "action", "offer", "active"]
+    list_filter = ["site", "trigger", "active"]
+
+
+@admin.register(BulkAction)
+class BulkActionAdmin(admin.ModelAdmin):
+    list_display = ["pk", "site", "action", "status", "total", "changed", "skipped", "created_at"]
+    list_filter = ["site", "status", "action"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,629 @@
+"""The only code that changes access.
+
+Every service here takes keyword-only arguments and an explicit Actor, runs in one
+transaction, locks the rows it changes in primary-key order, writes one AccessEvent
+per real change in that same transaction, and is idempotent: a second identical call
+changes nothing, writes nothing and says so. None of them sends the customer anything.
+
+The set-based functions (`grant_offer_to_contacts`, `revoke_grants`, `restore_grants`)
+run a fixed number of statements whatever the number of rows, so a bulk action's chunk
+costs the same whether it holds one contact or five hundred; the single-row services
+are those same functions applied to one row.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from contacts.models import Contact
+from kajaccess.actors import Actor, ActorKind
+from products.models import Offer, Product
+
+from .models import (
+    AccessEvent,
+    AccessStatus,
+    BulkAction,
+    Grant,
+    ProductAccess,
+    Purchase,
+    RevokedVia,
+    Subscription,
+)
+from .signals import offer_granted
+
+REASON_MAX_LENGTH = 500
+
+REVOKED_VIA_BY_ACTOR = {
+    ActorKind.CREATOR: RevokedVia.CREATOR,
+    ActorKind.SUPPORT: RevokedVia.SUPPORT,
+    ActorKind.AUTOMATION: RevokedVia.AUTOMATION,
+    ActorKind.EXPIRY: RevokedVia.EXPIRY,
+    ActorKind.CANCELLATION: RevokedVia.CANCELLATION,
+    ActorKind.SYSTEM: RevokedVia.CREATOR,
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a service did: the row it acted on, whether anything changed, and in words."""
+
+    obj: Any
+    changed: bool
+    message: str
+
+
+def _check_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationError(
+            f"The reason can be at most {REASON_MAX_LENGTH} characters "
+            f"(it has {len(reason)})."
+        )
+    return reason
+
+
+def _revoked_via(actor: Actor) -> str:
+    try:
+        return REVOKED_VIA_BY_ACTOR[actor.kind]
+    except KeyError:
+        raise ValidationError(f"A {actor.kind} cannot revoke access.") from None
+
+
+def _event(
+    kind: str,
+    *,
+    site_id: int,
+    contact_id: int,
+    actor: Actor,
+    grant_id: int | None = None,
+    product_id: int | None = None,
+    reason: str = "",
+    bulk_action: BulkAction | None = None,
+    at: datetime,
+    details: dict | None = None,
+) -> AccessEvent:
+    return AccessEvent(
+        site_id=site_id,
+        contact_id=contact_id,
+        grant_id=grant_id,
+        product_id=product_id,
+        kind=kind,
+        actor_id=actor.user_id,
+        actor_kind=actor.kind,
+        reason=reason,
+        bulk_action=bulk_action,
+        at=at,
+        details=details or {},
+    )
+
+
+def record_event(kind: str, *, contact: Contact, actor: Actor, **fields) -> AccessEvent:
+    """Write one audit row; for services of other modules that change billing state."""
+    event = _event(
+        kind,
+        site_id=contact.site_id,
+        contact_id=contact.pk,
+        actor=actor,
+        at=fields.pop("at", None) or timezone.now(),
+        **fields,
+    )
+    event.save()
+    return event
+
+
+# --- Granting ------------------------------------------------------------------------
+
+
+def _expiry(offer: Offer, starts_at: datetime) -> datetime | None:
+    return starts_at + timedelta(days=offer.access_days) if offer.access_days else None
+
+
+def grant_offer_to_contacts(
+    *,
+    offer: Offer,
+    contact_ids: Iterable[int],
+    actor: Actor,
+    source: str = Grant.Source.MANUAL,
+    starts_at: datetime | None = None,
+    reason: str = "",
+    bulk_action: BulkAction | None = None,
+    now: datetime | None = None,
+) -> list[Grant]:
+    """Grant an Offer to many contacts of its site; returns the grants it created.
+
+    Contacts that already hold an active grant of the Offer, or that belong to another
+    site, are left as they are. Runs a fixed number of statements.
+    """
+    reason = _check_reason(reason)
+    if offer.is_deleted:
+        raise ValidationError(f"“{offer.title}” was deleted and can no longer be granted.")
+    if source not in Grant.Source.values:
+        raise ValidationError(f"Unknown grant source “{source}”.")
+    now = now or timezone.now()
+    starts_at = starts_at or now
+    with transaction.atomic():
+        # Locking the contacts serialises grants of the same contact: two clicks on
+        # `Grant offer` can never create two active grants.
+        locked = list(
+            Contact.objects.select_for_update()
+            .filter(pk__in=list(contact_ids), site_id=offer.site_id)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        holding = set(
+            Grant.objects.filter(
+                offer=offer, contact_id__in=locked, status=AccessStatus.ACTIVE
+            ).values_list("contact_id", flat=True)
+        )
+        to_grant = [pk for pk in locked if pk not in holding]
+        if not to_grant:
+            return []
+        grants = Grant.objects.bulk_create(
+            [
+                Grant(
+                    site_id=offer.site_id,
+                    contact_id=contact_id,
+                    offer=offer,
+                    source=source,
+                    granted_by=actor.user,
+                    starts_at=starts_at,
+                    expires_at=_expiry(offer, starts_at),
+                    created_at=now,
+                )
+                for contact_id in to_grant
+            ]
+        )
+        product_ids = list(offer.products.order_by("pk").values_list("pk", flat=True))
+        ProductAccess.objects.bulk_create(
+            [ProductAccess(grant=grant, product_id=pid) for grant in grants for pid in product_ids]
+        )
+        if source == Grant.Source.PURCHASE:
+            _create_billing(offer, grants, starts_at)
+        AccessEvent.objects.bulk_create(
+            [
+                _event(
+                    AccessEvent.Kind.GRANTED,
+                    site_id=offer.site_id,
+                    contact_id=grant.contact_id,
+                    grant_id=grant.pk,
+                    actor=actor,
+                    reason=reason,
+                    bulk_action=bulk_action,
+                    at=now,
+                    details={
+                        "offer": offer.title,
+                        "source": source,
+                        "expires_at": grant.expires_at.isoformat() if grant.expires_at else None,
+                    },
+                )
+                for grant in grants
+            ]
+        )
+        granted_ids = [grant.pk for grant in grants]
+        transaction.on_commit(
+            lambda: offer_granted.send(
+                sender=Grant, offer=offer, grant_ids=granted_ids, actor=actor
+            )
+        )
+    return grants
+
+
+def _create_billing(offer: Offer, grants: list[Grant], starts_at: datetime) -> None:
+    if offer.payment_type == Offer.PaymentType.ONE_TIME:
+        Purchase.objects.bulk_create(
+            [
+                Purchase(grant=g, amount=offer.price, currency=offer.currency, purchased_at=starts_at)
+                for g in grants
+            ]
+        )
+    elif offer.bills_repeatedly:
+        plan = offer.payment_type == Offer.PaymentType.PAYMENT_PLAN
+        Subscription.objects.bulk_create(
+            [
+                Subscription(
+                    grant=g,
+                    interval=offer.interval,
+                    amount=offer.price,
+                    currency=offer.currency,
+                    next_billing_at=starts_at,
+                    installments_total=(offer.installments or 1) if plan else None,
+                    created_at=starts_at,
+                )
+                for g in grants
+            ]
+        )
+
+
+def grant_offer(
+    *,
+    contact: Contact,
+    offer: Offer,
+    actor: Actor,
+    source: str = Grant.Source.MANUAL,
+    starts_at: datetime | None = None,
+    reason: str = "",
+    bulk_action: BulkAction | None = None,
+) -> Outcome:
+    """Give a contact access to every Product of an Offer.
+
+    An existing active grant of the same Offer is returned unchanged.
+    """
+    if contact.site_id != offer.site_id:
+        raise ValidationError("That offer belongs to another site.")
+    created = grant_offer_to_contacts(
+        offer=offer,
+        contact_ids=[contact.pk],
+        actor=actor,
+        source=source,
+        starts_at=starts_at,
+        reason=reason,
+        bulk_action=bulk_action,
+    )
+    if created:
+        return Outcome(created[0], True, f"{contact.display_name} now has “{offer.title}”.")
+    existing = Grant.objects.get(contact=contact, offer=offer, status=AccessStatus.ACTIVE)
+    return Outcome(existing, False, f"{contact.display_name} already has “{offer.title}”.")
+
+
+# --- Revoking and restoring whole grants ---------------------------------------------
+
+
+def revoke_grants(
+    *,
+    grant_ids: Iterable[int],
+    actor: Actor,
+    reason: str = "",
+    bulk_action: BulkAction | None = None,
+    now: datetime | None = None,
+) -> list[int]:
+    """Revoke many grants; returns the ids it revoked. Already revoked ones are left alone.
+
+    Billing is never touched: a subscription keeps billing until it is cancelled.
+    """
+    reason = _check_reason(reason)
+    via = _revoked_via(actor)
+    now = now or timezone.now()
+    with transaction.atomic():
+        rows = list(
+            Grant.objects.select_for_update()
+            .filter(pk__in=list(grant_ids), status=AccessStatus.ACTIVE)
+            .order_by("pk")
+            .values_list("pk", "site_id", "contact_id")
+        )
+        if not rows:
+            return []
+        ids = [row[0] for row in rows]
+        Grant.objects.filter(pk__in=ids).update(
+            status=AccessStatus.REVOKED,
+            revoked_at=now,
+            revoked_by=actor.user,
+            revoked_via=via,
+            revoke_reason=reason,
+        )
+        AccessEvent.objects.bulk_create(
+            [
+                _event(
+                    AccessEvent.Kind.REVOKED,
+                    site_id=site_id,
+                    contact_id=contact_id,
+                    grant_id=pk,
+                    actor=actor,
+                    reason=reason,
+                    bulk_action=bulk_action,
+                    at=now,
+                    details={"status": ["active", "revoked"], "revoked_via": via},
+                )
+                for pk, site_id, contact_id in rows
+            ]
+        )
+    return ids
+
+
+def revoke_grant(
+    *, grant: Grant, actor: Actor, reason: str = "", bulk_action: BulkAction | None = None
+) -> Outcome:
+    """Take away a contact's access to a whole Offer, keeping every record and their progress."""
+    revoked = revoke_grants(
+        grant_ids=[grant.pk], actor=actor, reason=reason, bulk_action=bulk_action
+    )
+    grant.refresh_from_db()
+    name, title = grant.contact.display_name, grant.offer.title
+    if revoked:
+        return Outcome(grant, True, f"Access to “{title}” revoked for {name}.")
+    return Outcome(grant, False, f"Access to “{title}” was already revoked for {name}.")
+
+
+def restore_grants(
+    *,
+    grant_ids: Iterable[int],
+    actor: Actor,
+    reason: str = "",
+    bulk_action: BulkAction | None = None,
+    now: datetime | None = None,
+) -> list[int]:
+    """Give back access to many revoked or expired grants; returns the ids it restored.
+
+    Access that ended by expiry starts a fresh period of the Offer's access_days. A grant
+    whose contact holds another active grant of the same Offer is left revoked.
+    """
+    reason = _check_reason(reason)
+    now = now or timezone.now()
+    with transaction.atomic():
+        candidates = list(
+            Grant.objects.select_for_update()
+            .filter(pk__in=list(grant_ids))
+            .filter(
+                Q(status=AccessStatus.REVOKED)
+                | Q(status=AccessStatus.ACTIVE, expires_at__lte=now)
+            )
+            .select_related("offer")
+            .order_by("pk")
+        )
+        if not candidates:
+            return []
+        revoked = [g for g in candidates if g.status == AccessStatus.REVOKED]
+        blocked = set(
+            Grant.objects.filter(
+                status=AccessStatus.ACTIVE,
+                contact_id__in={g.contact_id for g in revoked},
+                offer_id__in={g.offer_id for g in revoked},
+            ).values_list("contact_id", "offer_id")
+        )
+        seen = set()
+        chosen = []
+        for grant in candidates:
+            key = (grant.contact_id, grant.offer_id)
+            if grant.status == AccessStatus.REVOKED and (key in blocked or key in seen):
+                continue
+            seen.add(key)
+            chosen.append(grant)
+        fresh_by_days: dict[int | None, list[int]] = {}
+        plain: list[int] = []
+        for grant in chosen:
+            ended_by_expiry = grant.revoked_via == RevokedVia.EXPIRY or grant.has_expired(now)
+            if ended_by_expiry:
+                fresh_by_days.setdefault(grant.offer.access_days, []).append(grant.pk)
+            else:
+                plain.append(grant.pk)
+        restored = {
+            "status": AccessStatus.ACTIVE,
+            "revoked_at": None,
+            "revoked_by": None,
+            "revoked_via": "",
+            "revoke_reason": "",
+        }
+        if plain:
+            Grant.objects.filter(pk__in=plain).update(**restored)
+        for days, ids in fresh_by_days.items():
+            expires_at = now + timedelta(days=days) if days else None
+            Grant.objects.filter(pk__in=ids).update(**restored, expires_at=expires_at)
+        AccessEvent.objects.bulk_create(
+            [
+                _event(
+                    AccessEvent.Kind.RESTORED,
+                    site_id=grant.site_id,
+                    contact_id=grant.contact_id,
+                    grant_id=grant.pk,
+                    actor=actor,
+                    reason=reason,
+                    bulk_action=bulk_action,
+                    at=now,
+                    details={
+                        "status": [grant.status, "active"],
+                        "revoked_via": grant.revoked_via,
+                        "fresh_period": grant.pk not in plain,
+                    },
+                )
+                for grant in chosen
+            ]
+        )
+    return [grant.pk for grant in chosen]
+
+
+# --- One Product of a grant ----------------------------------------------------------
+
+
+def _locked_access(grant: Grant, product: Product) -> ProductAccess:
+    try:
+        return ProductAccess.objects.select_for_update().get(
+            grant=grant, product=product, removed_at__isnull=True
+        )
+    except ProductAccess.DoesNotExist:
+        raise ValidationError(
+            f"“{product.title}” is not part of “{grant.offer.title}”."
+        ) from None
+
+
+def revoke_product(
+    *, grant: Grant, product: Product, actor: Actor, reason: str = ""
+) -> Outcome:
+    """Take away one Product of a grant; the rest of the Offer stays open."""
+    reason = _check_reason(reason)
+    via = _revoked_via(actor)
+    now = timezone.now()
+    name = grant.contact.display_name
+    with transaction.atomic():
+        access = _locked_access(grant, product)
+        if access.status == AccessStatus.REVOKED:
+            return Outcome(access, False, f"“{product.title}” was already revoked for {name}.")
+        access.status = AccessStatus.REVOKED
+        access.revoked_at = now
+        access.revoked_by = actor.user
+        access.revoked_via = via
+        access.revoke_reason = reason
+        access.save(
+            update_fields=["status", "revoked_at", "revoked_by", "revoked_via", "revoke_reason"]
+        )
+        _event(
+            AccessEvent.Kind.PRODUCT_REVOKED,
+            site_id=grant.site_id,
+            contact_id=grant.contact_id,
+            grant_id=grant.pk,
+            product_id=product.pk,
+            actor=actor,
+            reason=reason,
+            at=now,
+            details={"status": ["active", "revoked"], "revoked_via": via},
+        ).save()
+    return Outcome(access, True, f"Access to “{product.title}” revoked for {name}.")
+
+
+def restore_access(
+    *, grant: Grant, actor: Actor, product: Product | None = None, reason: str = ""
+) -> Outcome:
+    """Give back a revoked grant, or one revoked Product of it. Progress was never touched."""
+    name = grant.contact.display_name
+    if product is None:
+        restored = restore_grants(grant_ids=[grant.pk], actor=actor, reason=reason)
+        grant.refresh_from_db()
+        if restored:
+            return Outcome(grant, True, f"Access to “{grant.offer.title}” restored for {name}.")
+        if grant.status == AccessStatus.REVOKED:
+            raise ValidationError(
+                f"{name} already holds “{grant.offer.title}” through another grant."
+            )
+        return Outcome(grant, False, f"{name} already has access to “{grant.offer.title}”.")
+    reason = _check_reason(reason)
+    now = timezone.now()
+    with transaction.atomic():
+        access = _locked_access(grant, product)
+        if access.status == AccessStatus.ACTIVE:
+            return Outcome(access, False, f"{name} already has access to “{product.title}”.")
+        old_via = access.revoked_via
+        access.status = AccessStatus.ACTIVE
+        access.revoked_at = None
+        access.revoked_by = None
+        access.revoked_via = ""
+        access.revoke_reason = ""
+        access.save(
+            update_fields=["status", "revoked_at", "revoked_by", "revoked_via", "revoke_reason"]
+        )
+        _event(
+            AccessEvent.Kind.PRODUCT_RESTORED,
+            site_id=grant.site_id,
+            contact_id=grant.contact_id,
+            grant_id=grant.pk,
+            product_id=product.pk,
+            actor=actor,
+            reason=reason,
+            at=now,
+            details={"status": ["revoked", "active"], "revoked_via": old_via},
+        ).save()
+    return Outcome(access, True, f"Access to “{product.title}” restored for {name}.")
+
+
+# --- Products of an Offer ------------------------------------------------------------
+
+
+def add_product_to_offer(*, offer: Offer, product: Product, actor: Actor) -> Outcome:
+    """Put a Product in an Offer: every active grant of the Offer gains it, one event each."""
+    if product.site_id != offer.site_id:
+        raise ValidationError("That product belongs to another site.")
+    now = timezone.now()
+    with transaction.atomic():
+        offer = Offer.objects.select_for_update().get(pk=offer.pk)
+        if offer.products.filter(pk=product.pk).exists():
+            return Outcome(offer, False, f"“{product.title}” is already in “{offer.title}”.")
+        offer.products.add(product)
+        grants = list(
+            Grant.objects.select_for_update()
+            .filter(offer=offer, status=AccessStatus.ACTIVE)
+            .order_by("pk")
+            .values_list("pk", "site_id", "contact_id")
+        )
+        grant_ids = [pk for pk, _, _ in grants]
+        # A grant that had the Product before it was taken out gets that same row back.
+        ProductAccess.objects.filter(grant_id__in=grant_ids, product=product).update(
+            removed_at=None
+        )
+        had = set(
+            ProductAccess.objects.filter(grant_id__in=grant_ids, product=product).values_list(
+                "grant_id", flat=True
+            )
+        )
+        ProductAccess.objects.bulk_create(
+            [ProductAccess(grant_id=pk, product=product) for pk in grant_ids if pk not in had]
+        )
+        AccessEvent.objects.bulk_create(
+            [
+                _event(
+                    AccessEvent.Kind.PRODUCT_ADDED,
+                    site_id=site_id,
+                    contact_id=contact_id,
+                    grant_id=pk,
+                    product_id=product.pk,
+                    actor=actor,
+                    at=now,
+                    details={"offer": offer.title, "product": product.title},
+                )
+                for pk, site_id, contact_id in grants
+            ]
+        )
+    return Outcome(
+        offer, True, f"“{product.title}” added to “{offer.title}” for {len(grants)} customers."
+    )
+
+
+def remove_product_from_offer(*, offer: Offer, product: Product, actor: Actor) -> Outcome:
+    """Take a Product out of an Offer: active grants of it lose that Product, one event each."""
+    now = timezone.now()
+    with transaction.atomic():
+        offer = Offer.objects.select_for_update().get(pk=offer.pk)
+        if not offer.products.filter(pk=product.pk).exists():
+            return Outcome(offer, False, f"“{product.title}” is not in “{offer.title}”.")
+        offer.products.remove(product)
+        accesses = list(
+            ProductAccess.objects.select_for_update()
+            .filter(
+                grant__offer=offer,
+                grant__status=AccessStatus.ACTIVE,
+                product=product,
+                removed_at__isnull=True,
+            )
+            .order_by("pk")
+            .values_list("pk", "grant_id", "grant__site_id", "grant__contact_id")
+        )
+        ProductAccess.objects.filter(pk__in=[row[0] for row in accesses]).update(removed_at=now)
+        AccessEvent.objects.bulk_create(
+            [
+                _event(
+                    AccessEvent.Kind.PRODUCT_REMOVED,
+                    site_id=site_id,
+                    contact_id=contact_id,
+                    grant_id=grant_id,
+                    product_id=product.pk,
+                    actor=actor,
+                    at=now,
+                    details={"offer": offer.title, "product": product.title},
+                )
+                for _, grant_id, site_id, contact_id in accesses
+            ]
+        )
+    return Outcome(
+        offer,
+        True,
+        f"“{product.title}” removed from “{offer.title}” for {len(accesses)} customers.",
+    )
+
+
+# --- Expiry ---------------------------------------------------------------------------
+
+
+def expire_grants(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Record the end of every grant whose access period is over; returns how many."""
+    now = now or timezone.now()
+    total = 0
+    while True:
+        ids = list(
+            Grant.objects.filter(status=AccessStatus.ACTIVE, expires_at__lte=now)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return total
+        total += len(revoke_grants(grant_ids=ids, actor=Actor.expiry(), now=now))

@@ -1,0 +1,154 @@
+"""factory-boy factories: the tests' data, and the demo data's generated contacts."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from contacts.models import Contact, Tag
+from kajaccess.models import Site, SiteMembership
+from products.models import Lesson, LessonCompletion, Offer, Product
+from purchases.models import Grant, ProductAccess, Subscription
+
+DEMO_PASSWORD = "kajaccess-demo"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    username = factory.LazyAttribute(lambda o: o.email)
+    first_name = ""
+    password = factory.PostGenerationMethodCall("set_password", DEMO_PASSWORD)
+
+    @factory.post_generation
+    def save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save(update_fields=["password"])
+
+
+class SiteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Site
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"School {n}")
+    slug = factory.Sequence(lambda n: f"school-{n}")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SiteMembership
+
+    user = factory.SubFactory(UserFactory)
+    site = factory.SubFactory(SiteFactory)
+    role = SiteMembership.Role.OWNER
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+
+    site = factory.SubFactory(SiteFactory)
+    name = factory.Sequence(lambda n: f"Tag {n}")
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    site = factory.SubFactory(SiteFactory)
+    name = factory.Faker("name")
+    email = factory.Sequence(lambda n: f"contact{n}@example.com")
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+        skip_postgeneration_save = True
+
+    site = factory.SubFactory(SiteFactory)
+    title = factory.Sequence(lambda n: f"Course {n}")
+    kind = Product.Kind.COURSE
+
+    @factory.post_generation
+    def lessons(obj, create, extracted, **kwargs):
+        """`ProductFactory(lessons=5)` adds five lessons."""
+        if create and extracted:
+            Lesson.objects.bulk_create(
+                Lesson(product=obj, title=f"Lesson {i}", position=i)
+                for i in range(1, int(extracted) + 1)
+            )
+
+
+class LessonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Lesson
+
+    product = factory.SubFactory(ProductFactory)
+    title = factory.Sequence(lambda n: f"Lesson {n}")
+    position = factory.Sequence(lambda n: n + 1)
+
+
+class LessonCompletionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LessonCompletion
+
+    contact = factory.SubFactory(ContactFactory)
+    lesson = factory.SubFactory(LessonFactory)
+    completed_at = factory.LazyFunction(timezone.now)
+
+
+class OfferFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Offer
+        skip_postgeneration_save = True
+
+    site = factory.SubFactory(SiteFactory)
+    title = factory.Sequence(lambda n: f"Offer {n}")
+    price = Decimal("99.00")
+    payment_type = Offer.PaymentType.ONE_TIME
+
+    @factory.post_generation
+    def products(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.products.set(extracted)
+
+
+class GrantFactory(factory.django.DjangoModelFactory):
+    """A bare active grant with one ProductAccess per Product of its Offer.
+
+    Tests that care about events or billing call the services instead.
+    """
+
+    class Meta:
+        model = Grant
+        skip_postgeneration_save = True
+
+    site = factory.LazyAttribute(lambda o: o.offer.site)
+    contact = factory.SubFactory(ContactFactory, site=factory.SelfAttribute("..offer.site"))
+    offer = factory.SubFactory(OfferFactory)
+    source = Grant.Source.MANUAL
+    starts_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def accesses(obj, create, extracted, **kwargs):
+        if create:
+            ProductAccess.objects.bulk_create(
+                ProductAccess(grant=obj, product=p) for p in obj.offer.products.all()
+            )
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Subscription
+
+    grant = factory.SubFactory(GrantFactory)
+    amount = Decimal("29.00")
+    next_billing_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
