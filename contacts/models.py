@@ -71,3 +71,6 @@ class ContactTag(models.Model):
             models.UniqueConstraint(fields=["contact", "tag"], name="unique_contact_tag"),
         ]
         indexes = [models.Index(fields=["tag", "contact"], name="contacttag_tag_contact")]
+
+    def __str__(self) -> str:
+        return f"{self.tag} on {self.contact}"

@@ -1,6 +1,6 @@
 """The only code that changes a contact's tags."""
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -29,9 +29,7 @@ def tag_get_or_create(*, site: Site, name: str) -> Tag:
         return Tag.objects.get(site=site, name__iexact=name)
 
 
-def add_tag(
-    *, tag: Tag, contact_ids: Iterable[int], actor: Actor, bulk_action=None
-) -> list[int]:
+def add_tag(*, tag: Tag, contact_ids: Iterable[int], actor: Actor, bulk_action=None) -> list[int]:
     """Tag many contacts of the tag's site; returns the ids that did not have it before.
 
     Automations on "a tag is added" run once for each of those contacts, after commit.

@@ -54,6 +54,9 @@ class LessonCompletion(models.Model):
             models.UniqueConstraint(fields=["contact", "lesson"], name="unique_lesson_completion"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.lesson} completed by {self.contact}"
+
 
 class OfferQuerySet(models.QuerySet):
     def live(self):

@@ -28,10 +28,7 @@ def revoked_fields_match_status(prefix: str) -> list[models.CheckConstraint]:
         models.CheckConstraint(
             condition=(
                 Q(status=AccessStatus.ACTIVE, revoked_at__isnull=True, revoked_via="")
-                | (
-                    Q(status=AccessStatus.REVOKED, revoked_at__isnull=False)
-                    & ~Q(revoked_via="")
-                )
+                | (Q(status=AccessStatus.REVOKED, revoked_at__isnull=False) & ~Q(revoked_via=""))
             ),
             name=f"{prefix}_revoked_fields_match_status",
         ),
@@ -166,6 +163,9 @@ class Purchase(models.Model):
             models.CheckConstraint(condition=Q(amount__gte=0), name="purchase_amount_not_negative"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} for {self.grant}"
+
 
 class Subscription(models.Model):
     """Billing for a subscription or a payment plan (installments_total set)."""
@@ -252,6 +252,9 @@ class Payment(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} payment of {self.amount} {self.currency}"
+
 
 class Automation(models.Model):
     class Trigger(models.TextChoices):
@@ -288,6 +291,9 @@ class Automation(models.Model):
                 name="automation_trigger_has_subject",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"When {self.get_trigger_display().lower()}, {self.get_action_display().lower()} {self.offer}"
 
 
 class BulkAction(models.Model):

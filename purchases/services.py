@@ -11,9 +11,10 @@ costs the same whether it holds one contact or five hundred; the single-row serv
 are those same functions applied to one row.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -61,8 +62,7 @@ def _check_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if len(reason) > REASON_MAX_LENGTH:
         raise ValidationError(
-            f"The reason can be at most {REASON_MAX_LENGTH} characters "
-            f"(it has {len(reason)})."
+            f"The reason can be at most {REASON_MAX_LENGTH} characters (it has {len(reason)})."
         )
     return reason
 
@@ -217,7 +217,9 @@ def _create_billing(offer: Offer, grants: list[Grant], starts_at: datetime) -> N
     if offer.payment_type == Offer.PaymentType.ONE_TIME:
         Purchase.objects.bulk_create(
             [
-                Purchase(grant=g, amount=offer.price, currency=offer.currency, purchased_at=starts_at)
+                Purchase(
+                    grant=g, amount=offer.price, currency=offer.currency, purchased_at=starts_at
+                )
                 for g in grants
             ]
         )
@@ -358,8 +360,7 @@ def restore_grants(
             Grant.objects.select_for_update()
             .filter(pk__in=list(grant_ids))
             .filter(
-                Q(status=AccessStatus.REVOKED)
-                | Q(status=AccessStatus.ACTIVE, expires_at__lte=now)
+                Q(status=AccessStatus.REVOKED) | Q(status=AccessStatus.ACTIVE, expires_at__lte=now)
             )
             .select_related("offer")
             .order_by("pk")
@@ -434,14 +435,10 @@ def _locked_access(grant: Grant, product: Product) -> ProductAccess:
             grant=grant, product=product, removed_at__isnull=True
         )
     except ProductAccess.DoesNotExist:
-        raise ValidationError(
-            f"“{product.title}” is not part of “{grant.offer.title}”."
-        ) from None
+        raise ValidationError(f"“{product.title}” is not part of “{grant.offer.title}”.") from None
 
 
-def revoke_product(
-    *, grant: Grant, product: Product, actor: Actor, reason: str = ""
-) -> Outcome:
+def revoke_product(*, grant: Grant, product: Product, actor: Actor, reason: str = "") -> Outcome:
     """Take away one Product of a grant; the rest of the Offer stays open."""
     reason = _check_reason(reason)
     via = _revoked_via(actor)

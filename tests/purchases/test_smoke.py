@@ -36,4 +36,7 @@ def test_grant_revoke_restore_round_trip():
     assert services.restore_access(grant=grant, actor=actor).changed
     assert [p.pk for p in selectors.library_products(contact)] == [basics.pk]
     cps = selectors.contact_products(contact)
-    assert [(c.product.pk, c.state) for c in cps] == [(basics.pk, "active"), (advanced.pk, "revoked")]
+    assert [(c.product.pk, c.state) for c in cps] == [
+        (basics.pk, "active"),
+        (advanced.pk, "revoked"),
+    ]
