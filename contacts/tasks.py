@@ -1,0 +1,9 @@
+from django_tasks import task
+
+from .bulk_actions import run_bulk_action
+
+
+@task()
+def run_bulk_action_task(bulk_action_id: int) -> dict:
+    bulk = run_bulk_action(bulk_action_id)
+    return {"status": bulk.status, "changed": bulk.changed, "skipped": bulk.skipped}
