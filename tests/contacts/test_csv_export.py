@@ -1,0 +1,74 @@
+import csv
+import io
+import tracemalloc
+
+import pytest
+
+from contacts import csv_export
+from contacts.models import Contact, ContactTag
+from kajaccess.actors import Actor
+from purchases import services
+from tests.factories import (
+    ContactFactory,
+    MembershipFactory,
+    OfferFactory,
+    ProductFactory,
+    SubscriptionFactory,
+    TagFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def read(contacts):
+    return list(csv.reader(io.StringIO("".join(csv_export.csv_lines(contacts)))))
+
+
+def test_each_contact_with_tags_products_access_and_subscriptions():
+    member = MembershipFactory()
+    site = member.site
+    basics = ProductFactory(site=site, title="Python Basics")
+    advanced = ProductFactory(site=site, title="Advanced Python")
+    vault = ProductFactory(site=site, title="Community Vault")
+    bootcamp = OfferFactory(site=site, title="Python Bootcamp", products=[basics, advanced])
+    membership = OfferFactory(site=site, title="Vault Membership", products=[vault])
+    ada = ContactFactory(site=site, name="Ada Lovelace", email="ada@example.com")
+    ContactTag.objects.create(contact=ada, tag=TagFactory(site=site, name="VIP"))
+    actor = Actor.creator(member.user)
+    grant = services.grant_offer(contact=ada, offer=bootcamp, actor=actor).obj
+    services.revoke_product(grant=grant, product=advanced, actor=actor)
+    vault_grant = services.grant_offer(contact=ada, offer=membership, actor=actor).obj
+    SubscriptionFactory(grant=vault_grant)
+    ContactFactory(site=site, name="=HYPERLINK(1)", email="x@example.com")
+
+    rows = read(Contact.objects.filter(site=site))
+
+    assert rows[0] == ["Name", "Email", "Tags", "Products", "Subscriptions"]
+    assert rows[1] == [
+        "Ada Lovelace",
+        "ada@example.com",
+        "VIP",
+        "Advanced Python (revoked); Community Vault (active); Python Basics (active)",
+        "Vault Membership: Active",
+    ]
+    assert rows[2][0] == "'=HYPERLINK(1)"
+
+
+def test_memory_stays_flat_as_rows_grow(monkeypatch):
+    monkeypatch.setattr(csv_export, "CHUNK_SIZE", 50)
+
+    def peak(n):
+        site = MembershipFactory().site
+        Contact.objects.bulk_create(
+            Contact(site=site, name=f"Person {i}", email=f"p{i}@example.com") for i in range(n)
+        )
+        tracemalloc.start()
+        count = sum(1 for _ in csv_export.csv_lines(Contact.objects.filter(site=site)))
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert count == n + 1
+        return top
+
+    small, large = peak(200), peak(2000)
+    # Ten times the rows must not take anywhere near ten times the memory.
+    assert large < small * 2
