@@ -1,5 +1,20 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import library_views
 
 app_name = "library"
 
-urlpatterns = []
+urlpatterns = [
+    path("", library_views.index, name="index"),
+    path("<int:product_id>/", library_views.product, name="product"),
+    path(
+        "<int:product_id>/lessons/<int:lesson_id>/",
+        library_views.lesson,
+        name="lesson",
+    ),
+    path(
+        "<int:product_id>/lessons/<int:lesson_id>/complete/",
+        library_views.complete,
+        name="complete",
+    ),
+]
