@@ -24,3 +24,25 @@ class CurrentSiteMiddleware:
             if request.membership:
                 request.site = request.membership.site
         return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Sends the Content-Security-Policy of settings.CONTENT_SECURITY_POLICY on every page.
+
+    Every script and stylesheet is the project's own, so nothing inline is allowed.
+    """
+
+    def __init__(self, get_response):
+        from django.conf import settings
+
+        self.policy = "; ".join(
+            f"{directive} {' '.join(sources)}"
+            for directive, sources in settings.CONTENT_SECURITY_POLICY.items()
+        )
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.policy:
+            response.headers.setdefault("Content-Security-Policy", self.policy)
+        return response

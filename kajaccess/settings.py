@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "kajaccess.middleware.CurrentSiteMiddleware",
+    "kajaccess.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "kajaccess.urls"
@@ -139,9 +140,25 @@ TASKS = {
     }
 }
 
+# Where billing runs take the money: a dotted path to a purchases.gateways.PaymentGateway.
+# The test gateway takes no real money and declines only contacts whose test card is set so.
+PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "purchases.gateways.TestGateway")
+# How often the worker runs the billing run and the access sweep.
+PERIODIC_TASK_INTERVAL_MINUTES = int(os.environ.get("PERIODIC_TASK_INTERVAL_MINUTES", 10))
+
 DJANGO_TABLES2_TEMPLATE = "contacts/table.html"
 
 # Security: strict by default once DEBUG is off.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
