@@ -1,0 +1,264 @@
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from contacts.models import Contact
+from kajaccess.models import Site, SiteMembership
+from products.models import Offer, Product
+from purchases import selectors
+from purchases.models import AccessEvent, AccessStatus, Grant, RevokedVia, Subscription
+
+pytestmark = pytest.mark.django_db
+
+PROJECT_APPS = ["kajaccess", "contacts", "products", "purchases"]
+
+
+def seed(*args):
+    call_command("seed_demo", *args, stdout=StringIO())
+
+
+def row_counts():
+    models = [m for app in PROJECT_APPS for m in apps.get_app_config(app).get_models()]
+    return {m.__name__: m.objects.count() for m in [get_user_model(), *models]}
+
+
+def academy_contact(email):
+    return Contact.objects.get(site__slug="demo-academy", email=email)
+
+
+@pytest.fixture
+def seeded():
+    seed("--contacts", "20")
+
+
+def test_a_second_run_creates_nothing_twice(seeded):
+    before = row_counts()
+    seed("--contacts", "20")
+    assert row_counts() == before
+    assert before["Contact"] == 5 + 20 + 3
+    assert before["AccessEvent"] > 0
+
+
+def test_contacts_option_adds_that_many_generated_contacts():
+    seed("--contacts", "0")
+    academy = Site.objects.get(slug="demo-academy")
+    assert academy.contacts.count() == 5
+    seed("--contacts", "50")
+    generated = academy.contacts.filter(email__startswith="customer").order_by("email")
+    assert generated.count() == 50
+    assert generated.first().email == "customer000001@example.com"
+    assert generated.last().email == "customer000050@example.com"
+
+
+def test_generated_contacts_are_the_same_on_every_build():
+    seed("--contacts", "30")
+
+    def snapshot():
+        return sorted(
+            Contact.objects.filter(email__startswith="customer").values_list(
+                "email", "name", "grants__offer__title", "grants__status", "grants__revoked_via"
+            )
+        )
+
+    first = snapshot()
+    seed("--reset", "--contacts", "30")
+    assert snapshot() == first
+
+
+def test_generated_contacts_have_a_spread_of_states():
+    seed()  # the default 200 show every state
+    generated = Grant.objects.filter(contact__email__startswith="customer")
+    assert {"creator", "support", "automation", "expiry", "cancellation"} <= set(
+        generated.values_list("revoked_via", flat=True)
+    )
+    assert generated.filter(product_accesses__status=AccessStatus.REVOKED).exists()
+    statuses = set(
+        Subscription.objects.filter(grant__in=generated).values_list("status", flat=True)
+    )
+    assert {"active", "paused", "past_due", "canceled"} <= statuses
+    tagged = set(
+        Contact.objects.filter(email__startswith="customer").values_list("tags__name", flat=True)
+    )
+    assert {"VIP", "Trial", "Refund requested"} <= tagged
+    # Every revoke is in the audit trail, with who did it.
+    for grant in generated.filter(status=AccessStatus.REVOKED):
+        event = grant.events.get(kind=AccessEvent.Kind.REVOKED)
+        assert event.actor_kind == grant.revoked_via
+        assert event.reason == grant.revoke_reason
+    billing = Subscription.objects.filter(status__in=["active", "past_due", "paused"])
+    assert not billing.filter(next_billing_at__lte=timezone.now()).exists()
+
+
+def test_reset_rebuilds_the_demo_from_scratch(seeded):
+    edsger = academy_contact("edsger@example.com")
+    Contact.objects.filter(site__slug="demo-academy", email="ada@example.com").delete()
+    seed("--reset", "--contacts", "20")
+    assert academy_contact("ada@example.com").name == "Ada Lovelace"
+    assert not Contact.objects.filter(pk=edsger.pk).exists()
+    assert get_user_model().objects.filter(username="creator@example.com").count() == 1
+
+
+def test_negative_contacts_is_refused():
+    with pytest.raises(CommandError, match="cannot be negative"):
+        seed("--contacts", "-1")
+
+
+def test_every_demo_login_signs_in_with_its_email(seeded):
+    for email in [
+        "creator@example.com",
+        "team@example.com",
+        "support@example.com",
+        "ada@example.com",
+        "other@example.com",
+    ]:
+        user = authenticate(username=email, password="kajaccess-demo")
+        assert user is not None, email
+        assert user.username == email
+    assert get_user_model().objects.get(username="creator@example.com").get_full_name() == (
+        "Casey Creator"
+    )
+
+
+def test_schools_and_their_teams(seeded):
+    academy = Site.objects.get(name="Demo Academy")
+    roles = dict(academy.memberships.values_list("user__email", "role"))
+    assert roles == {
+        "creator@example.com": SiteMembership.Role.OWNER,
+        "team@example.com": SiteMembership.Role.ASSISTANT,
+    }
+    other = Site.objects.get(name="Other School")
+    assert dict(other.memberships.values_list("user__email", "role")) == {
+        "other@example.com": SiteMembership.Role.OWNER
+    }
+    assert other.contacts.get(email="ada@other.example").name == "Ada Lovelace"
+
+    support = get_user_model().objects.get(email="support@example.com")
+    assert support.is_staff and not support.is_superuser
+    assert not support.memberships.exists()
+    assert support.has_perm("purchases.change_grant")
+    assert support.has_perm("purchases.view_accessevent")
+    assert not support.has_perm("purchases.change_accessevent")
+    assert not support.has_perm("purchases.delete_grant")
+
+
+def test_catalogue_of_demo_academy(seeded):
+    academy = Site.objects.get(slug="demo-academy")
+    products = {p.title: (p.kind, p.lessons.count()) for p in Product.objects.filter(site=academy)}
+    assert products == {
+        "Python Basics": ("course", 5),
+        "Advanced Python": ("course", 4),
+        "Community Vault": ("community", 0),
+        "Coaching Calls": ("coaching", 0),
+    }
+    offers = {o.title: o for o in Offer.objects.filter(site=academy)}
+    assert set(offers) == {
+        "Python Bootcamp",
+        "Vault Membership",
+        "Coaching Plan",
+        "30-Day Trial",
+        "Legacy Bundle",
+    }
+
+    def summary(title):
+        o = offers[title]
+        return (
+            o.payment_type,
+            int(o.price),
+            sorted(o.products.values_list("title", flat=True)),
+            o.is_deleted,
+        )
+
+    assert summary("Python Bootcamp") == (
+        "one_time",
+        299,
+        ["Advanced Python", "Python Basics"],
+        False,
+    )
+    assert summary("Vault Membership") == ("subscription", 29, ["Community Vault"], False)
+    assert offers["Vault Membership"].interval == "month"
+    assert summary("Coaching Plan") == ("payment_plan", 150, ["Coaching Calls"], False)
+    assert offers["Coaching Plan"].installments == 3
+    assert summary("30-Day Trial") == ("free", 0, ["Python Basics"], False)
+    assert offers["30-Day Trial"].access_days == 30
+    assert summary("Legacy Bundle")[::2] == ("one_time", ["Advanced Python"])
+    assert offers["Legacy Bundle"].is_deleted
+
+
+def products_of(contact):
+    return {cp.product.title: cp for cp in selectors.contact_products(contact)}
+
+
+def test_ada_bought_the_bootcamp_and_has_an_active_membership(seeded):
+    ada = academy_contact("ada@example.com")
+    assert ada.name == "Ada Lovelace"
+    assert ada.user.email == "ada@example.com"
+    assert [p.title for p in selectors.library_products(ada)] == [
+        "Advanced Python",
+        "Community Vault",
+        "Python Basics",
+    ]
+    basics = products_of(ada)["Python Basics"]
+    assert (basics.lessons_done, basics.lessons_total) == (3, 5)
+    bootcamp = ada.grants.get(offer__title="Python Bootcamp")
+    assert bootcamp.source == Grant.Source.PURCHASE
+    assert int(bootcamp.purchase.amount) == 299
+    vault = ada.grants.get(offer__title="Vault Membership").subscription
+    assert vault.status == Subscription.Status.ACTIVE
+    assert vault.next_billing_at > timezone.now()
+    assert "VIP" in ada.tags.values_list("name", flat=True)
+    assert ada.access_events.filter(kind=AccessEvent.Kind.GRANTED).count() == 2
+
+
+def test_grace_has_a_coaching_plan_with_one_installment_paid(seeded):
+    grace = academy_contact("grace@example.com")
+    plan = grace.grants.get(offer__title="Coaching Plan").subscription
+    assert (plan.installments_paid, plan.installments_total) == (1, 3)
+    assert plan.is_billing and plan.next_billing_at > timezone.now()
+    assert plan.payments.filter(status="succeeded").count() == 1
+    assert set(selectors.library_products(grace).values_list("title", flat=True)) == {
+        "Python Basics",
+        "Advanced Python",
+        "Coaching Calls",
+    }
+
+
+def test_alans_trial_expired(seeded):
+    alan = academy_contact("alan@example.com")
+    trial = alan.grants.get(offer__title="30-Day Trial")
+    assert trial.starts_at.date() == (timezone.now() - timezone.timedelta(days=40)).date()
+    assert (trial.status, trial.revoked_via) == (AccessStatus.REVOKED, RevokedVia.EXPIRY)
+    state = selectors.access_status(trial)
+    assert (state.label, state.revoked_by) == ("Access revoked", "Revoked")
+    assert list(selectors.library_products(alan)) == []
+    assert products_of(alan)["Python Basics"].state == "expired"
+
+
+def test_katherine_keeps_advanced_python_from_a_deleted_offer(seeded):
+    katherine = academy_contact("katherine@example.com")
+    grant = katherine.grants.get()
+    assert grant.offer.title == "Legacy Bundle" and grant.offer.is_deleted
+    assert [p.title for p in selectors.library_products(katherine)] == ["Advanced Python"]
+    assert selectors.access_status(grant) is None
+
+
+def test_edsger_was_revoked_by_the_team_for_a_chargeback_and_still_pays(seeded):
+    edsger = academy_contact("edsger@example.com")
+    grant = selectors.contact_grants(edsger).get(offer__title="Vault Membership")
+    state = selectors.access_status(grant)
+    assert (state.label, state.revoked_by, state.reason) == (
+        "Access revoked",
+        "Revoked by team@example.com",
+        "Chargeback",
+    )
+    assert grant.subscription.is_billing
+    event = grant.events.get(kind=AccessEvent.Kind.REVOKED)
+    assert (event.actor.email, event.actor_kind, event.reason) == (
+        "team@example.com",
+        "creator",
+        "Chargeback",
+    )
+    assert list(selectors.library_products(edsger)) == []
