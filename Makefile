@@ -24,8 +24,10 @@ migrate: $(VENV)/.installed
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
-## make run: set up everything, load the demo data, serve the app and its task worker.
+## make run: set up everything, load the demo data, serve the app and its task worker
+## (which runs the billing run and the access sweep every 10 minutes).
 run: seed
+	$(BIN)/python manage.py schedule_periodic_tasks
 	@echo ""
 	@echo "  KajAccess is running at http://$(HOST):$(PORT)/"
 	@echo ""

@@ -11,7 +11,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         for periodic_task in PERIODIC_TASKS:
-            if schedule(periodic_task):
+            if not periodic_task.get_backend().supports_defer:
+                self.stdout.write(
+                    f"{periodic_task.name} not scheduled: this task backend keeps no queue."
+                )
+            elif schedule(periodic_task):
                 self.stdout.write(f"Scheduled {periodic_task.name}.")
             else:
                 self.stdout.write(f"{periodic_task.name} is already scheduled.")

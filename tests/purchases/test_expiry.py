@@ -1,0 +1,276 @@
+"""Offer expiry and the access sweep: `process_access`, its command and the periodic tasks."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from kajaccess.actors import Actor
+from products.models import Offer
+from purchases import billing, selectors, services
+from purchases.models import AccessEvent, Grant, Subscription
+from purchases.tasks import PERIODIC_TASKS, process_access_task, run_billing_task
+from tests.factories import ContactFactory, MembershipFactory, OfferFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+
+def at(days: float) -> datetime:
+    return T0 + timedelta(days=days)
+
+
+@pytest.fixture
+def member():
+    return MembershipFactory()
+
+
+@pytest.fixture
+def creator(member):
+    return Actor.creator(member.user)
+
+
+@pytest.fixture
+def trial(member):
+    product = ProductFactory(site=member.site, title="Python Basics", lessons=3)
+    return OfferFactory(
+        site=member.site,
+        title="30-Day Trial",
+        products=[product],
+        price=Decimal("0"),
+        payment_type=Offer.PaymentType.FREE,
+        access_days=30,
+    )
+
+
+@pytest.fixture
+def vault(member):
+    product = ProductFactory(site=member.site, title="The Vault")
+    return OfferFactory(
+        site=member.site,
+        title="Vault Membership",
+        products=[product],
+        price=Decimal("29.00"),
+        payment_type=Offer.PaymentType.SUBSCRIPTION,
+    )
+
+
+def grant(offer, creator, starts_at=T0) -> Grant:
+    contact = ContactFactory(site=offer.site, name="Alan Turing")
+    return services.grant_offer(
+        contact=contact, offer=offer, actor=creator, starts_at=starts_at
+    ).obj
+
+
+def subscribe(offer) -> Subscription:
+    contact = ContactFactory(site=offer.site, name="Grace Hopper")
+    grant = services.grant_offer(
+        contact=contact,
+        offer=offer,
+        actor=Actor.customer(None),
+        source=Grant.Source.PURCHASE,
+        starts_at=T0,
+    ).obj
+    billing.run_billing(now=T0)
+    return Subscription.objects.select_related("grant__contact", "grant__offer").get(grant=grant)
+
+
+def purchases_tab_state(contact, now):
+    return selectors.access_status(selectors.contact_grants(contact).get(), now=now)
+
+
+# --- Expiry ---------------------------------------------------------------------------
+
+
+def test_access_days_set_the_end_of_access_of_new_grants(trial, creator):
+    g = grant(trial, creator)
+    assert g.expires_at == at(30)
+    trial.access_days = 90
+    trial.save()
+    g.refresh_from_db()
+    assert g.expires_at == at(30)
+    assert grant(trial, creator, starts_at=at(1)).expires_at == at(91)
+
+
+def test_expired_access_is_refused_before_the_sweep(trial, creator):
+    g = grant(trial, creator)
+    product = trial.products.get()
+    assert selectors.has_access(g.contact, product, now=at(29.9))
+    assert purchases_tab_state(g.contact, at(29.9)) is None
+
+    # The sweep has not run: the grant is still recorded as active, yet access is over.
+    assert Grant.objects.get(pk=g.pk).status == "active"
+    assert not selectors.has_access(g.contact, product, now=at(30))
+    assert list(selectors.library_products(g.contact, now=at(30))) == []
+    state = purchases_tab_state(g.contact, at(30))
+    assert (state.label, state.revoked_by) == ("Access revoked", "Revoked")
+
+
+def test_process_access_records_expiry(trial, creator):
+    g = grant(trial, creator)
+    assert billing.process_access(now=at(29)).expired == 0
+    sweep = billing.process_access(now=at(31))
+    assert sweep.expired == 1
+    g.refresh_from_db()
+    assert (g.status, g.revoked_via, g.revoked_at) == ("revoked", "expiry", at(31))
+    state = purchases_tab_state(g.contact, at(31))
+    assert (state.label, state.revoked_by) == ("Access revoked", "Revoked")
+    event = AccessEvent.objects.get(kind=AccessEvent.Kind.REVOKED)
+    assert (event.actor_kind, event.grant_id) == ("expiry", g.pk)
+    assert billing.process_access(now=at(32)).expired == 0
+    assert AccessEvent.objects.filter(kind=AccessEvent.Kind.REVOKED).count() == 1
+
+
+# --- Cancellations and pauses coming due -----------------------------------------------
+
+
+def test_cancel_at_period_end_through_process_access(vault, creator):
+    sub = subscribe(vault)
+    billing.cancel_subscription(subscription=sub, actor=creator, when="period_end", now=at(3))
+
+    assert billing.process_access(now=at(30.9)).canceled == 0
+    sub.refresh_from_db()
+    assert sub.display_status == "Cancellation pending"
+    assert purchases_tab_state(sub.grant.contact, at(30.9)) is None
+
+    sweep = billing.process_access(now=at(31))
+    assert sweep.canceled == 1
+    sub.refresh_from_db()
+    assert (sub.status, sub.canceled_at) == ("canceled", at(31))
+    state = purchases_tab_state(sub.grant.contact, at(31))
+    assert (state.label, state.revoked_by) == ("Access revoked", "Revoked")
+    canceled = AccessEvent.objects.get(kind=AccessEvent.Kind.SUBSCRIPTION_CANCELED)
+    assert canceled.actor_kind == "cancellation"
+    assert billing.run_billing(now=at(31)).charged == 0
+    assert billing.process_access(now=at(40)).canceled == 0
+
+
+def test_cancel_on_a_date_through_process_access(vault, creator):
+    sub = subscribe(vault)
+    billing.cancel_subscription(
+        subscription=sub, actor=creator, when="date", on=at(12).date(), now=at(3)
+    )
+    assert billing.process_access(now=at(11)).canceled == 0
+    # The date starts at midnight: the first sweep of that day ends it.
+    assert billing.process_access(now=billing.start_of(at(12).date())).canceled == 1
+    sub.refresh_from_db()
+    assert sub.status == "canceled"
+    assert sub.grant.status == "revoked"
+    assert not selectors.has_access(sub.grant.contact, vault.products.get(), now=at(13))
+
+
+def test_a_paused_subscription_set_to_cancel_ends_on_its_date(vault, creator):
+    sub = subscribe(vault)
+    billing.cancel_subscription(subscription=sub, actor=creator, now=at(3))
+    billing.pause_subscription(subscription=sub, actor=creator, now=at(4))
+    assert billing.process_access(now=at(31)).canceled == 1
+    sub.refresh_from_db()
+    assert sub.status == "canceled"
+
+
+def test_a_pause_with_a_date_resumes_by_itself(vault, creator):
+    sub = subscribe(vault)
+    billing.pause_subscription(subscription=sub, actor=creator, until=at(20).date(), now=at(3))
+    assert billing.process_access(now=at(19)).resumed == 0
+    assert billing.process_access(now=at(20)).resumed == 1
+    sub.refresh_from_db()
+    assert (sub.status, sub.paused_until) == ("active", None)
+
+
+# --- Commands ---------------------------------------------------------------------------
+
+
+def test_process_access_command_with_a_controllable_clock(vault, trial, creator, capsys):
+    sub = subscribe(vault)
+    g = grant(trial, creator)
+    billing.cancel_subscription(subscription=sub, actor=creator, now=at(3))
+    call_command("process_access", now=at(10).isoformat())
+    assert "0 grants expired, 0 subscriptions ended" in capsys.readouterr().out
+    call_command("process_access", now="2026-04-02T09:00")
+    assert "1 grants expired, 1 subscriptions ended, 0 resumed" in capsys.readouterr().out
+    g.refresh_from_db()
+    sub.refresh_from_db()
+    assert (g.revoked_via, sub.status) == ("expiry", "canceled")
+
+
+def test_run_billing_command(vault, capsys):
+    sub = subscribe(vault)
+    call_command("run_billing", now="2026-04-02")
+    assert "0 charged" in capsys.readouterr().out
+    call_command("run_billing", now="2026-04-02T09:00:00+00:00")
+    assert "1 charged, 0 failed" in capsys.readouterr().out
+    call_command("run_billing", now="2026-04-02T10:00:00+00:00")
+    assert "0 charged, 0 failed" in capsys.readouterr().out
+    assert sub.payments.count() == 2
+
+
+@pytest.mark.parametrize("command", ["run_billing", "process_access"])
+def test_commands_refuse_a_bad_clock(command):
+    with pytest.raises(CommandError, match="--now must be an ISO date"):
+        call_command(command, now="next tuesday")
+    with pytest.raises(CommandError, match="--now must be an ISO date"):
+        call_command(command, now="2026-02-30T09:00")
+
+
+# --- Periodic tasks ---------------------------------------------------------------------
+
+
+def waiting(task) -> list[DBTaskResult]:
+    return list(
+        DBTaskResult.objects.filter(task_path=task.module_path, status=TaskResultStatus.READY)
+    )
+
+
+def test_the_periodic_tasks_do_their_work(vault, trial, creator):
+    grant(trial, creator, starts_at=datetime.now(UTC) - timedelta(days=40))
+    assert "1 grants expired" in process_access_task.enqueue().return_value
+    assert "charged" in run_billing_task.enqueue().return_value
+
+
+@override_settings(TASKS=DB_TASKS)
+def test_schedule_periodic_tasks_is_idempotent(capsys):
+    call_command("schedule_periodic_tasks")
+    assert "Scheduled run_billing_task." in capsys.readouterr().out
+    call_command("schedule_periodic_tasks")
+    assert "run_billing_task is already scheduled." in capsys.readouterr().out
+    assert [len(waiting(task)) for task in PERIODIC_TASKS] == [1, 1]
+
+
+@override_settings(TASKS=DB_TASKS, PERIODIC_TASK_INTERVAL_MINUTES=10)
+def test_each_run_enqueues_its_next_run_once():
+    before = datetime.now(UTC)
+    run_billing_task.call()
+    (next_run,) = waiting(run_billing_task)
+    assert before + timedelta(minutes=10) <= next_run.run_after
+    assert next_run.run_after <= datetime.now(UTC) + timedelta(minutes=10)
+    # A run that finds its next run already waiting adds none: chains never pile up.
+    run_billing_task.call()
+    process_access_task.call()
+    assert [len(waiting(task)) for task in PERIODIC_TASKS] == [1, 1]
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(TASKS=DB_TASKS)
+def test_the_worker_runs_the_scheduled_sweep(trial, creator):
+    g = grant(trial, creator, starts_at=datetime.now(UTC) - timedelta(days=31))
+    call_command("schedule_periodic_tasks")
+    call_command("db_worker", batch=True, interval=0, startup_delay=False)
+    g.refresh_from_db()
+    assert (g.status, g.revoked_via) == ("revoked", "expiry")
+    done = DBTaskResult.objects.filter(status=TaskResultStatus.SUCCESSFUL)
+    assert {r.task_path for r in done} == {t.module_path for t in PERIODIC_TASKS}
+    # Each one waits for its next run, ten minutes on.
+    assert [len(waiting(task)) for task in PERIODIC_TASKS] == [1, 1]
+
+
+def test_schedule_periodic_tasks_says_when_there_is_no_queue(capsys):
+    call_command("schedule_periodic_tasks")
+    assert "run_billing_task not scheduled: this task backend keeps no queue." in (
+        capsys.readouterr().out
+    )
