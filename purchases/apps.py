@@ -3,3 +3,7 @@ from django.apps import AppConfig
 
 class PurchasesConfig(AppConfig):
     name = "purchases"
+
+    def ready(self):
+        # Automations listen to the signals of the access, billing and tag services.
+        from . import automations  # noqa: F401
