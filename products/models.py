@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -122,3 +123,19 @@ class Offer(models.Model):
     @property
     def bills_repeatedly(self) -> bool:
         return self.payment_type in (self.PaymentType.SUBSCRIPTION, self.PaymentType.PAYMENT_PLAN)
+
+    def clean(self):
+        # The payment type decides what the price and the number of payments mean.
+        errors = {}
+        if self.payment_type == self.PaymentType.FREE:
+            if self.price:
+                errors["price"] = "A free offer has no price: set it to 0 or pick a paid type."
+        elif self.price is not None and self.price <= 0:
+            errors["price"] = "Set a price above 0, or make the offer free."
+        if self.payment_type == self.PaymentType.PAYMENT_PLAN:
+            if not self.installments or self.installments < 2:
+                errors["installments"] = "A payment plan needs a number of payments: 2 or more."
+        else:
+            self.installments = None
+        if errors:
+            raise ValidationError(errors)

@@ -1,16 +1,30 @@
 """The read side of access: "does this customer have access" is answered here and only here."""
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
 from contacts.models import Contact
 from products.models import LessonCompletion, Offer, Product
 
-from .models import AccessStatus, Grant, ProductAccess, RevokedVia, Subscription
+from .models import AccessEvent, AccessStatus, Grant, ProductAccess, RevokedVia, Subscription
 
 ACCESS_REVOKED = "Access revoked"
 
@@ -240,3 +254,249 @@ def contacts_products_count(contact_ids, now: datetime | None = None) -> dict[in
     )
     counts = defaultdict(int, rows)
     return counts
+
+
+# --- Products tab and the Product Progress report ------------------------------------
+
+# A customer's state for one Product, best first: the report sorts and filters on the rank.
+PRODUCT_ACCESS_STATES = {
+    0: ("active", "Has access"),
+    1: ("scheduled", "Starts later"),
+    2: ("revoked", "Revoked"),
+    3: ("expired", "Expired"),
+}
+ACCESS_RANK = {state: rank for rank, (state, _) in PRODUCT_ACCESS_STATES.items()}
+
+COMPLETION_BUCKETS = ["0%", "1-25%", "26-50%", "51-75%", "76-99%", "100%"]
+
+
+def held_access_q(prefix: str = "") -> Q:
+    """A ProductAccess through which a contact holds or held a Product (View More's rows)."""
+    return Q(**{f"{prefix}removed_at__isnull": True})
+
+
+def scheduled_access_q(prefix: str = "", now: datetime | None = None) -> Q:
+    now = now or timezone.now()
+    return Q(
+        **{
+            f"{prefix}status": AccessStatus.ACTIVE,
+            f"{prefix}removed_at__isnull": True,
+            f"{prefix}grant__status": AccessStatus.ACTIVE,
+            f"{prefix}grant__starts_at__gt": now,
+        }
+    )
+
+
+def revoked_access_q(prefix: str = "") -> Q:
+    """Access someone switched off; access that ran out at the end of its period is expired."""
+    grant_revoked = Q(**{f"{prefix}grant__status": AccessStatus.REVOKED}) & ~Q(
+        **{f"{prefix}grant__revoked_via": RevokedVia.EXPIRY}
+    )
+    product_revoked = Q(
+        **{f"{prefix}grant__status": AccessStatus.ACTIVE, f"{prefix}status": AccessStatus.REVOKED}
+    ) & ~Q(**{f"{prefix}revoked_via": RevokedVia.EXPIRY})
+    return held_access_q(prefix) & (grant_revoked | product_revoked)
+
+
+def product_progress(product: Product, now: datetime | None = None) -> QuerySet:
+    """Every contact who holds or held a Product, with their progress in it and access state.
+
+    Revoked customers keep their row and their progress. Each contact carries
+    `lessons_done`, `last_completed_at` and `access_rank` (a key of PRODUCT_ACCESS_STATES).
+    One query, whatever the number of contacts.
+    """
+    now = now or timezone.now()
+    accesses = ProductAccess.objects.filter(
+        held_access_q(), product=product, grant__contact=OuterRef("pk")
+    )
+    completions = LessonCompletion.objects.filter(
+        contact=OuterRef("pk"), lesson__product=product
+    ).order_by()
+    return (
+        Contact.objects.filter(site=product.site_id)
+        .filter(Exists(accesses))
+        .annotate(
+            lessons_done=Coalesce(
+                Subquery(
+                    completions.values("contact").annotate(n=Count("pk")).values("n"),
+                    output_field=IntegerField(),
+                ),
+                Value(0),
+            ),
+            last_completed_at=Subquery(
+                completions.order_by("-completed_at").values("completed_at")[:1]
+            ),
+            access_rank=Case(
+                When(Exists(accesses.filter(current_access_q(now=now))), then=Value(0)),
+                When(Exists(accesses.filter(scheduled_access_q(now=now))), then=Value(1)),
+                When(Exists(accesses.filter(revoked_access_q())), then=Value(2)),
+                default=Value(3),
+                output_field=IntegerField(),
+            ),
+        )
+    )
+
+
+def completion_distribution(contacts: QuerySet, lessons_total: int) -> list[tuple[str, int]]:
+    """How many of these contacts (from product_progress) are in each COMPLETION_BUCKETS band.
+
+    The bands are of exact fractions: 1 of 4 lessons is 25%, 2 of 7 is in 26-50%.
+    """
+    if lessons_total <= 0:
+        return [(label, 0) for label in COMPLETION_BUCKETS]
+    quarter, half, three_quarters = lessons_total // 4, lessons_total // 2, 3 * lessons_total // 4
+    done = "lessons_done"
+    counts = contacts.order_by().aggregate(
+        b0=Count("pk", filter=Q(**{f"{done}__lte": 0})),
+        b1=Count("pk", filter=Q(**{f"{done}__gt": 0, f"{done}__lte": quarter})),
+        b2=Count("pk", filter=Q(**{f"{done}__gt": quarter, f"{done}__lte": half})),
+        b3=Count("pk", filter=Q(**{f"{done}__gt": half, f"{done}__lte": three_quarters})),
+        b4=Count("pk", filter=Q(**{f"{done}__gt": three_quarters, f"{done}__lt": lessons_total})),
+        b5=Count("pk", filter=Q(**{f"{done}__gte": lessons_total})),
+    )
+    return [(label, counts[f"b{i}"]) for i, label in enumerate(COMPLETION_BUCKETS)]
+
+
+@dataclass
+class ProductSummary:
+    """One row of the Products tab."""
+
+    product: Product
+    lessons_total: int
+    with_access: int = 0
+    revoked: int = 0
+    holders: int = 0
+    lessons_done: int = 0
+
+    @property
+    def average_completion(self) -> int | None:
+        """Percent of lessons done, averaged over everyone who holds or held the Product."""
+        if not self.holders or not self.lessons_total:
+            return None
+        return round(100 * self.lessons_done / (self.holders * self.lessons_total))
+
+
+def _count_by_product(accesses: QuerySet) -> dict[int, int]:
+    return dict(
+        accesses.order_by()
+        .values("product")
+        .annotate(n=Count("grant__contact", distinct=True))
+        .values_list("product", "n")
+    )
+
+
+def product_summaries(site, product: Product | None = None) -> list[ProductSummary]:
+    """The Products tab: each Product of a site with its customers and average completion.
+
+    Five queries, whatever the number of products, customers and lessons. The counts
+    agree with product_progress: `with_access` and `revoked` are the contacts the report
+    marks "Has access" and "Revoked".
+    """
+    now = timezone.now()
+    products = Product.objects.filter(site=site).annotate(lessons_total=Count("lessons"))
+    accesses = ProductAccess.objects.filter(product__site=site)
+    if product is not None:
+        products = products.filter(pk=product.pk)
+        accesses = accesses.filter(product=product)
+    summaries = {p.pk: ProductSummary(p, p.lessons_total) for p in products.order_by("title", "pk")}
+    opens_now = ProductAccess.objects.filter(
+        current_access_q(now=now) | scheduled_access_q(now=now),
+        grant__contact=OuterRef("grant__contact"),
+        product=OuterRef("product"),
+    )
+    with_access = _count_by_product(accesses.filter(current_access_q(now=now)))
+    revoked = _count_by_product(accesses.filter(revoked_access_q()).exclude(Exists(opens_now)))
+    holders = _count_by_product(accesses.filter(held_access_q()))
+    held = ProductAccess.objects.filter(
+        held_access_q(), grant__contact=OuterRef("contact"), product=OuterRef("lesson__product")
+    )
+    completions = LessonCompletion.objects.filter(lesson__product__in=summaries).filter(
+        Exists(held)
+    )
+    done = dict(
+        completions.order_by()
+        .values("lesson__product")
+        .annotate(n=Count("pk"))
+        .values_list("lesson__product", "n")
+    )
+    for pk, summary in summaries.items():
+        summary.with_access = with_access.get(pk, 0)
+        summary.revoked = revoked.get(pk, 0)
+        summary.holders = holders.get(pk, 0)
+        summary.lessons_done = done.get(pk, 0)
+    return list(summaries.values())
+
+
+@dataclass(frozen=True)
+class WeekOfChanges:
+    starts_on: date
+    granted: int
+    revoked: int
+
+
+def weekly_access_changes(
+    product: Product, weeks: int = 12, now: datetime | None = None
+) -> list[WeekOfChanges]:
+    """Grants and revokes of a Product per week (weeks start on Monday), oldest first.
+
+    A grant or revoke of a whole Offer counts for each Product of its grant; revoking the
+    Product alone counts too. One query.
+    """
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    first_monday = today - timedelta(days=today.weekday(), weeks=weeks - 1)
+    start = timezone.make_aware(datetime.combine(first_monday, time.min))
+    of_product = ProductAccess.objects.filter(grant=OuterRef("grant"), product=product)
+    kinds = AccessEvent.Kind
+    rows = (
+        AccessEvent.objects.filter(site=product.site_id, at__gte=start, at__lte=now)
+        .filter(
+            Q(kind__in=[kinds.GRANTED, kinds.REVOKED], grant__isnull=False, product__isnull=True)
+            & Exists(of_product)
+            | Q(kind=kinds.PRODUCT_REVOKED, product=product)
+        )
+        .annotate(week=TruncWeek("at"))
+        .order_by()
+        .values("week", "kind")
+        .annotate(n=Count("pk"))
+    )
+    granted: dict[date, int] = defaultdict(int)
+    revoked: dict[date, int] = defaultdict(int)
+    for row in rows:
+        week = row["week"]
+        week = timezone.localtime(week).date() if isinstance(week, datetime) else week
+        if row["kind"] == kinds.GRANTED:
+            granted[week] += row["n"]
+        else:
+            revoked[week] += row["n"]
+    mondays = [first_monday + timedelta(weeks=i) for i in range(weeks)]
+    return [WeekOfChanges(m, granted[m], revoked[m]) for m in mondays]
+
+
+# --- Editing an Offer ----------------------------------------------------------------
+
+
+def offer_change_counts(offer: Offer, added: Iterable[int], removed: Iterable[int]) -> dict:
+    """How many customers a change of an Offer's Products reaches, before it is saved.
+
+    Returns {"gain": n, "lose": {product_id: n}}: each added Product reaches every
+    active grant of the Offer (add_product_to_offer), each removed one the grants still
+    holding it (remove_product_from_offer). Two queries at most.
+    """
+    added, removed = list(added), list(removed)
+    gain = Grant.objects.filter(offer=offer, status=AccessStatus.ACTIVE).count() if added else 0
+    lose = {}
+    if removed:
+        lose = dict(
+            ProductAccess.objects.filter(
+                grant__offer=offer,
+                grant__status=AccessStatus.ACTIVE,
+                product__in=removed,
+                removed_at__isnull=True,
+            )
+            .order_by()
+            .values("product")
+            .annotate(n=Count("pk"))
+            .values_list("product", "n")
+        )
+    return {"gain": gain, "lose": {pk: lose.get(pk, 0) for pk in removed}}

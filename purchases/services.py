@@ -14,6 +14,7 @@ are those same functions applied to one row.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -606,6 +607,130 @@ def remove_product_from_offer(*, offer: Offer, product: Product, actor: Actor) -
         True,
         f"“{product.title}” removed from “{offer.title}” for {len(accesses)} customers.",
     )
+
+
+# --- Offers: creating, editing, deleting, restoring ----------------------------------
+
+
+def _check_offer_products(site_id: int, products: Iterable[Product]) -> list[Product]:
+    products = sorted(set(products), key=lambda product: product.pk)
+    if any(product.site_id != site_id for product in products):
+        raise ValidationError("That product belongs to another site.")
+    return products
+
+
+def create_offer(
+    *,
+    site,
+    actor: Actor,
+    title: str,
+    products: Iterable[Product],
+    price: Decimal,
+    payment_type: str,
+    interval: str = Offer.Interval.MONTH,
+    installments: int | None = None,
+    access_days: int | None = None,
+) -> Outcome:
+    """Create an Offer with its Products; nobody holds it yet, so no access changes."""
+    products = _check_offer_products(site.pk, products)
+    offer = Offer(
+        site=site,
+        title=title,
+        price=price,
+        payment_type=payment_type,
+        interval=interval,
+        installments=installments,
+        access_days=access_days,
+    )
+    offer.full_clean()
+    with transaction.atomic():
+        offer.save()
+        offer.products.set(products)
+    return Outcome(offer, True, f"“{offer.title}” created.")
+
+
+def update_offer(
+    *,
+    offer: Offer,
+    actor: Actor,
+    title: str,
+    products: Iterable[Product],
+    price: Decimal,
+    payment_type: str,
+    interval: str,
+    installments: int | None,
+    access_days: int | None,
+) -> Outcome:
+    """Change a live Offer's details and Products in one transaction.
+
+    Products come and go through add_product_to_offer and remove_product_from_offer, so
+    every existing customer gains or loses them with one AccessEvent each. The price,
+    payment type and access days apply to new grants only: existing grants, their
+    expiry and their billing stay as they are.
+    """
+    products = _check_offer_products(offer.site_id, products)
+    with transaction.atomic():
+        offer = Offer.objects.select_for_update().get(pk=offer.pk)
+        if offer.is_deleted:
+            raise ValidationError(f"“{offer.title}” was deleted; restore it before editing it.")
+        details = {
+            "title": title,
+            "price": price,
+            "payment_type": payment_type,
+            "interval": interval,
+            "installments": installments,
+            "access_days": access_days,
+        }
+        for name, value in details.items():
+            setattr(offer, name, value)
+        offer.full_clean()
+        # full_clean may tidy values (a one-time offer has no installments): compare after.
+        saved = Offer.objects.filter(pk=offer.pk).values(*details).get()
+        changed = [name for name in details if getattr(offer, name) != saved[name]]
+        if changed:
+            offer.save(update_fields=changed)
+        current = set(offer.products.values_list("pk", flat=True))
+        wanted = {product.pk for product in products}
+        notes = []
+        for product in products:
+            if product.pk not in current:
+                notes.append(add_product_to_offer(offer=offer, product=product, actor=actor))
+        for product in Product.objects.filter(pk__in=current - wanted).order_by("pk"):
+            notes.append(remove_product_from_offer(offer=offer, product=product, actor=actor))
+    if not changed and not notes:
+        return Outcome(offer, False, f"Nothing to change in “{offer.title}”.")
+    message = " ".join([f"“{offer.title}” saved.", *(note.message for note in notes)])
+    return Outcome(offer, True, message)
+
+
+def delete_offer(*, offer: Offer, actor: Actor) -> Outcome:
+    """Retire an Offer: it can no longer be granted or sold.
+
+    A soft delete: every grant of the Offer, its access and its billing stay exactly
+    as they were, and restore_offer brings the Offer back.
+    """
+    with transaction.atomic():
+        locked = Offer.objects.select_for_update().get(pk=offer.pk)
+        offer.deleted_at = locked.deleted_at
+        if locked.is_deleted:
+            return Outcome(offer, False, f"“{locked.title}” was already deleted.")
+        locked.deleted_at = offer.deleted_at = timezone.now()
+        locked.save(update_fields=["deleted_at"])
+    return Outcome(
+        offer, True, f"“{locked.title}” deleted. Its customers keep their access to its products."
+    )
+
+
+def restore_offer(*, offer: Offer, actor: Actor) -> Outcome:
+    """Bring a deleted Offer back, so it can be granted and sold again."""
+    with transaction.atomic():
+        locked = Offer.objects.select_for_update().get(pk=offer.pk)
+        offer.deleted_at = locked.deleted_at
+        if not locked.is_deleted:
+            return Outcome(offer, False, f"“{locked.title}” is not deleted.")
+        locked.deleted_at = offer.deleted_at = None
+        locked.save(update_fields=["deleted_at"])
+    return Outcome(offer, True, f"“{locked.title}” restored: it can be granted and sold again.")
 
 
 # --- Expiry ---------------------------------------------------------------------------
