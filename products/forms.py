@@ -1,0 +1,89 @@
+from django import forms
+
+from .models import Offer, Product
+
+
+class SiteProductsField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return obj.title
+
+
+class OfferForm(forms.ModelForm):
+    """Create or edit an Offer; the Products offered are the site's only."""
+
+    products = SiteProductsField(
+        queryset=Product.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Existing customers of this offer gain a product you add and lose one "
+        "you remove; they keep their progress.",
+    )
+    # The product choice the creator saw the effect of, so a preview confirms only that change.
+    confirmed_products = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    class Meta:
+        model = Offer
+        fields = [
+            "title",
+            "products",
+            "payment_type",
+            "price",
+            "interval",
+            "installments",
+            "access_days",
+        ]
+        labels = {
+            "price": "Price (USD)",
+            "interval": "Billing interval",
+            "installments": "Number of payments",
+        }
+        help_texts = {
+            "interval": "How often a subscription or payment plan bills.",
+            "installments": "For a payment plan only.",
+            "access_days": "Leave empty for access without an end. Changing it applies to "
+            "new grants only: existing customers keep the access period they got.",
+        }
+        widgets = {"title": forms.TextInput(attrs={"autocomplete": "off"})}
+
+    def __init__(self, *args, site, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.site = site
+        self.fields["products"].queryset = Product.objects.filter(site=site).order_by("title", "pk")
+        self.fields["price"].widget.attrs.update(min="0", step="0.01")
+        self.fields["installments"].widget.attrs.update(min="2")
+        self.fields["access_days"].widget.attrs.update(min="1")
+        self.saved_product_ids = (
+            set(self.instance.products.values_list("pk", flat=True)) if self.instance.pk else set()
+        )
+
+    def product_changes(self) -> tuple[list[Product], list[Product]]:
+        """The Products this change adds to the Offer and those it takes out."""
+        chosen = list(self.cleaned_data["products"])
+        chosen_ids = {product.pk for product in chosen}
+        added = [p for p in chosen if p.pk not in self.saved_product_ids]
+        removed = [
+            p
+            for p in self.fields["products"].queryset
+            if p.pk in self.saved_product_ids and p.pk not in chosen_ids
+        ]
+        return added, removed
+
+    def product_choice_key(self) -> str:
+        return ",".join(str(pk) for pk in sorted(p.pk for p in self.cleaned_data["products"]))
+
+    def is_confirmed(self) -> bool:
+        return self.cleaned_data.get("confirmed_products") == self.product_choice_key()
+
+    def service_arguments(self) -> dict:
+        data = self.cleaned_data
+        return {name: data[name] for name in self.Meta.fields}
+
+
+class OfferProductsForm(forms.Form):
+    """The Products ticked on the offer form, for the hint of who a change reaches."""
+
+    products = forms.ModelMultipleChoiceField(queryset=Product.objects.none(), required=False)
+
+    def __init__(self, *args, site, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["products"].queryset = Product.objects.filter(site=site)

@@ -1,0 +1,78 @@
+import django_tables2 as tables
+from django.utils.html import format_html
+
+from contacts.models import Contact
+from purchases.selectors import PRODUCT_ACCESS_STATES
+
+STATE_BADGE = {
+    "active": "badge--active",
+    "scheduled": "badge--info",
+    "revoked": "badge--revoked",
+    "expired": "badge--expired",
+}
+
+
+def percent_done(done: int, total: int) -> int | None:
+    """Whole percent, rounded down: only a finished product reads 100%."""
+    return done * 100 // total if total else None
+
+
+class ProgressTable(tables.Table):
+    """The Product Progress report: one row per contact who holds or held the Product."""
+
+    name = tables.Column(verbose_name="Name / email", order_by=("name", "email"))
+    lessons_done = tables.Column(
+        verbose_name="Lessons completed",
+        attrs={"td": {"class": "numeric nowrap"}, "th": {"class": "numeric"}},
+    )
+    percent = tables.Column(
+        verbose_name="Percent",
+        accessor="lessons_done",
+        order_by=("lessons_done",),
+        attrs={"td": {"class": "progress-cell"}},
+    )
+    last_completed_at = tables.DateTimeColumn(
+        verbose_name="Last activity", format="M j, Y", default="—"
+    )
+    access_rank = tables.Column(verbose_name="Access")
+
+    class Meta:
+        model = Contact
+        fields = []
+        sequence = ["name", "lessons_done", "percent", "last_completed_at", "access_rank"]
+        template_name = "products/progress_table.html"
+        order_by = ("name",)
+        empty_text = "Nobody holds this product, or nobody matches these filters."
+        row_attrs = {"data-access": lambda record: PRODUCT_ACCESS_STATES[record.access_rank][0]}
+
+    def __init__(self, *args, lessons_total: int, **kwargs):
+        self.lessons_total = lessons_total
+        super().__init__(*args, **kwargs)
+
+    def render_name(self, record):
+        if record.name:
+            return format_html(
+                '<span class="contact-cell"><strong>{}</strong>'
+                '<span class="muted">{}</span></span>',
+                record.name,
+                record.email,
+            )
+        return format_html('<span class="contact-cell"><strong>{}</strong></span>', record.email)
+
+    def render_lessons_done(self, value):
+        return f"{value} of {self.lessons_total}"
+
+    def render_percent(self, value):
+        percent = percent_done(value, self.lessons_total)
+        if percent is None:
+            return "—"
+        return format_html(
+            '<progress max="100" value="{}" aria-hidden="true"></progress>'
+            '<span class="progress-cell__value">{}%</span>',
+            percent,
+            percent,
+        )
+
+    def render_access_rank(self, value):
+        state, label = PRODUCT_ACCESS_STATES[value]
+        return format_html('<span class="badge {}">{}</span>', STATE_BADGE[state], label)

@@ -1,0 +1,299 @@
+"""The Products and Offers tabs of the dashboard."""
+
+import csv
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_tables2 import RequestConfig
+
+from kajaccess.actors import Actor
+from kajaccess.dashboard import member_required
+from purchases import selectors, services
+
+from .charts import completion_chart, weekly_chart
+from .filters import ProgressFilter
+from .forms import OfferForm, OfferProductsForm
+from .models import Offer, Product
+from .tables import ProgressTable, percent_done
+
+PER_PAGE = 50
+
+
+# --- Products tab --------------------------------------------------------------------
+
+
+@member_required
+@require_GET
+def product_list(request):
+    return render(
+        request,
+        "products/list.html",
+        {"summaries": selectors.product_summaries(request.site), "active_tab": "products"},
+    )
+
+
+def _progress_filter(request, product):
+    lessons_total = product.lessons.count()
+    report = ProgressFilter(request.GET, queryset=selectors.product_progress(product))
+    return report, lessons_total
+
+
+@member_required
+@require_GET
+def product_progress(request, product_id: int):
+    product = get_object_or_404(Product, site=request.site, pk=product_id)
+    report, lessons_total = _progress_filter(request, product)
+    if not report.is_valid():
+        return render(
+            request,
+            "products/progress.html",
+            {"product": product, "filter": report, "active_tab": "products", "invalid": True},
+            status=400,
+        )
+    table = ProgressTable(report.qs, lessons_total=lessons_total)
+    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    distribution = selectors.completion_distribution(report.qs, lessons_total)
+    context = {
+        "product": product,
+        "filter": report,
+        "table": table,
+        "lessons_total": lessons_total,
+        "shown": sum(count for _, count in distribution),
+        "distribution": completion_chart(distribution),
+        "csv_url": _csv_url(request, product),
+        "active_tab": "products",
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "products/partials/progress_report.html", context)
+    context["summary"] = selectors.product_summaries(request.site, product)[0]
+    context["weeks"] = weekly_chart(selectors.weekly_access_changes(product))
+    return render(request, "products/progress.html", context)
+
+
+def _csv_url(request, product) -> str:
+    """Export CSV of the rows the filters show, whatever the page and the sort."""
+    url = reverse("products:progress_csv", args=[product.pk])
+    filters = {name: request.GET[name] for name in ("q", "access") if request.GET.get(name)}
+    return f"{url}?{urlencode(filters)}" if filters else url
+
+
+class _Line:
+    """A file-like object whose write() hands the line back, for streaming CSV."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value) -> str:
+    # A spreadsheet runs a cell that starts like a formula; a leading quote keeps it text.
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@member_required
+@require_GET
+def product_progress_csv(request, product_id: int):
+    product = get_object_or_404(Product, site=request.site, pk=product_id)
+    report, lessons_total = _progress_filter(request, product)
+    if not report.is_valid():
+        return HttpResponse(
+            "Those filters are not valid: pick an access state from the list.",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    writer = csv.writer(_Line())
+    states = selectors.PRODUCT_ACCESS_STATES
+    contacts = report.qs.order_by("name", "email", "pk").values_list(
+        "name", "email", "lessons_done", "last_completed_at", "access_rank"
+    )
+
+    def lines():
+        yield writer.writerow(
+            [
+                "Name",
+                "Email",
+                "Lessons completed",
+                "Lessons total",
+                "Percent",
+                "Last activity",
+                "Access",
+            ]
+        )
+        for name, email, done, last, rank in contacts.iterator(chunk_size=2000):
+            percent = percent_done(done, lessons_total)
+            yield writer.writerow(
+                [
+                    _cell(name),
+                    _cell(email),
+                    done,
+                    lessons_total,
+                    "" if percent is None else percent,
+                    timezone.localtime(last).isoformat(timespec="seconds") if last else "",
+                    states[rank][1],
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    filename = f"{slugify(product.title) or 'product'}-progress.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- Offers tab ----------------------------------------------------------------------
+
+
+def _offers_context(site) -> dict:
+    offers = Offer.objects.filter(site=site).prefetch_related(
+        Prefetch("products", queryset=Product.objects.order_by("title", "pk"))
+    )
+    counts = selectors.offer_customer_counts(site)
+    rows = [{"offer": offer, "customers": counts.get(offer.pk, 0)} for offer in offers]
+    return {
+        "live": [row for row in rows if not row["offer"].is_deleted],
+        "deleted": sorted(
+            (row for row in rows if row["offer"].is_deleted),
+            key=lambda row: row["offer"].deleted_at,
+            reverse=True,
+        ),
+        "active_tab": "offers",
+    }
+
+
+@member_required
+@require_GET
+def offer_list(request):
+    return render(request, "products/offers.html", _offers_context(request.site))
+
+
+def _changes(offer: Offer, added: list[Product], removed: list[Product]) -> list[dict]:
+    """What saving would do to existing customers, one line per Product added or removed."""
+    if not offer.pk or not (added or removed):
+        return []
+    counts = selectors.offer_change_counts(offer, [p.pk for p in added], [p.pk for p in removed])
+    return [{"product": p, "gain": True, "customers": counts["gain"]} for p in added] + [
+        {"product": p, "gain": False, "customers": counts["lose"][p.pk]} for p in removed
+    ]
+
+
+def _offer_form_page(request, form, offer=None, changes=None, status=200):
+    return render(
+        request,
+        "products/offer_form.html",
+        {"form": form, "offer": offer, "changes": changes or [], "active_tab": "offers"},
+        status=status,
+    )
+
+
+def _save_offer(request, form, offer=None):
+    actor = Actor.creator(request.user)
+    try:
+        if offer is None:
+            outcome = services.create_offer(
+                site=request.site, actor=actor, **form.service_arguments()
+            )
+        else:
+            outcome = services.update_offer(offer=offer, actor=actor, **form.service_arguments())
+    except ValidationError as error:
+        form.add_error(None, error)
+        return _offer_form_page(request, form, offer, status=400)
+    messages.success(request, outcome.message)
+    return redirect("products:offers")
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def offer_create(request):
+    form = OfferForm(request.POST or None, site=request.site)
+    if request.method == "POST":
+        if not form.is_valid():
+            return _offer_form_page(request, form, status=400)
+        return _save_offer(request, form)
+    return _offer_form_page(request, form)
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def offer_edit(request, offer_id: int):
+    offer = get_object_or_404(Offer.objects.live(), site=request.site, pk=offer_id)
+    form = OfferForm(request.POST or None, instance=offer, site=request.site)
+    if request.method == "GET":
+        return _offer_form_page(request, form, offer)
+    if not form.is_valid():
+        return _offer_form_page(request, form, offer, status=400)
+    changes = _changes(offer, *form.product_changes())
+    reaches_customers = any(change["customers"] for change in changes)
+    if reaches_customers and not form.is_confirmed():
+        # The preview step: say who gains or loses what, and save only once confirmed.
+        form.data = form.data.copy()
+        form.data["confirmed_products"] = form.product_choice_key()
+        return _offer_form_page(request, form, offer, changes)
+    return _save_offer(request, form, offer)
+
+
+@member_required
+@require_GET
+def offer_impact(request, offer_id: int):
+    """The hint under the Products of the offer form: who a change would reach."""
+    offer = get_object_or_404(Offer.objects.live(), site=request.site, pk=offer_id)
+    picked = OfferProductsForm(request.GET, site=request.site)
+    if not picked.is_valid():
+        return HttpResponse(
+            "Pick products of this site.", status=400, content_type="text/plain; charset=utf-8"
+        )
+    chosen = {product.pk for product in picked.cleaned_data["products"]}
+    saved = set(offer.products.values_list("pk", flat=True))
+    products = {p.pk: p for p in Product.objects.filter(site=request.site, pk__in=chosen ^ saved)}
+    added = [products[pk] for pk in sorted(chosen - saved)]
+    removed = [products[pk] for pk in sorted(saved - chosen)]
+    return render(
+        request,
+        "products/partials/offer_changes.html",
+        {"offer": offer, "changes": _changes(offer, added, removed)},
+    )
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def offer_delete(request, offer_id: int):
+    offer = get_object_or_404(Offer, site=request.site, pk=offer_id)
+    if request.method == "GET":
+        context = {
+            "offer": offer,
+            "customers": selectors.offer_customer_counts(request.site).get(offer.pk, 0),
+            "active_tab": "offers",
+        }
+        if request.htmx:
+            return render(request, "products/partials/delete_offer_dialog.html", context)
+        return render(request, "products/delete_offer.html", context)
+    outcome = services.delete_offer(offer=offer, actor=Actor.creator(request.user))
+    return _offers_changed(request, outcome)
+
+
+@member_required
+@require_POST
+def offer_restore(request, offer_id: int):
+    offer = get_object_or_404(Offer, site=request.site, pk=offer_id)
+    outcome = services.restore_offer(offer=offer, actor=Actor.creator(request.user))
+    return _offers_changed(request, outcome)
+
+
+def _offers_changed(request, outcome):
+    if outcome.changed:
+        messages.success(request, outcome.message)
+    else:
+        messages.info(request, outcome.message)
+    if not request.htmx:
+        return redirect("products:offers")
+    response = render(
+        request, "products/partials/offers_changed.html", _offers_context(request.site)
+    )
+    response["HX-Trigger"] = "closeDialog"
+    return response

@@ -1,0 +1,561 @@
+import csv
+import io
+import re
+import xml.etree.ElementTree as ET
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from products.models import Offer
+from purchases import selectors
+from purchases import services as access
+from purchases.models import AccessEvent, Grant, ProductAccess
+from tests.factories import (
+    ContactFactory,
+    MembershipFactory,
+    OfferFactory,
+    ProductFactory,
+    UserFactory,
+)
+
+from .conftest import complete
+
+pytestmark = pytest.mark.django_db
+
+
+def svg(html: str, chart: str) -> ET.Element:
+    """The chart's <svg> element, parsed as XML."""
+    match = re.search(rf'<svg[^>]*data-chart="{chart}".*?</svg>', html, re.S)
+    assert match, f"no {chart} chart"
+    return ET.fromstring(match.group(0))
+
+
+def bars(element: ET.Element) -> list[dict]:
+    return [
+        {
+            "label": rect.get("data-label"),
+            "value": int(rect.get("data-value")),
+            "height": float(rect.get("height")),
+            "kind": rect.get("data-kind"),
+        }
+        for rect in element.iter("rect")
+        if "chart__bar" in rect.get("class", "")
+    ]
+
+
+def texts(element: ET.Element, css_class: str) -> list[str]:
+    return [
+        node.text
+        for node in element.iter()
+        if node.tag.endswith("text") and css_class in node.get("class", "").split()
+    ]
+
+
+def row_of(html: str, marker: str) -> str:
+    """The table row holding `marker` (a regular expression)."""
+    rows = [row for row in re.findall(r"<tr.*?</tr>", html, re.S) if re.search(marker, row)]
+    assert len(rows) == 1, marker
+    return rows[0]
+
+
+# --- Products tab -----------------------------------------------------------------------
+
+
+def test_products_tab_lists_each_product_with_counts_and_average(creator_client, academy):
+    response = creator_client.get(reverse("products:list"))
+    assert response.status_code == 200
+    html = response.text
+    basics = row_of(html, f'data-product="{academy["basics"].pk}"')
+    assert "Python Basics" in basics and "Course" in basics
+    assert re.search(r'data-column="lessons">5<', basics)
+    assert re.search(r'data-column="with-access">2<', basics)
+    assert re.search(r'data-column="revoked"><span class="badge badge--revoked">1<', basics)
+    assert "36%" in basics
+    advanced = row_of(html, f'data-product="{academy["advanced"].pk}"')
+    assert re.search(r'data-column="lessons">4<', advanced) and "0%" in advanced
+    assert 'aria-current="page">Products<' in html
+
+
+def grow(academy, customers, products):
+    offer = OfferFactory(site=academy["site"], products=[academy["basics"]])
+    for _ in range(customers):
+        contact = ContactFactory(site=academy["site"])
+        access.grant_offer(contact=contact, offer=offer, actor=academy["creator"])
+        complete(contact, academy["basics"], 2)
+    for _ in range(products):
+        ProductFactory(site=academy["site"], lessons=3)
+
+
+def test_products_tab_runs_the_same_queries_at_two_sizes(
+    creator_client, academy, django_assert_num_queries
+):
+    url = reverse("products:list")
+    with django_assert_num_queries(8) as small:
+        creator_client.get(url)
+    grow(academy, customers=25, products=10)
+    with django_assert_num_queries(len(small.captured_queries)):
+        response = creator_client.get(url)
+    basics = row_of(response.text, f'data-product="{academy["basics"].pk}"')
+    assert re.search(r'data-column="with-access">27<', basics)
+    # (9 + 25 x 2) lessons of 30 customers x 5 lessons.
+    assert "39%" in basics
+
+
+# --- Product Progress report -----------------------------------------------------------
+
+
+def progress_url(academy, **params):
+    url = reverse("products:progress", args=[academy["basics"].pk])
+    if params:
+        url += "?" + "&".join(f"{k}={v}" for k, v in params.items())
+    return url
+
+
+def test_progress_report_shows_every_customer_with_progress_and_state(creator_client, academy):
+    response = creator_client.get(progress_url(academy))
+    assert response.status_code == 200
+    html = response.text
+    ada = row_of(
+        html, 'data-access="active"[^>]*>\\s*<td[^>]*><span class="contact-cell"><strong>Ada'
+    )
+    assert "3 of 5" in ada and "60%" in ada and "Has access" in ada
+    edsger = row_of(html, "<strong>Edsger Dijkstra")
+    assert "5 of 5" in edsger and "100%" in edsger and "Revoked" in edsger
+    assert "Expired" in row_of(html, "<strong>Alan Turing")
+    assert "Starts later" in row_of(html, "<strong>Barbara Liskov")
+    assert "Export CSV" in html
+    assert "Average completion" in html and "36%" in html
+
+
+def test_progress_report_keeps_a_revoked_customers_progress(creator_client, academy):
+    access.revoke_product(
+        grant=academy["ada_grant"], product=academy["basics"], actor=academy["creator"]
+    )
+    html = creator_client.get(progress_url(academy, access="revoked")).text
+    ada = row_of(html, "<strong>Ada Lovelace")
+    assert "3 of 5" in ada and "Revoked" in ada
+    assert "Grace Hopper" not in html
+    assert "Edsger Dijkstra" in html
+
+
+def test_progress_report_filters_by_access_state_and_search(creator_client, academy):
+    html = creator_client.get(progress_url(academy, access="active")).text
+    assert "Ada Lovelace" in html and "Grace Hopper" in html
+    assert "Edsger Dijkstra" not in html and "Alan Turing" not in html
+    html = creator_client.get(progress_url(academy, q="hopper")).text
+    assert "Grace Hopper" in html and "Ada Lovelace" not in html
+
+
+def test_progress_report_refuses_an_unknown_access_state(creator_client, academy):
+    response = creator_client.get(progress_url(academy, access="everything"))
+    assert response.status_code == 400
+    assert "pick an access state from the list" in response.text
+
+
+def test_progress_report_sorts_by_percent(creator_client, academy):
+    html = creator_client.get(progress_url(academy, sort="-percent")).text
+    names = re.findall(r'<span class="contact-cell"><strong>([^<]+)</strong>', html)
+    assert names[:3] == ["Edsger Dijkstra", "Ada Lovelace", "Grace Hopper"]
+    html = creator_client.get(progress_url(academy, sort="percent")).text
+    names = re.findall(r'<span class="contact-cell"><strong>([^<]+)</strong>', html)
+    assert names[-1] == "Edsger Dijkstra"
+
+
+def test_progress_report_answers_htmx_with_the_report_alone(creator_client, academy):
+    response = creator_client.get(progress_url(academy, access="active"), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<div id="progress-report"')
+    assert "<html" not in response.text
+    assert "Ada Lovelace" in response.text and "Edsger Dijkstra" not in response.text
+
+
+def test_completion_chart_bars_match_the_counts(creator_client, academy):
+    html = creator_client.get(progress_url(academy)).text
+    chart = svg(html, "completion")
+    drawn = bars(chart)
+    assert [(b["label"], b["value"]) for b in drawn] == [
+        ("0%", 2),
+        ("1-25%", 1),
+        ("26-50%", 0),
+        ("51-75%", 1),
+        ("76-99%", 0),
+        ("100%", 1),
+    ]
+    tallest = max(b["height"] for b in drawn)
+    assert tallest > 0
+    for bar in drawn:
+        assert bar["height"] == pytest.approx(tallest * bar["value"] / 2, abs=0.1)
+    assert texts(chart, "chart__value") == ["2", "1", "0", "1", "0", "1"]
+    assert texts(chart, "chart__label") == ["0%", "1-25%", "26-50%", "51-75%", "76-99%", "100%"]
+    # The text alternative lists the same counts.
+    assert re.search(r"<th scope=\"row\">51-75%</th><td>1</td>", html)
+
+
+def test_completion_chart_follows_the_filter(creator_client, academy):
+    html = creator_client.get(progress_url(academy, access="active")).text
+    drawn = bars(svg(html, "completion"))
+    assert [b["value"] for b in drawn] == [0, 1, 0, 1, 0, 0]
+
+
+def test_weekly_chart_shows_grants_and_revokes(creator_client, academy):
+    html = creator_client.get(progress_url(academy)).text
+    drawn = bars(svg(html, "weekly"))
+    assert len(drawn) == 24
+    this_week = drawn[-2:]
+    assert [(b["kind"], b["value"]) for b in this_week] == [("granted", 5), ("revoked", 1)]
+    assert this_week[1]["height"] == pytest.approx(this_week[0]["height"] / 5, abs=0.1)
+    assert all(b["height"] == 0 for b in drawn[:-2])
+    assert "Grants and revokes per week" in html
+
+
+def test_progress_report_runs_the_same_queries_at_two_sizes(
+    creator_client, academy, django_assert_num_queries
+):
+    url = progress_url(academy)
+    with django_assert_num_queries(14) as small:
+        creator_client.get(url)
+    grow(academy, customers=60, products=0)
+    with django_assert_num_queries(len(small.captured_queries)):
+        response = creator_client.get(url)
+    assert "Page 1 of 2" in response.text
+
+
+def test_export_csv_streams_the_filtered_rows(creator_client, academy):
+    response = creator_client.get(
+        reverse("products:progress_csv", args=[academy["basics"].pk]) + "?access=active"
+    )
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"].startswith("text/csv")
+    assert 'filename="python-basics-progress.csv"' in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0] == [
+        "Name",
+        "Email",
+        "Lessons completed",
+        "Lessons total",
+        "Percent",
+        "Last activity",
+        "Access",
+    ]
+    assert [row[0] for row in rows[1:]] == ["Ada Lovelace", "Grace Hopper"]
+    assert rows[1][1:5] == ["ada@example.com", "3", "5", "60"]
+    assert rows[1][6] == "Has access"
+
+
+def test_export_csv_keeps_a_formula_as_text(creator_client, academy):
+    academy["ada"].name = "=HYPERLINK(1)"
+    academy["ada"].save()
+    response = creator_client.get(reverse("products:progress_csv", args=[academy["basics"].pk]))
+    body = b"".join(response.streaming_content).decode()
+    assert "'=HYPERLINK(1)" in body
+
+
+def test_export_csv_refuses_bad_filters(creator_client, academy):
+    response = creator_client.get(
+        reverse("products:progress_csv", args=[academy["basics"].pk]) + "?access=nope"
+    )
+    assert response.status_code == 400
+
+
+# --- Offers tab --------------------------------------------------------------------------
+
+
+def test_offers_tab_lists_live_offers(creator_client, academy):
+    trial = OfferFactory(
+        site=academy["site"],
+        title="30-Day Trial",
+        price=Decimal("0"),
+        payment_type=Offer.PaymentType.FREE,
+        access_days=30,
+        products=[academy["basics"]],
+    )
+    OfferFactory(
+        site=academy["site"],
+        title="Coaching Plan",
+        price=Decimal("150"),
+        payment_type=Offer.PaymentType.PAYMENT_PLAN,
+        installments=3,
+    )
+    response = creator_client.get(reverse("products:offers"))
+    assert response.status_code == 200
+    html = response.text
+    bootcamp = row_of(html, f'data-offer="{academy["bootcamp"].pk}"')
+    assert "One-time payment" in bootcamp and "99.00 USD" in bootcamp
+    assert "Python Basics" in bootcamp and "Advanced Python" in bootcamp
+    # Ada and Grace; Alan's grant has expired, Barbara's has not started, Edsger's is revoked.
+    assert 'data-column="customers">2<' in bootcamp
+    assert "Restrict access to a specific amount of days" not in bootcamp
+    trial_row = row_of(html, f'data-offer="{trial.pk}"')
+    assert "Free" in trial_row
+    assert "Restrict access to a specific amount of days: 30 days" in trial_row
+    assert "3 × 150.00 USD a month" in html
+    assert "Deleted offers" not in html
+    assert 'aria-current="page">Offers<' in html
+
+
+def test_create_an_offer(creator_client, academy):
+    response = creator_client.get(reverse("products:offer_create"))
+    assert response.status_code == 200
+    assert "Restrict access to a specific amount of days" in response.text
+    assert "new grants only" in response.text
+    response = creator_client.post(
+        reverse("products:offer_create"),
+        {
+            "title": "Advanced Only",
+            "products": [academy["advanced"].pk],
+            "payment_type": "subscription",
+            "price": "19.00",
+            "interval": "month",
+            "installments": "",
+            "access_days": "",
+        },
+        follow=True,
+    )
+    assert "“Advanced Only” created." in response.text
+    offer = Offer.objects.get(title="Advanced Only")
+    assert (offer.site, offer.payment_type, list(offer.products.all())) == (
+        academy["site"],
+        "subscription",
+        [academy["advanced"]],
+    )
+
+
+def offer_post(academy, **changes):
+    data = {
+        "title": "Python Bootcamp",
+        "products": [academy["basics"].pk, academy["advanced"].pk],
+        "payment_type": "one_time",
+        "price": "99.00",
+        "interval": "month",
+        "installments": "",
+        "access_days": "",
+    }
+    data.update(changes)
+    return data
+
+
+def test_bad_offer_input_is_a_400_with_a_clear_message(creator_client, academy):
+    url = reverse("products:offer_edit", args=[academy["bootcamp"].pk])
+    response = creator_client.post(url, offer_post(academy, payment_type="free"))
+    assert response.status_code == 400
+    assert "A free offer has no price" in response.text
+    response = creator_client.post(url, offer_post(academy, payment_type="payment_plan"))
+    assert response.status_code == 400
+    assert "A payment plan needs a number of payments" in response.text
+    response = creator_client.post(url, offer_post(academy, access_days="0", title=""))
+    assert response.status_code == 400
+    assert "This field is required." in response.text
+    other_product = ProductFactory(lessons=1)
+    response = creator_client.post(url, offer_post(academy, products=[other_product.pk]))
+    assert response.status_code == 400
+    assert "Select a valid choice." in response.text
+    academy["bootcamp"].refresh_from_db()
+    assert academy["bootcamp"].payment_type == "one_time"
+    assert list(academy["bootcamp"].products.order_by("title")) == [
+        academy["advanced"],
+        academy["basics"],
+    ]
+
+
+def test_editing_products_previews_who_is_affected_before_saving(creator_client, academy):
+    workbook = ProductFactory(site=academy["site"], title="Workbook", lessons=1)
+    url = reverse("products:offer_edit", args=[academy["bootcamp"].pk])
+    data = offer_post(academy, products=[academy["basics"].pk, workbook.pk])
+    events = AccessEvent.objects.count()
+
+    preview = creator_client.post(url, data)
+    assert preview.status_code == 200
+    assert "4 customers gain access to Workbook" in preview.text
+    assert "4 customers lose access to Advanced Python" in preview.text
+    assert "Save and change access" in preview.text
+    assert AccessEvent.objects.count() == events
+    assert not academy["bootcamp"].products.filter(pk=workbook.pk).exists()
+
+    key = re.search(r'name="confirmed_products" value="([^"]*)"', preview.text).group(1)
+    response = creator_client.post(url, {**data, "confirmed_products": key}, follow=True)
+    assert "“Python Bootcamp” saved." in response.text
+    assert "“Workbook” added to “Python Bootcamp” for 4 customers." in response.text
+    assert AccessEvent.objects.count() == events + 8
+    assert selectors.has_access(academy["ada"], workbook)
+    assert not selectors.has_access(academy["ada"], academy["advanced"])
+
+
+def test_a_confirmation_of_another_choice_previews_again(creator_client, academy):
+    workbook = ProductFactory(site=academy["site"], title="Workbook", lessons=1)
+    url = reverse("products:offer_edit", args=[academy["bootcamp"].pk])
+    data = offer_post(academy, products=[academy["basics"].pk, workbook.pk])
+    response = creator_client.post(url, {**data, "confirmed_products": str(workbook.pk)})
+    assert response.status_code == 200
+    assert "Save and change access" in response.text
+    assert not academy["bootcamp"].products.filter(pk=workbook.pk).exists()
+
+
+def test_changes_that_reach_nobody_save_at_once(creator_client, academy):
+    offer = OfferFactory(site=academy["site"], title="Empty Offer")
+    url = reverse("products:offer_edit", args=[offer.pk])
+    response = creator_client.post(
+        url,
+        offer_post(academy, title="Empty Offer", products=[academy["basics"].pk], access_days=14),
+    )
+    assert response.status_code == 302
+    offer.refresh_from_db()
+    assert offer.access_days == 14
+    assert list(offer.products.all()) == [academy["basics"]]
+
+
+def test_changes_hint_counts_customers_on_the_server(creator_client, academy):
+    workbook = ProductFactory(site=academy["site"], title="Workbook", lessons=1)
+    url = reverse("products:offer_changes", args=[academy["bootcamp"].pk])
+    response = creator_client.get(
+        url, {"products": [academy["basics"].pk, workbook.pk]}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    assert "4 customers gain access to Workbook" in response.text
+    assert "4 customers lose access to Advanced Python" in response.text
+    response = creator_client.get(url, {"products": [ProductFactory().pk]})
+    assert response.status_code == 400
+
+
+def test_delete_offer_asks_first_then_soft_deletes_without_touching_access(creator_client, academy):
+    bootcamp = academy["bootcamp"]
+    url = reverse("products:offer_delete", args=[bootcamp.pk])
+    page = creator_client.get(url)
+    assert page.status_code == 200
+    assert "Existing customers keep their access to its products" in page.text
+    assert "can no longer be granted or sold" in page.text
+    dialog = creator_client.get(url, HTTP_HX_REQUEST="true")
+    assert dialog.text.lstrip().startswith('<dialog class="dialog" data-autoshow')
+    assert "Cancel" in dialog.text and "Delete offer" in dialog.text
+
+    grants = list(Grant.objects.order_by("pk").values_list("pk", "status", "expires_at"))
+    accesses = list(ProductAccess.objects.order_by("pk").values_list("pk", "status"))
+    events = AccessEvent.objects.count()
+    response = creator_client.post(url, follow=True)
+    assert "“Python Bootcamp” deleted." in response.text
+    assert "Deleted offers" in response.text and "Restore offer" in response.text
+    assert list(Grant.objects.order_by("pk").values_list("pk", "status", "expires_at")) == grants
+    assert list(ProductAccess.objects.order_by("pk").values_list("pk", "status")) == accesses
+    assert AccessEvent.objects.count() == events
+    assert bootcamp not in Offer.objects.live()
+    assert selectors.has_access(academy["ada"], academy["basics"])
+    assert creator_client.get(reverse("products:offer_edit", args=[bootcamp.pk])).status_code == (
+        404
+    )
+
+
+def test_delete_and_restore_over_htmx_swap_the_offers_and_close_the_dialog(creator_client, academy):
+    bootcamp = academy["bootcamp"]
+    response = creator_client.post(
+        reverse("products:offer_delete", args=[bootcamp.pk]), HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    assert response["HX-Trigger"] == "closeDialog"
+    assert response.text.lstrip().startswith('<div id="offers"')
+    assert 'hx-swap-oob="true"' in response.text and "deleted." in response.text
+    response = creator_client.post(
+        reverse("products:offer_restore", args=[bootcamp.pk]), HTTP_HX_REQUEST="true"
+    )
+    assert "“Python Bootcamp” restored" in response.text
+    assert "Deleted offers" not in response.text
+    assert bootcamp in Offer.objects.live()
+
+
+def test_restore_offer_is_post_only(creator_client, academy):
+    access.delete_offer(offer=academy["bootcamp"], actor=academy["creator"])
+    url = reverse("products:offer_restore", args=[academy["bootcamp"].pk])
+    assert creator_client.get(url).status_code == 405
+    assert academy["bootcamp"] not in Offer.objects.live()
+    response = creator_client.post(url, follow=True)
+    assert "can be granted and sold again" in response.text
+    assert academy["bootcamp"] in Offer.objects.live()
+
+
+def test_changes_need_the_csrf_token(academy):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(academy["owner"].user)
+    response = client.post(reverse("products:offer_delete", args=[academy["bootcamp"].pk]))
+    assert response.status_code == 403
+    assert academy["bootcamp"] in Offer.objects.live()
+
+
+def test_offers_tab_runs_the_same_queries_at_two_sizes(
+    creator_client, academy, django_assert_num_queries
+):
+    url = reverse("products:offers")
+    with django_assert_num_queries(6) as small:
+        creator_client.get(url)
+    for i in range(15):
+        offer = OfferFactory(site=academy["site"], products=[academy["basics"]])
+        access.grant_offer(
+            contact=ContactFactory(site=academy["site"]), offer=offer, actor=academy["creator"]
+        )
+        if i % 3 == 0:
+            access.delete_offer(offer=offer, actor=academy["creator"])
+    with django_assert_num_queries(len(small.captured_queries)):
+        creator_client.get(url)
+
+
+# --- Only a site's own team, only its own objects ---------------------------------------
+
+
+def every_url(academy):
+    product, offer = academy["basics"].pk, academy["bootcamp"].pk
+    return [
+        ("get", reverse("products:progress", args=[product])),
+        ("get", reverse("products:progress_csv", args=[product])),
+        ("get", reverse("products:offer_edit", args=[offer])),
+        ("post", reverse("products:offer_edit", args=[offer])),
+        ("get", reverse("products:offer_changes", args=[offer])),
+        ("get", reverse("products:offer_delete", args=[offer])),
+        ("post", reverse("products:offer_delete", args=[offer])),
+        ("post", reverse("products:offer_restore", args=[offer])),
+    ]
+
+
+def test_another_sites_ids_are_404(client, academy):
+    other = MembershipFactory(site__name="Other School")
+    client.force_login(other.user)
+    for method, url in every_url(academy):
+        response = getattr(client, method)(url, offer_post(academy) if method == "post" else {})
+        assert response.status_code == 404, url
+    assert academy["bootcamp"] in Offer.objects.live()
+    html = client.get(reverse("products:list")).text
+    assert "Python Basics" not in html
+    assert "Python Bootcamp" not in client.get(reverse("products:offers")).text
+
+
+def test_customers_cannot_open_the_dashboard(client, academy):
+    academy["ada"].user = UserFactory()
+    academy["ada"].save()
+    client.force_login(academy["ada"].user)
+    urls = [("get", reverse("products:list")), ("get", reverse("products:offers"))]
+    for method, url in urls + every_url(academy):
+        assert getattr(client, method)(url).status_code == 404, url
+
+
+def test_sign_in_is_required(client, academy):
+    for method, url in [("get", reverse("products:list"))] + every_url(academy):
+        response = getattr(client, method)(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+
+def test_get_on_changing_urls_is_405_or_a_confirmation(creator_client, academy):
+    offer = academy["bootcamp"].pk
+    assert creator_client.get(reverse("products:offer_restore", args=[offer])).status_code == 405
+    assert creator_client.delete(reverse("products:offer_delete", args=[offer])).status_code == 405
+    assert creator_client.post(reverse("products:list")).status_code == 405
+    assert creator_client.post(reverse("products:offers")).status_code == 405
+    assert academy["bootcamp"] in Offer.objects.live()
+
+
+def test_team_members_see_the_same_tabs(client, academy):
+    assistant = MembershipFactory(site=academy["site"], role="assistant")
+    client.force_login(assistant.user)
+    assert client.get(reverse("products:list")).status_code == 200
+    response = client.post(reverse("products:offer_delete", args=[academy["bootcamp"].pk]))
+    assert response.status_code == 302
+    assert academy["bootcamp"] not in Offer.objects.live()
