@@ -10,7 +10,9 @@ from contacts.models import Contact
 from kajaccess.models import Site, SiteMembership
 from products.models import Offer, Product
 from purchases import selectors
-from purchases.models import AccessEvent, AccessStatus, Grant, RevokedVia, Subscription
+from purchases.billing import process_access, run_billing
+from purchases.gateways import TestGateway
+from purchases.models import AccessEvent, AccessStatus, Grant, Payment, RevokedVia, Subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -89,8 +91,24 @@ def test_generated_contacts_have_a_spread_of_states():
         event = grant.events.get(kind=AccessEvent.Kind.REVOKED)
         assert event.actor_kind == grant.revoked_via
         assert event.reason == grant.revoke_reason
-    billing = Subscription.objects.filter(status__in=["active", "past_due", "paused"])
-    assert not billing.filter(next_billing_at__lte=timezone.now()).exists()
+    now = timezone.now()
+    billing = Subscription.objects.filter(status__in=["active", "paused"])
+    assert not billing.filter(next_billing_at__lte=now).exists()
+    # A past-due subscription waits on its declined billing date, as the billing run left it.
+    for subscription in Subscription.objects.filter(status="past_due"):
+        assert subscription.next_billing_at <= now
+        assert subscription.payments.get(status="failed").due_at == subscription.next_billing_at
+        assert subscription.grant.contact.test_card_declines
+
+
+def test_the_first_billing_run_after_the_seed_takes_no_money():
+    seed()
+    paid = Payment.objects.filter(status="succeeded").count()
+    run = run_billing(gateway=TestGateway())
+    assert (run.charged, run.completed) == (0, 0)
+    assert Payment.objects.filter(status="succeeded").count() == paid
+    sweep = process_access()
+    assert (sweep.expired, sweep.canceled) == (0, 0)
 
 
 def test_reset_rebuilds_the_demo_from_scratch(seeded):
@@ -209,6 +227,7 @@ def test_ada_bought_the_bootcamp_and_has_an_active_membership(seeded):
     vault = ada.grants.get(offer__title="Vault Membership").subscription
     assert vault.status == Subscription.Status.ACTIVE
     assert vault.next_billing_at > timezone.now()
+    assert vault.payments.filter(status="succeeded").count() == vault.installments_paid >= 2
     assert "VIP" in ada.tags.values_list("name", flat=True)
     assert ada.access_events.filter(kind=AccessEvent.Kind.GRANTED).count() == 2
 

@@ -11,7 +11,6 @@ Each generated contact's data comes from a random generator seeded with its numb
 the same number always gets the same name, purchases, tags and progress.
 """
 
-import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -30,6 +29,8 @@ from contacts.services import add_tag, tag_get_or_create
 from kajaccess.actors import Actor, ActorKind
 from kajaccess.models import Site, SiteMembership
 from products.models import Lesson, LessonCompletion, Offer, Product
+from purchases.billing import charge_subscription, next_billing_date
+from purchases.gateways import TestGateway
 from purchases.models import (
     AccessEvent,
     AccessStatus,
@@ -40,7 +41,7 @@ from purchases.models import (
     RevokedVia,
     Subscription,
 )
-from purchases.services import expire_grants, grant_offer_to_contacts, record_event, revoke_grant
+from purchases.services import expire_grants, grant_offer_to_contacts, revoke_grant
 
 PASSWORD = "kajaccess-demo"
 DEMO_ACADEMY = "demo-academy"
@@ -117,14 +118,15 @@ PRODUCT_REVOKE_REASONS = ["Partial refund", "Not part of their agreement", ""]
 
 TAG_NAMES = ["VIP", "Trial", "Refund requested"]
 
-MONTH = timedelta(days=30)
 BATCH = 1000
 
 
-def _next_after(start: datetime, now: datetime, period: timedelta) -> datetime:
-    """The first billing date after now, billing every `period` from `start`."""
-    periods = max(1, math.ceil((now - start) / period))
-    return start + periods * period
+def billing_dates(start: datetime, now: datetime, limit: int | None = None) -> list[datetime]:
+    """The monthly billing dates from `start` up to now, as the billing run keeps them."""
+    dates = [start]
+    while (limit is None or len(dates) < limit) and next_billing_date(dates[-1], "month") <= now:
+        dates.append(next_billing_date(dates[-1], "month"))
+    return dates
 
 
 # --- Catalogue and logins --------------------------------------------------------------
@@ -262,30 +264,15 @@ def _grant(catalogue: Catalogue, contact: Contact, offer_title: str, actor: Acto
     return grant
 
 
-def _pay(subscription: Subscription, contact: Contact, *, times: int, now: datetime) -> None:
-    """Record `times` successful payments since the start and move billing into the future."""
-    start = subscription.created_at
-    for i in range(times):
-        due = start + i * MONTH
-        payment = Payment.objects.create(
-            subscription=subscription,
-            amount=subscription.amount,
-            currency=subscription.currency,
-            status=Payment.Status.SUCCEEDED,
-            due_at=due,
-            at=due,
+def _bill(subscription: Subscription, now: datetime) -> None:
+    """Charge every billing date up to now through the billing service, as the runs did."""
+    gateway = TestGateway()
+    subscription.refresh_from_db()
+    while subscription.next_billing_at is not None and subscription.next_billing_at <= now:
+        charge_subscription(
+            subscription=subscription, gateway=gateway, now=subscription.next_billing_at
         )
-        record_event(
-            AccessEvent.Kind.PAYMENT_SUCCEEDED,
-            contact=contact,
-            actor=Actor.system(),
-            grant_id=subscription.grant_id,
-            at=due,
-            details={"amount": str(payment.amount), "currency": payment.currency},
-        )
-    subscription.installments_paid = times if subscription.is_payment_plan else 0
-    subscription.next_billing_at = _next_after(start, now, MONTH)
-    subscription.save(update_fields=["installments_paid", "next_billing_at"])
+        subscription.refresh_from_db()
 
 
 def build_demo_academy(users: dict, now: datetime) -> Catalogue:
@@ -323,7 +310,7 @@ def build_demo_academy(users: dict, now: datetime) -> Catalogue:
         source=purchase,
         starts_at=days(75),
     )
-    _pay(vault.subscription, ada, times=3, now=now)
+    _bill(vault.subscription, now)
     LessonCompletion.objects.bulk_create(
         LessonCompletion(contact=ada, lesson=lesson, completed_at=days(80 - 10 * i))
         for i, lesson in enumerate(catalogue.lessons["Python Basics"][:3])
@@ -342,7 +329,7 @@ def build_demo_academy(users: dict, now: datetime) -> Catalogue:
     plan = _grant(
         catalogue, grace, "Coaching Plan", Actor.customer(None), source=purchase, starts_at=days(20)
     )
-    _pay(plan.subscription, grace, times=1, now=now)
+    _bill(plan.subscription, now)
 
     alan = contact("alan@example.com", "Alan Turing", days(45))
     trial = _grant(catalogue, alan, "30-Day Trial", creator, starts_at=days(40))
@@ -370,7 +357,7 @@ def build_demo_academy(users: dict, now: datetime) -> Catalogue:
         source=purchase,
         starts_at=days(95),
     )
-    _pay(membership.subscription, edsger, times=4, now=now)
+    _bill(membership.subscription, now)
     revoke_grant(grant=membership, actor=Actor.creator(team), reason="Chargeback")
     return catalogue
 
@@ -665,85 +652,100 @@ class CustomerMaker:
         return grant
 
     def make_vault(self, contact, starts_at, r):
-        now = self.now
+        now, owner = self.now, self.c.owner
         grant = self.grant(
             contact, "Vault Membership", Grant.Source.PURCHASE, starts_at, ActorKind.CUSTOMER
         )
-        paid = max(1, math.ceil((now - starts_at) / MONTH))
+        dates = billing_dates(starts_at, now)
+        following = next_billing_date(dates[-1], "month")
         roll = r.random()
-        if roll < 0.15 and paid > 1:
-            # Canceled: billing stopped and the membership ended with it.
-            paid = r.randint(1, paid - 1)
-            ended = starts_at + paid * MONTH
+        if roll < 0.15 and len(dates) > 1:
+            # Canceled at the end of a paid period: payments and access ended together.
+            paid = r.randint(1, len(dates) - 1)
+            ended = dates[paid]
             subscription = self.subscription(
-                grant, status=Subscription.Status.CANCELED, canceled_at=ended
+                grant,
+                status=Subscription.Status.CANCELED,
+                installments_paid=paid,
+                canceled_at=ended,
+                cancel_at=ended,
             )
             self.event(AccessEvent.Kind.SUBSCRIPTION_CANCELED, grant, ended, ActorKind.CUSTOMER)
-            self.revoke(grant, ended, RevokedVia.CANCELLATION)
+            self.revoke(grant, ended, RevokedVia.CANCELLATION, reason="Subscription canceled")
         elif roll < 0.23:
-            until = now + timedelta(days=r.randint(5, 45))
+            paid = len(dates)
             subscription = self.subscription(
-                grant, status=Subscription.Status.PAUSED, paused_until=until, next_billing_at=until
-            )
-            self.event(
-                AccessEvent.Kind.SUBSCRIPTION_PAUSED,
                 grant,
-                starts_at + (paid - 1) * MONTH,
-                ActorKind.CREATOR,
-                self.c.owner,
+                status=Subscription.Status.PAUSED,
+                installments_paid=paid,
+                next_billing_at=following,
+                paused_until=now + timedelta(days=r.randint(5, 45)),
             )
-        elif roll < 0.30 and paid > 1:
+            paused = self.since(dates[-1])
+            self.event(
+                AccessEvent.Kind.SUBSCRIPTION_PAUSED, grant, paused, ActorKind.CREATOR, owner
+            )
+        elif roll < 0.30 and len(dates) > 1:
+            # The last charge was declined; the billing run tries that date again.
+            contact.test_card_declines = True
+            paid = len(dates) - 1
             subscription = self.subscription(
                 grant,
                 status=Subscription.Status.PAST_DUE,
-                next_billing_at=now + timedelta(days=r.randint(1, 5)),
+                installments_paid=paid,
+                next_billing_at=dates[-1],
             )
-            paid -= 1
-            self.payment(subscription, starts_at + paid * MONTH, Payment.Status.FAILED)
+            self.payment(subscription, dates[-1], Payment.Status.FAILED)
         else:
+            paid = len(dates)
             subscription = self.subscription(
-                grant, next_billing_at=_next_after(starts_at, now, MONTH)
+                grant, installments_paid=paid, next_billing_at=following
             )
-        # The last few payments; older history is not needed for the demo.
-        for i in range(max(0, paid - 3), paid):
-            self.payment(subscription, starts_at + i * MONTH)
+            if roll > 0.95:
+                subscription.cancel_at = following
+                scheduled = self.since(dates[-1])
+                self.event(
+                    AccessEvent.Kind.CANCELLATION_SCHEDULED, grant, scheduled, ActorKind.CUSTOMER
+                )
+        # The last few payments are enough history for the demo.
+        for due in dates[max(0, paid - 3) : paid]:
+            self.payment(subscription, due)
         return grant
 
     def make_coaching(self, contact, starts_at, r):
-        now = self.now
         grant = self.grant(
             contact, "Coaching Plan", Grant.Source.PURCHASE, starts_at, ActorKind.CUSTOMER
         )
         total = grant.offer.installments
-        due = min(total, max(1, math.ceil((now - starts_at) / MONTH)))
-        if due > 1 and r.random() < 0.15:
-            paid = due - 1
+        dates = billing_dates(starts_at, self.now, limit=total)
+        plan = {"installments_total": total}
+        if len(dates) > 1 and r.random() < 0.15:
+            contact.test_card_declines = True
+            paid = len(dates) - 1
             subscription = self.subscription(
                 grant,
                 status=Subscription.Status.PAST_DUE,
-                installments_total=total,
                 installments_paid=paid,
-                next_billing_at=now + timedelta(days=r.randint(1, 5)),
+                next_billing_at=dates[-1],
+                **plan,
             )
-            self.payment(subscription, starts_at + paid * MONTH, Payment.Status.FAILED)
-        elif due == total:
+            self.payment(subscription, dates[-1], Payment.Status.FAILED)
+        elif len(dates) == total:
             paid = total
             subscription = self.subscription(
-                grant,
-                status=Subscription.Status.COMPLETED,
-                installments_total=total,
-                installments_paid=paid,
+                grant, status=Subscription.Status.COMPLETED, installments_paid=paid, **plan
             )
+            self.event(AccessEvent.Kind.PLAN_COMPLETED, grant, dates[-1], ActorKind.SYSTEM)
         else:
-            paid = due
+            paid = len(dates)
             subscription = self.subscription(
                 grant,
-                installments_total=total,
                 installments_paid=paid,
-                next_billing_at=starts_at + paid * MONTH,
+                next_billing_at=next_billing_date(dates[-1], "month"),
+                **plan,
             )
-        for i in range(paid):
-            self.payment(subscription, starts_at + i * MONTH)
+        for due in dates[:paid]:
+            self.payment(subscription, due)
         return grant
 
 
