@@ -281,3 +281,12 @@ def test_edsger_was_revoked_by_the_team_for_a_chargeback_and_still_pays(seeded):
         "Chargeback",
     )
     assert list(selectors.library_products(edsger)) == []
+
+
+def test_a_demo_the_creator_has_changed_still_starts(seeded):
+    Product.objects.filter(title="Python Basics").update(title="Python for Everyone")
+    seed("--contacts", "20")  # nothing to add: `make run` starts as before
+    with pytest.raises(CommandError, match="no longer has Python Basics.*--reset"):
+        seed("--contacts", "21")
+    seed("--reset", "--contacts", "21")
+    assert Contact.objects.filter(email__startswith="customer").count() == 21

@@ -228,12 +228,22 @@ def build_catalogue(site: Site, owner, team, support) -> Catalogue:
     return Catalogue(site, owner, team, products, lessons, offers, tags, support)
 
 
+OFFER_TITLES = ["Python Bootcamp", "Vault Membership", "Coaching Plan", "30-Day Trial"]
+
+
 def load_catalogue(site: Site) -> Catalogue:
+    """The catalogue of an existing Demo Academy, for adding generated contacts to it."""
     memberships = {m.role: m.user for m in site.memberships.select_related("user")}
     support = get_user_model().objects.filter(username="support@example.com").first()
     products = {p.title: p for p in site.products.all()}
-    lessons = {title: list(products[title].lessons.order_by("position")) for title in LESSONS}
     offers = {o.title: o for o in site.offers.all()}
+    gone = [t for t in [*LESSONS, *OFFER_TITLES] if t not in products and t not in offers]
+    if gone:
+        raise CommandError(
+            f"Demo Academy no longer has {', '.join(gone)}, so no contacts can be generated "
+            "for it. Run seed_demo --reset to rebuild the demo."
+        )
+    lessons = {title: list(products[title].lessons.order_by("position")) for title in LESSONS}
     tags = {name: tag_get_or_create(site=site, name=name) for name in TAG_NAMES}
     return Catalogue(
         site,
@@ -749,14 +759,18 @@ class CustomerMaker:
         return grant
 
 
-def add_generated_contacts(catalogue: Catalogue, wanted: int, now: datetime, report) -> int:
-    """Create the generated contacts numbered 1..wanted that do not exist yet."""
+def missing_contacts(site: Site, wanted: int) -> list[int]:
+    """The numbers 1..wanted of generated contacts that do not exist yet."""
     existing = set(
         Contact.objects.filter(
-            site=catalogue.site, email__startswith="customer", email__endswith="@example.com"
+            site=site, email__startswith="customer", email__endswith="@example.com"
         ).values_list("email", flat=True)
     )
-    missing = [n for n in range(1, wanted + 1) if f"customer{n:06d}@example.com" not in existing]
+    return [n for n in range(1, wanted + 1) if f"customer{n:06d}@example.com" not in existing]
+
+
+def add_generated_contacts(catalogue: Catalogue, missing: list[int], now: datetime, report):
+    """Create the generated contacts of these numbers, in batches of one transaction each."""
     started = time.monotonic()
     for i in range(0, len(missing), BATCH):
         batch = Batch()
@@ -767,7 +781,6 @@ def add_generated_contacts(catalogue: Catalogue, wanted: int, now: datetime, rep
         done = min(i + BATCH, len(missing))
         if done % 10_000 == 0 or done == len(missing):
             report(f"  {done:,} of {len(missing):,} contacts ({time.monotonic() - started:.0f} s)")
-    return len(missing)
 
 
 # --- Reset -------------------------------------------------------------------------------
@@ -814,20 +827,24 @@ class Command(BaseCommand):
             delete_demo()
             self.stdout.write("Deleted the demo schools and logins.")
         now = timezone.now()
+        catalogue = None
         with transaction.atomic():
             users = ensure_users()
             academy = Site.objects.filter(slug=DEMO_ACADEMY).first()
             if academy is None:
                 catalogue = build_demo_academy(users, now)
+                academy = catalogue.site
                 self.stdout.write("Created Demo Academy with its named customers.")
-            else:
-                catalogue = load_catalogue(academy)
             if not Site.objects.filter(slug=OTHER_SCHOOL).exists():
                 build_other_school(users, now)
                 self.stdout.write("Created Other School.")
         started = time.monotonic()
-        added = add_generated_contacts(catalogue, contacts, now, self.stdout.write)
-        total = Contact.objects.filter(site=catalogue.site).count()
+        missing = missing_contacts(academy, contacts)
+        if missing:
+            catalogue = catalogue or load_catalogue(academy)
+            add_generated_contacts(catalogue, missing, now, self.stdout.write)
+        added = len(missing)
+        total = Contact.objects.filter(site=academy).count()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: Demo Academy has {total:,} contacts "
