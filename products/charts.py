@@ -100,7 +100,12 @@ def bar_chart(
 
 def completion_chart(distribution: list[tuple[str, int]]) -> BarChart:
     """One bar per completion band: how many customers got that far."""
-    return bar_chart([(label, [("completion", count)]) for label, count in distribution])
+    return bar_chart(
+        [(label, [("completion", count)]) for label, count in distribution],
+        width=360,
+        height=210,
+        fill=0.62,
+    )
 
 
 def weekly_chart(weeks) -> BarChart:
@@ -113,7 +118,7 @@ def weekly_chart(weeks) -> BarChart:
             )
             for week in weeks
         ],
-        width=640,
-        height=200,
-        fill=0.72,
+        width=880,
+        height=180,
+        fill=0.6,
     )

@@ -22,6 +22,7 @@ from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
 from contacts.models import Contact
+from kajaccess.actors import ActorKind
 from products.models import LessonCompletion, Offer, Product
 
 from .models import AccessEvent, AccessStatus, Grant, ProductAccess, RevokedVia, Subscription
@@ -440,7 +441,8 @@ def weekly_access_changes(
     """Grants and revokes of a Product per week (weeks start on Monday), oldest first.
 
     A grant or revoke of a whole Offer counts for each Product of its grant; revoking the
-    Product alone counts too. One query.
+    Product alone counts too. Access that ran out at the end of its period was not
+    revoked by anyone and is left out, as the report reads it "Expired". One query.
     """
     now = now or timezone.now()
     today = timezone.localtime(now).date()
@@ -455,6 +457,7 @@ def weekly_access_changes(
             & Exists(of_product)
             | Q(kind=kinds.PRODUCT_REVOKED, product=product)
         )
+        .exclude(actor_kind=ActorKind.EXPIRY)
         .annotate(week=TruncWeek("at"))
         .order_by()
         .values("week", "kind")

@@ -175,6 +175,12 @@ def test_weekly_access_changes_count_grants_and_revokes_of_the_product(academy):
     assert sum(w.granted for w in weeks) == 4
 
 
+def test_weekly_access_changes_leave_out_access_that_ran_out(academy):
+    assert services.expire_grants() == 1
+    assert AccessEvent.objects.filter(contact=academy["alan"], kind="revoked").exists()
+    assert selectors.weekly_access_changes(academy["basics"])[-1].revoked == 1
+
+
 def test_weekly_access_changes_leave_out_other_products_offers(academy):
     other = ProductFactory(site=academy["site"], lessons=1)
     offer = OfferFactory(site=academy["site"], products=[other])

@@ -1,0 +1,176 @@
+"""The Products and Offers tabs in a real Chromium, on the demo data."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from contacts.models import Contact
+from products.models import Offer
+from tests.conftest import ARTIFACTS
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def demo():
+    call_command("seed_demo", "--contacts", "0", stdout=StringIO())
+
+
+def sign_in(page, live_server, email):
+    page.context.clear_cookies()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("kajaccess-demo")
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_python_basics_progress_report_shows_ada_at_3_of_5_with_the_chart(
+    page, live_server, demo, screenshot
+):
+    sign_in(page, live_server, "creator@example.com")
+    page.get_by_role("navigation", name="Dashboard").get_by_role("link", name="Products").click()
+    expect(page.get_by_role("heading", name="Products", exact=True)).to_be_visible()
+    basics = page.locator("tr", has=page.get_by_role("link", name="Python Basics", exact=True))
+    expect(basics.locator('[data-column="lessons"]')).to_have_text("5")
+    screenshot("products-list")
+
+    basics.get_by_role("link", name="Progress report").click()
+    expect(page.get_by_role("heading", name="Python Basics: Product Progress")).to_be_visible()
+    ada = page.locator("tbody tr", has_text="Ada Lovelace")
+    expect(ada).to_contain_text("3 of 5")
+    expect(ada).to_contain_text("60%")
+    expect(ada).to_contain_text("Has access")
+    chart = page.locator('svg[data-chart="completion"]')
+    expect(chart).to_be_visible()
+    expect(chart.locator('rect[data-label="51-75%"]')).to_have_attribute("data-value", "1")
+    expect(page.locator('svg[data-chart="weekly"]')).to_be_visible()
+    screenshot("product-progress")
+
+    page.get_by_label("Access").select_option("revoked")
+    expect(page).to_have_url(f"{page.url.split('?')[0]}?q=&access=revoked")
+    expect(page.locator("tbody tr", has_text="Ada Lovelace")).to_have_count(0)
+    screenshot("product-progress-revoked")
+    page.go_back()
+    expect(page.locator("tbody tr", has_text="Ada Lovelace")).to_have_count(1)
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    content = open(download.value.path(), encoding="utf-8").read()
+    assert "Ada Lovelace,ada@example.com,3,5,60," in content
+
+
+def test_deleting_python_bootcamp_keeps_adas_access_and_leaves_grant_offer(
+    page, live_server, demo, screenshot
+):
+    sign_in(page, live_server, "creator@example.com")
+    page.goto(f"{live_server.url}/offers/")
+    bootcamp = page.locator("tbody tr", has_text="Python Bootcamp")
+    expect(bootcamp).to_contain_text("Python Basics")
+    expect(bootcamp).to_contain_text("Advanced Python")
+    expect(page.locator("tbody tr", has_text="30-Day Trial")).to_contain_text(
+        "Restrict access to a specific amount of days: 30 days"
+    )
+    screenshot("offers-list")
+
+    bootcamp.get_by_role("link", name="Delete offer").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Existing customers keep their access to its products")
+    expect(dialog).to_contain_text("can no longer be granted or sold")
+    screenshot("offer-delete-dialog")
+    dialog.get_by_role("link", name="Cancel").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert Offer.objects.live().filter(title="Python Bootcamp").exists()
+
+    bootcamp.get_by_role("link", name="Delete offer").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete offer").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(page.get_by_role("status")).to_contain_text("“Python Bootcamp” deleted.")
+    deleted = page.locator(".deleted-offers")
+    expect(deleted).to_contain_text("Python Bootcamp")
+    expect(deleted.get_by_role("button", name="Restore offer Python Bootcamp")).to_be_visible()
+    expect(page.locator("tbody tr", has_text="Python Bootcamp")).to_have_count(0)
+    screenshot("offers-deleted")
+
+    ada = Contact.objects.get(site__slug="demo-academy", email="ada@example.com")
+    page.goto(f"{live_server.url}/contacts/{ada.pk}/grant-offer/choose/")
+    choices = page.get_by_label("Offer").locator("option").all_inner_texts()
+    assert "Vault Membership" in choices
+    assert "Python Bootcamp" not in choices
+
+    sign_in(page, live_server, "ada@example.com")
+    expect(page.locator(".library-card", has_text="Python Basics")).to_contain_text(
+        "3 of 5 lessons"
+    )
+    expect(page.locator(".library-card", has_text="Advanced Python")).to_be_visible()
+    screenshot("library-after-offer-deleted")
+
+    sign_in(page, live_server, "creator@example.com")
+    page.goto(f"{live_server.url}/offers/")
+    page.get_by_role("button", name="Restore offer Python Bootcamp").click()
+    expect(page.get_by_role("status")).to_contain_text("can be granted and sold again")
+    expect(page.locator("tbody tr", has_text="Python Bootcamp")).to_be_visible()
+    page.goto(f"{live_server.url}/contacts/{ada.pk}/grant-offer/choose/")
+    assert "Python Bootcamp" in page.get_by_label("Offer").locator("option").all_inner_texts()
+
+
+def test_editing_an_offers_products_says_who_is_affected_before_saving(
+    page, live_server, demo, screenshot
+):
+    sign_in(page, live_server, "creator@example.com")
+    page.goto(f"{live_server.url}/offers/")
+    page.locator("tbody tr", has_text="Python Bootcamp").get_by_role("link", name="Edit").click()
+    expect(page.get_by_role("heading", name="Edit “Python Bootcamp”")).to_be_visible()
+    expect(page.get_by_text("new grants only")).to_be_visible()
+    page.get_by_label("Advanced Python").uncheck()
+    hint = page.locator("#offer-changes")
+    expect(hint).to_contain_text("lose access to Advanced Python")
+    screenshot("offer-edit-hint")
+
+    page.get_by_role("button", name="Save offer").click()
+    expect(page.locator("#offer-changes")).to_contain_text(
+        "Saving changes existing customers' access"
+    )
+    screenshot("offer-edit-preview")
+    page.get_by_role("button", name="Save and change access").click()
+    expect(page.get_by_role("status")).to_contain_text("“Advanced Python” removed from")
+    expect(page.locator("tbody tr", has_text="Python Bootcamp")).not_to_contain_text(
+        "Advanced Python"
+    )
+
+    page.get_by_role("link", name="New offer").click()
+    expect(page.get_by_role("heading", name="New offer")).to_be_visible()
+    screenshot("offer-new")
+    page.get_by_label("Title").fill("Weekend Workshop")
+    page.get_by_label("Python Basics").check()
+    page.get_by_label("Payment type").select_option("payment_plan")
+    page.get_by_label("Price (USD)").fill("40")
+    page.get_by_role("button", name="Create offer").click()
+    expect(page.get_by_text("A payment plan needs a number of payments")).to_be_visible()
+    screenshot("offer-form-error")
+    page.get_by_label("Number of payments").fill("3")
+    page.get_by_role("button", name="Create offer").click()
+    expect(page.locator("tbody tr", has_text="Weekend Workshop")).to_contain_text(
+        "3 × 40.00 USD a month"
+    )
+
+
+def test_delete_offer_is_a_page_of_its_own_without_javascript(browser, live_server, demo):
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1280, "height": 860}
+    )
+    page = context.new_page()
+    sign_in(page, live_server, "creator@example.com")
+    page.goto(f"{live_server.url}/offers/")
+    vault = page.locator("tbody tr", has_text="Vault Membership")
+    vault.get_by_role("link", name="Delete offer").click()
+    expect(page.get_by_role("heading", name="Delete “Vault Membership”?")).to_be_visible()
+    expect(page.get_by_text("can no longer be granted or sold")).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "offer-delete-page.png"), full_page=True)
+    page.get_by_role("button", name="Delete offer").click()
+    expect(page.get_by_role("status")).to_contain_text("“Vault Membership” deleted.")
+    expect(page.locator(".deleted-offers")).to_contain_text("Vault Membership")
+    context.close()
