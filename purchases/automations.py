@@ -40,18 +40,48 @@ Action = Automation.Action
 MAX_CHAIN_DEPTH = 5
 
 
+def when_words(automation: Automation) -> str:
+    if automation.trigger == Trigger.TAG_ADDED:
+        return f"When tag “{automation.trigger_tag.name}” is added"
+    if automation.trigger == Trigger.PAYMENT_FAILED:
+        return f"When a payment for “{automation.trigger_offer.title}” fails"
+    if automation.trigger == Trigger.SUBSCRIPTION_CANCELED:
+        return f"When a subscription to “{automation.trigger_offer.title}” is canceled"
+    return f"When “{automation.trigger_offer.title}” is granted"
+
+
+def then_words(automation: Automation) -> str:
+    verb = "grant" if automation.action == Action.GRANT_OFFER else "revoke"
+    return f"{verb} “{automation.offer.title}”"
+
+
 def describe(automation: Automation) -> str:
     """An automation in words, as its list shows it."""
-    if automation.trigger == Trigger.TAG_ADDED:
-        when = f"When tag “{automation.trigger_tag.name}” is added"
-    elif automation.trigger == Trigger.PAYMENT_FAILED:
-        when = f"When a payment for “{automation.trigger_offer.title}” fails"
-    elif automation.trigger == Trigger.SUBSCRIPTION_CANCELED:
-        when = f"When a subscription to “{automation.trigger_offer.title}” is canceled"
-    else:
-        when = f"When “{automation.trigger_offer.title}” is granted"
-    verb = "grant" if automation.action == Action.GRANT_OFFER else "revoke"
-    return f"{when}, {verb} “{automation.offer.title}”"
+    return f"{when_words(automation)}, {then_words(automation)}"
+
+
+@dataclass(frozen=True)
+class AutomationRow:
+    automation: Automation
+    when: str
+    then: str
+
+    @property
+    def deleted_offers(self) -> list[str]:
+        """Offers it names that were deleted since: it is skipped while they are."""
+        a = self.automation
+        offers = [a.trigger_offer, a.offer] if a.trigger_offer else [a.offer]
+        return [offer.title for offer in offers if offer.is_deleted]
+
+
+def site_automations(site: Site) -> list[AutomationRow]:
+    """A site's automations, newest first, in words. One query whatever their number."""
+    automations = (
+        Automation.objects.filter(site=site)
+        .select_related("trigger_tag", "trigger_offer", "offer")
+        .order_by("-created_at", "-pk")
+    )
+    return [AutomationRow(a, when_words(a), then_words(a)) for a in automations]
 
 
 # --- Services -------------------------------------------------------------------------

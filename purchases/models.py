@@ -226,6 +226,23 @@ class Subscription(models.Model):
             return "Cancellation pending"
         return self.get_status_display()
 
+    LATEST_PAYMENTS = 3
+
+    @property
+    def latest_payments(self) -> list["Payment"]:
+        """The few latest payments it shows, newest first.
+
+        Selectors prefetch them, into `prefetched_latest_payments` (a sliced Prefetch) or
+        as `payments`; without a prefetch this costs one query.
+        """
+        prefetched = getattr(self, "prefetched_latest_payments", None)
+        if prefetched is not None:
+            return prefetched[: self.LATEST_PAYMENTS]
+        if "payments" in getattr(self, "_prefetched_objects_cache", {}):
+            newest_first = sorted(self.payments.all(), key=lambda p: (p.at, p.pk), reverse=True)
+            return newest_first[: self.LATEST_PAYMENTS]
+        return list(self.payments.order_by("-at", "-pk")[: self.LATEST_PAYMENTS])
+
 
 class Payment(models.Model):
     class Status(models.TextChoices):

@@ -25,9 +25,18 @@ from contacts.models import Contact
 from kajaccess.actors import ActorKind
 from products.models import LessonCompletion, Offer, Product
 
-from .models import AccessEvent, AccessStatus, Grant, ProductAccess, RevokedVia, Subscription
+from .models import (
+    AccessEvent,
+    AccessStatus,
+    Grant,
+    Payment,
+    ProductAccess,
+    RevokedVia,
+    Subscription,
+)
 
 ACCESS_REVOKED = "Access revoked"
+LATEST_PAYMENTS = Subscription.LATEST_PAYMENTS
 
 
 def current_access_q(prefix: str = "", now: datetime | None = None) -> Q:
@@ -163,7 +172,12 @@ def contact_grants(contact: Contact) -> QuerySet:
                 queryset=ProductAccess.objects.select_related("product", "revoked_by").order_by(
                     "product__title", "pk"
                 ),
-            )
+            ),
+            Prefetch(
+                "subscription__payments",
+                queryset=Payment.objects.order_by("-at", "-pk")[:LATEST_PAYMENTS],
+                to_attr="prefetched_latest_payments",
+            ),
         )
         .order_by("-starts_at", "-pk")
     )

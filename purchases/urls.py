@@ -1,5 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import include, path
 
 app_name = "purchases"
 
 urlpatterns = []
+
+# Subscriptions (cancel, pause, resume) and the Automations tab.
+urlpatterns += [path("", include("purchases.billing_urls"))]

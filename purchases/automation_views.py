@@ -1,0 +1,104 @@
+"""The Automations tab: list, create, pause, resume and delete a site's automations."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
+
+from kajaccess.dashboard import member_required
+
+from . import automations
+from .billing_forms import AutomationForm
+from .models import Automation
+
+
+def _page(request, form, status: int = 200):
+    context = {
+        "rows": automations.site_automations(request.site),
+        "form": form,
+        "active_tab": "automations",
+    }
+    return render(request, "purchases/automations/list.html", context, status=status)
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def automation_list(request):
+    if request.method == "GET":
+        return _page(request, AutomationForm(site=request.site))
+    form = AutomationForm(request.POST, site=request.site)
+    if form.is_valid():
+        try:
+            automation = automations.create_automation(site=request.site, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Automation created: {automations.describe(automation)}.")
+            return redirect("purchases:automations")
+    return _page(request, form, status=400)
+
+
+def _automation(request, automation_id: int) -> Automation:
+    return get_object_or_404(
+        Automation.objects.select_related("trigger_tag", "trigger_offer", "offer"),
+        site=request.site,
+        pk=automation_id,
+    )
+
+
+def _set_active(request, automation_id: int, active: bool):
+    automation = _automation(request, automation_id)
+    outcome = automations.set_automation_active(automation=automation, active=active)
+    messages.add_message(
+        request, messages.SUCCESS if outcome.changed else messages.INFO, outcome.message
+    )
+    if not request.htmx:
+        return redirect("purchases:automations")
+    row = automations.AutomationRow(
+        automation, automations.when_words(automation), automations.then_words(automation)
+    )
+    return render(request, "purchases/automations/changed.html", {"row": row})
+
+
+@member_required
+@require_POST
+def automation_pause(request, automation_id: int):
+    return _set_active(request, automation_id, active=False)
+
+
+@member_required
+@require_POST
+def automation_resume(request, automation_id: int):
+    return _set_active(request, automation_id, active=True)
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def automation_delete(request, automation_id: int):
+    automation = _automation(request, automation_id)
+    if request.method == "GET":
+        context = {
+            "automation": automation,
+            "description": automations.describe(automation),
+            "form_template": "purchases/automations/delete_form.html",
+            "action_url": reverse("purchases:automation_delete", args=[automation.pk]),
+            "back_url": reverse("purchases:automations"),
+            "in_dialog": bool(request.htmx),
+            "active_tab": "automations",
+            "page_title": "Delete automation",
+        }
+        page = (
+            "purchases/billing/dialog.html" if request.htmx else "purchases/billing/popup_page.html"
+        )
+        return render(request, page, context)
+    outcome = automations.delete_automation(automation=automation)
+    messages.add_message(
+        request, messages.SUCCESS if outcome.changed else messages.INFO, outcome.message
+    )
+    if not request.htmx:
+        return redirect("purchases:automations")
+    response = render(request, "purchases/automations/deleted.html", {"automation": automation})
+    trigger_client_event(response, "closeDialog")
+    return response

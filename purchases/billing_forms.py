@@ -1,0 +1,125 @@
+"""The forms of `Cancel Payments`, `Pause Payments` and the Automations page."""
+
+from datetime import timedelta
+
+from django import forms
+from django.utils import timezone
+
+from contacts.models import Tag
+from products.models import Offer
+
+from .billing import CancelWhen, day_label
+from .models import Automation, Subscription
+
+DATE_ERRORS = {"invalid": "Enter a real date, like 2026-05-01."}
+
+
+def _date_widget() -> forms.DateInput:
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    return forms.DateInput(attrs={"type": "date", "min": tomorrow.isoformat()}, format="%Y-%m-%d")
+
+
+class CancelPaymentsForm(forms.Form):
+    when = forms.ChoiceField(
+        label="When should the payments stop?",
+        choices=CancelWhen.choices,
+        initial=CancelWhen.PERIOD_END,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose when the payments should stop.",
+            "invalid_choice": "Choose when the payments should stop.",
+        },
+    )
+    on = forms.DateField(label="Date", required=False, error_messages=DATE_ERRORS)
+
+    def __init__(self, *args, subscription: Subscription, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["on"].widget = _date_widget()
+        if subscription.next_billing_at and subscription.status != Subscription.Status.PAUSED:
+            period_end = (
+                f"{CancelWhen.PERIOD_END.label} ({day_label(subscription.next_billing_at)})"
+            )
+            self.fields["when"].choices = [
+                (CancelWhen.PERIOD_END, period_end),
+                *CancelWhen.choices[1:],
+            ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("when") == CancelWhen.DATE and not cleaned.get("on"):
+            if "on" not in self.errors:
+                self.add_error("on", "Pick the date on which the payments should stop.")
+        return cleaned
+
+
+class PausePaymentsForm(forms.Form):
+    INDEFINITELY, UNTIL = "indefinitely", "until"
+
+    how = forms.ChoiceField(
+        label="How long?",
+        choices=[(INDEFINITELY, "Pause indefinitely"), (UNTIL, "Pause until")],
+        initial=INDEFINITELY,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose how long to pause.",
+            "invalid_choice": "Choose how long to pause.",
+        },
+    )
+    until = forms.DateField(label="Pause until date", required=False, error_messages=DATE_ERRORS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["until"].widget = _date_widget()
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("how") == self.UNTIL and not cleaned.get("until"):
+            if "until" not in self.errors:
+                self.add_error("until", "Pick the date to pause until.")
+        if cleaned.get("how") == self.INDEFINITELY:
+            cleaned["until"] = None
+        return cleaned
+
+
+class AutomationForm(forms.Form):
+    trigger = forms.ChoiceField(
+        label="When",
+        choices=Automation.Trigger.choices,
+        error_messages={"invalid_choice": "Choose what sets the automation off."},
+    )
+    tag_name = forms.CharField(
+        label="Tag",
+        required=False,
+        max_length=80,
+        help_text="For “A tag is added”: pick a tag, or type a new one.",
+    )
+    trigger_offer = forms.ModelChoiceField(
+        label="Offer that sets it off",
+        queryset=Offer.objects.none(),
+        required=False,
+        empty_label="Choose an offer",
+        help_text="For the payment, cancellation and grant triggers.",
+        error_messages={"invalid_choice": "Choose one of your live offers."},
+    )
+    action = forms.ChoiceField(
+        label="Then",
+        choices=Automation.Action.choices,
+        error_messages={"invalid_choice": "Choose what the automation does."},
+    )
+    offer = forms.ModelChoiceField(
+        label="Offer",
+        queryset=Offer.objects.none(),
+        empty_label="Choose an offer",
+        error_messages={
+            "required": "Choose the offer to grant or revoke.",
+            "invalid_choice": "Choose one of your live offers.",
+        },
+    )
+
+    def __init__(self, *args, site, **kwargs):
+        super().__init__(*args, **kwargs)
+        offers = Offer.objects.live().filter(site=site).order_by("title")
+        self.fields["trigger_offer"].queryset = offers
+        self.fields["offer"].queryset = offers
+        self.tags = Tag.objects.filter(site=site).order_by("name")
+        self.fields["tag_name"].widget.attrs["list"] = "automation-tags"

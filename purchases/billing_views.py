@@ -1,0 +1,183 @@
+"""Cancel, pause and resume a subscription or payment plan from the dashboard.
+
+`Cancel Payments` and `Pause Payments` open a popup (GET; a page of its own without
+JavaScript) whose form posts the change. `Stop cancellation` and `Resume Payments` post
+straight from the subscription. After a change the subscription is drawn again where it
+is shown, with a message, and pages that list the contact's access refresh themselves on
+the `accessChanged` event.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
+
+from kajaccess.actors import Actor
+from kajaccess.dashboard import member_required
+
+from . import billing
+from .billing_forms import CancelPaymentsForm, PausePaymentsForm
+from .models import Subscription
+from .services import Outcome
+
+
+def _subscription(request, subscription_id: int) -> Subscription:
+    return get_object_or_404(
+        Subscription.objects.select_related("grant__contact", "grant__offer"),
+        grant__site=request.site,
+        pk=subscription_id,
+    )
+
+
+def _back_url(request, subscription: Subscription) -> str:
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return reverse("purchases:subscription", args=[subscription.pk])
+
+
+def _page_url(request) -> str:
+    """The page the browser shows: where the subscription's buttons send people back to."""
+    if request.htmx and request.htmx.current_url_abs_path:
+        return request.htmx.current_url_abs_path
+    return request.get_full_path()
+
+
+def _context(request, subscription: Subscription, **extra) -> dict:
+    return {
+        "subscription": subscription,
+        "contact": subscription.grant.contact,
+        "offer": subscription.grant.offer,
+        "active_tab": "contacts",
+        **extra,
+    }
+
+
+def _popup(request, subscription, form, *, kind: str, status: int = 200):
+    """The popup in a <dialog> for HTMX; otherwise the same form on a page of its own."""
+    context = _context(
+        request,
+        subscription,
+        form=form,
+        form_template=f"purchases/billing/{kind}_form.html",
+        action_url=reverse(f"purchases:subscription_{kind}", args=[subscription.pk]),
+        back_url=_back_url(request, subscription),
+        in_dialog=bool(request.htmx),
+        page_title=f"{kind.capitalize()} payments for {subscription.grant.offer.title}",
+    )
+    page = "purchases/billing/dialog.html" if request.htmx else "purchases/billing/popup_page.html"
+    response = render(request, page, context, status=status)
+    if request.htmx and status >= 400:
+        # The popup comes back with the error, in place of the one that was sent.
+        response["HX-Retarget"] = "#dialog-slot"
+        response["HX-Reswap"] = "innerHTML"
+    return response
+
+
+def _changed(request, subscription: Subscription, outcome: Outcome | None, error=None):
+    """Say what happened and draw the subscription again where it is shown.
+
+    From a popup (whose form targets #dialog-slot) the popup goes away and the
+    subscription is swapped out of band, so it works on any page, even one that does not
+    show the subscription; from the subscription's own buttons it is swapped in place.
+    """
+    if error is not None:
+        messages.error(request, " ".join(error.messages))
+    else:
+        level = messages.SUCCESS if outcome.changed else messages.INFO
+        messages.add_message(request, level, outcome.message)
+    status = 200 if error is None else 400
+    if not request.htmx:
+        if error is None:
+            return redirect(_back_url(request, subscription))
+        context = _context(request, subscription)
+        return render(request, "purchases/billing/subscription_page.html", context, status=400)
+    from_dialog = request.htmx.target == "dialog-slot"
+    context = _context(request, subscription, oob=from_dialog, next_url=_page_url(request))
+    response = render(request, "purchases/billing/changed.html", context, status=status)
+    if from_dialog:
+        trigger_client_event(response, "closeDialog")
+    if error is not None:
+        response["HX-Reswap"] = "outerHTML"
+    if outcome is not None and outcome.changed:
+        trigger_client_event(response, "accessChanged", {"contact": subscription.grant.contact_id})
+    return response
+
+
+@member_required
+@require_http_methods(["GET"])
+def subscription_page(request, subscription_id: int):
+    subscription = _subscription(request, subscription_id)
+    return render(
+        request, "purchases/billing/subscription_page.html", _context(request, subscription)
+    )
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def cancel_payments(request, subscription_id: int):
+    subscription = _subscription(request, subscription_id)
+    if request.method == "GET":
+        form = CancelPaymentsForm(subscription=subscription)
+        return _popup(request, subscription, form, kind="cancel")
+    form = CancelPaymentsForm(request.POST, subscription=subscription)
+    if form.is_valid():
+        try:
+            outcome = billing.cancel_subscription(
+                subscription=subscription,
+                actor=Actor.creator(request.user),
+                when=form.cleaned_data["when"],
+                on=form.cleaned_data["on"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return _changed(request, outcome.obj, outcome)
+    return _popup(request, subscription, form, kind="cancel", status=400)
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def pause_payments(request, subscription_id: int):
+    subscription = _subscription(request, subscription_id)
+    if request.method == "GET":
+        return _popup(request, subscription, PausePaymentsForm(), kind="pause")
+    form = PausePaymentsForm(request.POST)
+    if form.is_valid():
+        try:
+            outcome = billing.pause_subscription(
+                subscription=subscription,
+                actor=Actor.creator(request.user),
+                until=form.cleaned_data["until"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return _changed(request, outcome.obj, outcome)
+    return _popup(request, subscription, form, kind="pause", status=400)
+
+
+def _post_change(request, subscription_id: int, service):
+    subscription = _subscription(request, subscription_id)
+    try:
+        outcome = service(subscription=subscription, actor=Actor.creator(request.user))
+    except ValidationError as error:
+        return _changed(request, subscription, None, error)
+    return _changed(request, outcome.obj, outcome)
+
+
+@member_required
+@require_POST
+def resume_payments(request, subscription_id: int):
+    return _post_change(request, subscription_id, billing.resume_subscription)
+
+
+@member_required
+@require_POST
+def stop_cancellation(request, subscription_id: int):
+    return _post_change(request, subscription_id, billing.stop_cancellation)
