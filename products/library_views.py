@@ -5,10 +5,11 @@ same selector the dashboard uses; anything else is the same friendly 404 whateve
 reason, so a URL never tells a customer what exists or why it is closed.
 """
 
+from functools import wraps
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -21,6 +22,10 @@ from .models import Lesson, LessonCompletion, Product
 NOT_IN_LIBRARY = "This product isn't in your Library."
 
 
+class Refused(Exception):
+    """The customer cannot open this Product now; why is never told."""
+
+
 def _open_product(request, product_id: int) -> tuple[Product, Contact]:
     """The Product and the user's contact on its site, if that contact can open it now."""
     product = Product.objects.select_related("site").filter(pk=product_id).first()
@@ -30,8 +35,21 @@ def _open_product(request, product_id: int) -> tuple[Product, Contact]:
         else None
     )
     if contact is None or not has_access(contact, product):
-        raise Http404(NOT_IN_LIBRARY)
+        raise Refused
     return product, contact
+
+
+def refused_as_not_found(view):
+    """A refused Product is the friendly 404 page, also while DEBUG shows Django's own."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except Refused:
+            return render(request, "404.html", {"exception": NOT_IN_LIBRARY}, status=404)
+
+    return wrapper
 
 
 def _lessons(product: Product, contact: Contact) -> list[Lesson]:
@@ -51,6 +69,7 @@ def index(request):
 
 
 @login_required
+@refused_as_not_found
 def product(request, product_id: int):
     product, contact = _open_product(request, product_id)
     lessons = _lessons(product, contact)
@@ -67,12 +86,13 @@ def product(request, product_id: int):
 
 
 @login_required
+@refused_as_not_found
 def lesson(request, product_id: int, lesson_id: int):
     product, contact = _open_product(request, product_id)
     lessons = _lessons(product, contact)
     index = next((i for i, item in enumerate(lessons) if item.pk == lesson_id), None)
     if index is None:
-        raise Http404(NOT_IN_LIBRARY)
+        raise Refused
     current = Lesson.objects.get(pk=lesson_id)
     return render(
         request,
@@ -92,11 +112,12 @@ def lesson(request, product_id: int, lesson_id: int):
 
 @login_required
 @require_POST
+@refused_as_not_found
 def complete(request, product_id: int, lesson_id: int):
     product, contact = _open_product(request, product_id)
     lesson = Lesson.objects.filter(pk=lesson_id, product=product).first()
     if lesson is None:
-        raise Http404(NOT_IN_LIBRARY)
+        raise Refused
     _, created = services.complete_lesson(contact=contact, lesson=lesson)
     if created:
         messages.success(request, f"“{lesson.title}” marked complete.")

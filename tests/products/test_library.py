@@ -241,6 +241,15 @@ def test_a_lesson_of_another_product_is_refused(ada_client, school):
     assert not LessonCompletion.objects.filter(lesson=advanced_lesson).exists()
 
 
+def test_the_refusal_is_the_friendly_page_even_with_debug_on(ada_client, school, settings):
+    settings.DEBUG = True
+    services.revoke_grant(grant=school["grant"], actor=school["creator"])
+    response = ada_client.get(reverse("library:product", args=[school["basics"].pk]))
+    assert response.status_code == 404
+    assert "We couldn't find that page" in response.text
+    assert "Go back home" in response.text
+
+
 def test_an_unknown_product_is_refused(ada_client):
     assert ada_client.get(reverse("library:product", args=[987654])).status_code == 404
 
