@@ -1,5 +1,15 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "contacts"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.contact_list, name="list"),
+    path("<int:contact_id>/", views.profile, name="profile"),
+    path("<int:contact_id>/preview/", views.preview, name="preview"),
+    path("<int:contact_id>/products/", views.products, name="products"),
+    path("<int:contact_id>/products/<int:product_id>/", views.more_info, name="more_info"),
+    path("<int:contact_id>/purchases/", views.purchases, name="purchases"),
+    path("<int:contact_id>/activity/", views.activity, name="activity"),
+]

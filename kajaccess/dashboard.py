@@ -20,3 +20,11 @@ def member_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def wants_partial(request) -> bool:
+    """An HTMX request for the part of a page that changed.
+
+    A history restore asks for the whole page, as a bookmark or a reload would.
+    """
+    return bool(request.htmx) and not request.htmx.history_restore_request

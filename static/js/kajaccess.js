@@ -22,3 +22,22 @@
     document.querySelectorAll("dialog[open]").forEach(function (d) { d.close(); });
   });
 })();
+
+// A form answered with 400 comes back with its errors: show it where it was.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  if (event.detail.xhr.status === 400) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
+
+// The panel beside a list closes without a round trip; without JavaScript its close
+// link leads back to the list.
+document.addEventListener("click", function (event) {
+  var closer = event.target.closest("[data-close-panel]");
+  var panel = closer && closer.closest("[data-panel]");
+  if (panel) {
+    event.preventDefault();
+    panel.replaceChildren();
+  }
+});

@@ -1,0 +1,90 @@
+"""The Contacts tab's search and filters; "all matching" in a bulk action is rebuilt from them."""
+
+import django_filters
+from django import forms
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from contacts.models import ContactTag, Tag
+from products.models import Offer, Product
+from purchases.models import Grant, ProductAccess, Subscription
+from purchases.selectors import current_access_q, revoked_access_q
+
+ACCESS_CHOICES = [
+    ("has_access", "Has access"),
+    ("revoked", "Revoked"),
+    ("none", "No access"),
+]
+
+
+class ContactFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        label="Search",
+        method="filter_search",
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Name or email", "autocomplete": "off"}
+        ),
+    )
+    offer = django_filters.ModelChoiceFilter(
+        label="Offer", queryset=Offer.objects.none(), method="filter_offer", empty_label="Any offer"
+    )
+    product = django_filters.ModelChoiceFilter(
+        label="Product",
+        queryset=Product.objects.none(),
+        method="filter_product",
+        empty_label="Any product",
+    )
+    tag = django_filters.ModelChoiceFilter(
+        label="Tag", queryset=Tag.objects.none(), method="filter_tag", empty_label="Any tag"
+    )
+    access = django_filters.ChoiceFilter(
+        label="Access", choices=ACCESS_CHOICES, method="filter_access", empty_label="Any access"
+    )
+    billing = django_filters.ChoiceFilter(
+        label="Subscription",
+        choices=Subscription.Status.choices,
+        method="filter_billing",
+        empty_label="Any subscription",
+    )
+
+    def __init__(self, data=None, queryset=None, *, site, **kwargs):
+        super().__init__(data, queryset, **kwargs)
+        self.site = site
+        self.now = timezone.now()
+        self.filters["offer"].queryset = Offer.objects.filter(site=site).order_by("title", "pk")
+        self.filters["product"].queryset = Product.objects.filter(site=site).order_by("title", "pk")
+        self.filters["tag"].queryset = Tag.objects.filter(site=site).order_by("name", "pk")
+        self.form.fields["offer"].label_from_instance = lambda offer: (
+            f"{offer.title} (deleted)" if offer.is_deleted else offer.title
+        )
+
+    def filter_search(self, queryset, name, value):
+        text = value.strip()
+        if not text:
+            return queryset
+        return queryset.filter(Q(name__icontains=text) | Q(email__icontains=text))
+
+    def filter_offer(self, queryset, name, offer):
+        return queryset.filter(Exists(Grant.objects.filter(contact=OuterRef("pk"), offer=offer)))
+
+    def filter_product(self, queryset, name, product):
+        held = ProductAccess.objects.filter(
+            grant__contact=OuterRef("pk"), product=product, removed_at__isnull=True
+        )
+        return queryset.filter(Exists(held))
+
+    def filter_tag(self, queryset, name, tag):
+        return queryset.filter(Exists(ContactTag.objects.filter(contact=OuterRef("pk"), tag=tag)))
+
+    def filter_access(self, queryset, name, value):
+        accesses = ProductAccess.objects.filter(grant__contact=OuterRef("pk"))
+        opens_now = Exists(accesses.filter(current_access_q(now=self.now)))
+        if value == "has_access":
+            return queryset.filter(opens_now)
+        if value == "revoked":
+            return queryset.filter(Exists(accesses.filter(revoked_access_q())))
+        return queryset.exclude(opens_now)
+
+    def filter_billing(self, queryset, name, status):
+        billing = Subscription.objects.filter(grant__contact=OuterRef("pk"), status=status)
+        return queryset.filter(Exists(billing))

@@ -1,0 +1,133 @@
+"""The Contacts tab's table. Rows come from contacts.selectors.contacts_table."""
+
+import django_tables2 as tables
+from django.core.paginator import EmptyPage
+from django.db.models import F
+from django.template.defaultfilters import date as date_format
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.timesince import timesince
+
+from .models import Contact
+
+PER_PAGE_CHOICES = (10, 25, 50, 100)
+PER_PAGE_DEFAULT = 25
+
+
+def clamp_per_page(value) -> int:
+    """Rows per page the creator asked for, kept within 10..100; anything else is the default."""
+    try:
+        per_page = int(value)
+    except (TypeError, ValueError):
+        return PER_PAGE_DEFAULT
+    return max(PER_PAGE_CHOICES[0], min(PER_PAGE_CHOICES[-1], per_page))
+
+
+def page_number(value) -> int:
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return 1
+
+
+class ContactTable(tables.Table):
+    contact = tables.Column(
+        verbose_name="Name",
+        accessor="name",
+        order_by=("name", "email", "pk"),
+        attrs={"td": {"class": "contact-cell"}},
+    )
+    is_customer = tables.Column(verbose_name="Customer")
+    total_products = tables.Column(
+        verbose_name="Total products",
+        attrs={"th": {"class": "numeric"}, "td": {"class": "numeric"}},
+    )
+    tags = tables.Column(verbose_name="Tags", orderable=False)
+    created_at = tables.Column(verbose_name="Added")
+    last_activity_at = tables.Column(verbose_name="Last activity", default="—")
+
+    # The table's footer offers these, and its sort and page size travel with the filters.
+    per_page_choices = PER_PAGE_CHOICES
+    filter_form_id = "contacts-filters"
+
+    class Meta:
+        model = Contact
+        fields = ()
+        sequence = ("contact", "is_customer", "total_products", "tags", "created_at", "...")
+        attrs = {"class": "contacts-table"}
+        row_attrs = {"id": lambda record: f"contact-row-{record.pk}"}
+        empty_text = "No contacts match this search."
+
+    def render_contact(self, record):
+        url = reverse("contacts:preview", args=[record.pk])
+        return format_html(
+            '<a href="{}" hx-get="{}" hx-target="#panel" hx-swap="innerHTML">{}</a>'
+            '<span class="muted">{}</span>',
+            url,
+            url,
+            record.display_name,
+            record.email,
+        )
+
+    def render_is_customer(self, value):
+        if value:
+            return mark_safe('<span class="badge badge--info">Customer</span>')
+        return mark_safe(
+            '<span class="muted" aria-hidden="true">—</span>'
+            '<span class="visually-hidden">Not a customer</span>'
+        )
+
+    def render_total_products(self, record, value):
+        return format_html('<span id="total-products-{}">{}</span>', record.pk, value)
+
+    def render_tags(self, record):
+        tags = list(record.tags.all())
+        if not tags:
+            return "—"
+        return format_html_join("", '<span class="tag">{}</span>', ((tag.name,) for tag in tags))
+
+    def render_created_at(self, value):
+        return format_html(
+            '<time datetime="{}">{}</time>', value.isoformat(), date_format(value, "M j, Y")
+        )
+
+    def render_last_activity_at(self, value):
+        return format_html(
+            '<time datetime="{}" title="{}">{} ago</time>',
+            value.isoformat(),
+            date_format(value, "M j, Y, H:i"),
+            timesince(value).split(",")[0],
+        )
+
+    def order_contact(self, queryset, is_descending):
+        fields = ("name", "email", "pk")
+        return queryset.order_by(*(f"-{f}" if is_descending else f for f in fields)), True
+
+    def order_is_customer(self, queryset, is_descending):
+        return self._order(queryset, "is_customer", is_descending), True
+
+    def order_total_products(self, queryset, is_descending):
+        return self._order(queryset, "total_products", is_descending), True
+
+    def order_created_at(self, queryset, is_descending):
+        return self._order(queryset, "created_at", is_descending), True
+
+    def order_last_activity_at(self, queryset, is_descending):
+        return self._order(queryset, "last_activity_at", is_descending), True
+
+    @staticmethod
+    def _order(queryset, name, is_descending):
+        # Contacts without a value go last either way; pk keeps pages stable between ties.
+        if is_descending:
+            return queryset.order_by(F(name).desc(nulls_last=True), "-pk")
+        return queryset.order_by(F(name).asc(nulls_last=True), "pk")
+
+    def paginate_from(self, data) -> "ContactTable":
+        """Paginate with the page and page size of a query string; bad values never fail."""
+        self.paginate(per_page=clamp_per_page(data.get("per_page")), page=1)
+        try:
+            self.page = self.paginator.page(page_number(data.get("page")))
+        except EmptyPage:
+            self.page = self.paginator.page(self.paginator.num_pages)
+        return self

@@ -1,0 +1,141 @@
+"""The Contacts tab: the table, the contact panel (preview, View More, More Info) and the profile.
+
+The panel's screens answer HTMX with the panel's content and anything else with a page
+of their own, so each works without JavaScript and from a bookmark.
+"""
+
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+from django_tables2 import RequestConfig
+
+from kajaccess.dashboard import member_required, wants_partial
+from products.models import Product
+from purchases.selectors import contact_products, contacts_products_count
+
+from . import selectors
+from .filters import ContactFilter
+from .models import Contact
+from .tables import ContactTable, page_number
+
+EVENTS_PER_PAGE = 50
+
+
+def _contact(request, contact_id: int) -> Contact:
+    return get_object_or_404(
+        Contact.objects.prefetch_related("tags"), site=request.site, pk=contact_id
+    )
+
+
+def _panel(request, template: str, context: dict):
+    """The panel's content for HTMX; otherwise the same content as a page of its own."""
+    if wants_partial(request):
+        return render(request, template, context)
+    return render(
+        request,
+        "contacts/panel_page.html",
+        {**context, "panel_template": template, "active_tab": "contacts"},
+    )
+
+
+@member_required
+@require_GET
+def contact_list(request):
+    filters = ContactFilter(
+        request.GET, queryset=selectors.contacts_table(request.site), site=request.site
+    )
+    table = ContactTable(filters.qs)
+    RequestConfig(request, paginate=False).configure(table)
+    table.paginate_from(request.GET)
+    template = "contacts/partials/table.html" if wants_partial(request) else "contacts/list.html"
+    return render(
+        request,
+        template,
+        {"filters": filters, "table": table, "active_tab": "contacts"},
+        status=200 if filters.is_valid() else 400,
+    )
+
+
+@member_required
+@require_GET
+def preview(request, contact_id: int):
+    contact = _contact(request, contact_id)
+    context = {
+        "contact": contact,
+        "total_products": contacts_products_count([contact.pk])[contact.pk],
+        "subscriptions": selectors.contact_subscriptions(contact),
+    }
+    return _panel(request, "contacts/partials/preview.html", context)
+
+
+@member_required
+@require_GET
+def products(request, contact_id: int):
+    """View More: every Product the contact holds or held."""
+    contact = _contact(request, contact_id)
+    return _panel(
+        request,
+        "contacts/partials/products.html",
+        {"contact": contact, "products": contact_products(contact)},
+    )
+
+
+@member_required
+@require_GET
+def more_info(request, contact_id: int, product_id: int):
+    contact = _contact(request, contact_id)
+    product = get_object_or_404(Product, site=request.site, pk=product_id)
+    info = selectors.more_info(contact, product)
+    if not info.grants:
+        raise Http404(f"{contact.display_name} has never held “{product.title}”.")
+    return _panel(request, "contacts/partials/more_info.html", {"contact": contact, "info": info})
+
+
+@member_required
+@require_GET
+def profile(request, contact_id: int):
+    """The full profile, on its Products tab."""
+    contact = _contact(request, contact_id)
+    return render(
+        request,
+        "contacts/profile_products.html",
+        {
+            "contact": contact,
+            "products": contact_products(contact),
+            "profile_tab": "products",
+            "active_tab": "contacts",
+        },
+    )
+
+
+@member_required
+@require_GET
+def purchases(request, contact_id: int):
+    contact = _contact(request, contact_id)
+    context = {
+        "contact": contact,
+        "entries": selectors.contact_purchases(contact),
+        "profile_tab": "purchases",
+        "active_tab": "contacts",
+    }
+    if wants_partial(request):
+        return render(request, "contacts/partials/purchases.html", context)
+    return render(request, "contacts/profile_purchases.html", context)
+
+
+@member_required
+@require_GET
+def activity(request, contact_id: int):
+    contact = _contact(request, contact_id)
+    paginator = Paginator(selectors.contact_activity(contact), EVENTS_PER_PAGE)
+    return render(
+        request,
+        "contacts/profile_activity.html",
+        {
+            "contact": contact,
+            "page": paginator.get_page(page_number(request.GET.get("page"))),
+            "profile_tab": "activity",
+            "active_tab": "contacts",
+        },
+    )

@@ -1,0 +1,28 @@
+import django_filters
+
+from kajaccess.actors import ActorKind
+
+from .models import AccessEvent
+
+
+class ActivityFilter(django_filters.FilterSet):
+    """The Activity tab: a site's audit trail, newest first, by kind of change and of actor."""
+
+    kind = django_filters.ChoiceFilter(
+        label="What happened", choices=AccessEvent.Kind.choices, empty_label="Any change"
+    )
+    actor_kind = django_filters.ChoiceFilter(
+        label="Done by", choices=ActorKind.choices, empty_label="Anyone"
+    )
+
+    class Meta:
+        model = AccessEvent
+        fields = ["kind", "actor_kind"]
+
+    def __init__(self, data=None, *, site, **kwargs):
+        events = (
+            AccessEvent.objects.filter(site=site)
+            .select_related("contact", "actor", "product", "grant__offer")
+            .order_by("-at", "-pk")
+        )
+        super().__init__(data, queryset=events, **kwargs)

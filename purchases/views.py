@@ -1,0 +1,230 @@
+"""Changing a contact's access from the dashboard, and the site's Activity tab.
+
+Each change has two URLs: the popup that asks for confirmation (GET; a page of its own
+without JavaScript) and the change itself (POST only). After a change the page's lists
+refresh themselves on the `accessChanged` event and the popup closes.
+"""
+
+from dataclasses import dataclass
+from functools import partial
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from contacts.models import Contact
+from contacts.tables import page_number
+from kajaccess.actors import Actor
+from kajaccess.dashboard import member_required, wants_partial
+from products.models import Product
+
+from . import services
+from .filters import ActivityFilter
+from .forms import AccessChangeForm, GrantOfferForm
+from .models import Grant
+from .selectors import billing_subscriptions
+
+EVENTS_PER_PAGE = 50
+
+
+@dataclass
+class AccessChange:
+    """Revoking or restoring a whole Offer, or one Product of it, for one contact."""
+
+    verb: str  # "revoke" or "restore"
+    grant: Grant
+    product: Product | None
+
+    @property
+    def contact(self) -> Contact:
+        return self.grant.contact
+
+    @property
+    def subject(self) -> str:
+        return self.product.title if self.product else self.grant.offer.title
+
+    def url(self, name: str) -> str:
+        args = [self.grant.contact_id, self.grant.pk]
+        if self.product is not None:
+            return reverse(f"purchases:{self.verb}_product{name}", args=[*args, self.product.pk])
+        return reverse(f"purchases:{self.verb}{name}", args=args)
+
+    def apply(self, actor: Actor, reason: str) -> services.Outcome:
+        if self.verb == "revoke" and self.product is None:
+            return services.revoke_grant(grant=self.grant, actor=actor, reason=reason)
+        if self.verb == "revoke":
+            return services.revoke_product(
+                grant=self.grant, product=self.product, actor=actor, reason=reason
+            )
+        return services.restore_access(
+            grant=self.grant, product=self.product, actor=actor, reason=reason
+        )
+
+
+def _access_change(request, verb, contact_id, grant_id, product_id=None) -> AccessChange:
+    grant = get_object_or_404(
+        Grant.objects.select_related("contact", "offer", "subscription"),
+        site=request.site,
+        contact_id=contact_id,
+        pk=grant_id,
+    )
+    product = None
+    if product_id is not None:
+        product = get_object_or_404(
+            Product.objects.distinct(),
+            site=request.site,
+            pk=product_id,
+            accesses__grant=grant,
+            accesses__removed_at__isnull=True,
+        )
+    return AccessChange(verb, grant, product)
+
+
+def _next_url(request, default: str) -> str:
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return default
+
+
+def _popup(request, template: str, context: dict, status: int = 200):
+    """The popup in a <dialog> for HTMX; otherwise the same form on a page of its own."""
+    context = {**context, "form_template": template, "in_dialog": wants_partial(request)}
+    page = "purchases/partials/dialog.html" if context["in_dialog"] else "purchases/popup_page.html"
+    return render(request, page, {**context, "active_tab": "contacts"}, status=status)
+
+
+def _access_popup(request, change: AccessChange, form, status: int = 200):
+    default_back = reverse("contacts:purchases", args=[change.contact.pk])
+    context = {
+        "change": change,
+        "contact": change.contact,
+        "grant": change.grant,
+        "product": change.product,
+        "form": form,
+        "action_url": change.url(""),
+        "back_url": _next_url(request, default_back),
+        "billing": billing_subscriptions(change.grant) if change.verb == "revoke" else [],
+    }
+    return _popup(request, "purchases/partials/access_form.html", context, status)
+
+
+def _changed(request, outcome: services.Outcome, contact: Contact, next_url: str):
+    """Say what happened; HTMX pages refresh their lists and close the popup."""
+    messages.add_message(
+        request, messages.SUCCESS if outcome.changed else messages.INFO, outcome.message
+    )
+    if not wants_partial(request):
+        return redirect(next_url)
+    response = render(request, "purchases/partials/changed.html")
+    trigger_client_event(response, "accessChanged", {"contact": contact.pk})
+    trigger_client_event(response, "closeDialog")
+    return response
+
+
+@member_required
+@require_GET
+def confirm_access_change(request, verb, contact_id, grant_id, product_id=None):
+    change = _access_change(request, verb, contact_id, grant_id, product_id)
+    return _access_popup(request, change, AccessChangeForm())
+
+
+@member_required
+@require_POST
+def change_access(request, verb, contact_id, grant_id, product_id=None):
+    change = _access_change(request, verb, contact_id, grant_id, product_id)
+    form = AccessChangeForm(request.POST)
+    if form.is_valid():
+        try:
+            outcome = change.apply(Actor.creator(request.user), form.cleaned_data["reason"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            default = reverse("contacts:purchases", args=[change.contact.pk])
+            return _changed(request, outcome, change.contact, _next_url(request, default))
+    return _access_popup(request, change, form, status=400)
+
+
+# --- Grant offer -----------------------------------------------------------------------
+
+
+def _grant_popup(request, contact: Contact, form, status: int = 200):
+    context = {
+        "contact": contact,
+        "form": form,
+        "action_url": reverse("purchases:grant_offer", args=[contact.pk]),
+        "back_url": _next_url(request, reverse("contacts:profile", args=[contact.pk])),
+    }
+    return _popup(request, "purchases/partials/grant_offer_form.html", context, status)
+
+
+def _send_grant_email(grant: Grant, library_url: str) -> None:
+    context = {"grant": grant, "contact": grant.contact, "library_url": library_url}
+    send_mail(
+        subject=f"You now have access to {grant.offer.title}",
+        message=render_to_string("purchases/email/offer_granted.txt", context),
+        from_email=None,
+        recipient_list=[grant.contact.email],
+    )
+
+
+@member_required
+@require_GET
+def grant_offer_form(request, contact_id: int):
+    contact = get_object_or_404(Contact, site=request.site, pk=contact_id)
+    return _grant_popup(request, contact, GrantOfferForm(site=request.site))
+
+
+@member_required
+@require_POST
+def grant_offer(request, contact_id: int):
+    contact = get_object_or_404(Contact, site=request.site, pk=contact_id)
+    form = GrantOfferForm(request.POST, site=request.site)
+    if form.is_valid():
+        try:
+            outcome = services.grant_offer(
+                contact=contact,
+                offer=form.cleaned_data["offer"],
+                actor=Actor.creator(request.user),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if outcome.changed and form.cleaned_data["send_email"]:
+                library_url = request.build_absolute_uri(reverse("library:index"))
+                transaction.on_commit(partial(_send_grant_email, outcome.obj, library_url))
+                outcome = services.Outcome(
+                    outcome.obj, True, f"{outcome.message} An email is on its way to them."
+                )
+            default = reverse("contacts:profile", args=[contact.pk])
+            return _changed(request, outcome, contact, _next_url(request, default))
+    return _grant_popup(request, contact, form, status=400)
+
+
+# --- Activity tab ----------------------------------------------------------------------
+
+
+@member_required
+@require_GET
+def activity(request):
+    filters = ActivityFilter(request.GET, site=request.site)
+    paginator = Paginator(filters.qs, EVENTS_PER_PAGE)
+    context = {
+        "filters": filters,
+        "page": paginator.get_page(page_number(request.GET.get("page"))),
+        "active_tab": "activity",
+    }
+    template = (
+        "purchases/partials/activity.html" if wants_partial(request) else "purchases/activity.html"
+    )
+    return render(request, template, context, status=200 if filters.is_valid() else 400)

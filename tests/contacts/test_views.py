@@ -1,0 +1,432 @@
+"""The Contacts tab, the contact panel (preview, View More, More Info) and the profile."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from kajaccess.actors import Actor
+from purchases import services
+from purchases.models import Subscription
+from tests.academy import build_academy
+from tests.factories import (
+    ContactFactory,
+    GrantFactory,
+    LessonCompletionFactory,
+    OfferFactory,
+    ProductFactory,
+    TagFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def academy():
+    return build_academy()
+
+
+@pytest.fixture
+def creator_client(client, academy):
+    client.force_login(academy.creator)
+    return client
+
+
+def names_in_table(response) -> list[str]:
+    """The contacts' names in the table's rows, in order."""
+    html = response.content.decode()
+    return re.findall(
+        r'<tr id="contact-row-\d+"[^>]*>.*?hx-swap="innerHTML">([^<]+)</a>', html, re.S
+    )
+
+
+def row_of(response, contact) -> str:
+    html = response.content.decode()
+    match = re.search(rf'<tr id="contact-row-{contact.pk}"[^>]*>(.*?)</tr>', html, re.S)
+    assert match, f"{contact} is not in the table"
+    return match.group(1)
+
+
+# --- Signing in and the layout --------------------------------------------------------
+
+
+def test_signing_in_with_an_email_leads_a_member_to_the_contacts_tab(client, academy):
+    response = client.post(
+        reverse("login"),
+        {"username": "Creator@Example.com", "password": "kajaccess-demo"},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == reverse("contacts:list")
+    html = response.content.decode()
+    assert "Demo Academy" in html
+    assert '<a href="/contacts/" aria-current="page">Contacts</a>' in html
+
+
+def test_signing_out_ends_the_session(creator_client):
+    response = creator_client.post(reverse("logout"), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("login")
+    assert creator_client.get(reverse("contacts:list")).status_code == 302
+
+
+def test_the_dashboard_needs_a_sign_in(client, academy):
+    response = client.get(reverse("contacts:list"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_a_customer_cannot_open_the_dashboard(client, academy):
+    client.force_login(academy.ada.user)
+    assert client.get(reverse("contacts:list")).status_code == 404
+    assert client.get(reverse("contacts:preview", args=[academy.ada.pk])).status_code == 404
+    assert client.get(reverse("home")).url == reverse("library:index")
+
+
+# --- The Contacts tab -----------------------------------------------------------------
+
+
+def test_the_table_lists_name_email_customer_mark_total_products_and_tags(creator_client, academy):
+    response = creator_client.get(reverse("contacts:list"))
+    assert response.status_code == 200
+    ada = row_of(response, academy.ada)
+    assert "ada@example.com" in ada
+    assert "Customer" in ada
+    assert f'<span id="total-products-{academy.ada.pk}">3</span>' in ada
+    assert '<span class="tag">VIP</span>' in ada
+    grace = row_of(response, academy.grace)
+    assert f'<span id="total-products-{academy.grace.pk}">0</span>' in grace
+    assert "Not a customer" in grace
+    assert "Other School" not in response.content.decode()
+    assert "ada@other.example" not in response.content.decode()
+
+
+def test_total_products_counts_what_the_contact_can_open_now(creator_client, academy):
+    services.revoke_product(
+        grant=academy.bootcamp_grant, product=academy.advanced, actor=Actor.creator(academy.creator)
+    )
+    response = creator_client.get(reverse("contacts:list"))
+    assert f'<span id="total-products-{academy.ada.pk}">2</span>' in row_of(response, academy.ada)
+
+
+def test_search_finds_contacts_by_name_or_email(creator_client, academy):
+    by_name = creator_client.get(reverse("contacts:list"), {"q": "lovel"})
+    assert names_in_table(by_name) == ["Ada Lovelace"]
+    by_email = creator_client.get(reverse("contacts:list"), {"q": "GRACE@"})
+    assert names_in_table(by_email) == ["Grace Hopper"]
+    nobody = creator_client.get(reverse("contacts:list"), {"q": "nobody"})
+    assert names_in_table(nobody) == []
+    assert "No contacts match this search." in nobody.content.decode()
+
+
+def test_filters_by_offer_product_tag_access_and_subscription(creator_client, academy):
+    url = reverse("contacts:list")
+    ContactFactory(site=academy.site, name="Alan Turing")
+    assert names_in_table(creator_client.get(url, {"offer": academy.bootcamp.pk})) == [
+        "Ada Lovelace"
+    ]
+    assert names_in_table(creator_client.get(url, {"product": academy.vault.pk})) == [
+        "Ada Lovelace"
+    ]
+    vip = academy.ada.tags.get()
+    assert names_in_table(creator_client.get(url, {"tag": vip.pk})) == ["Ada Lovelace"]
+    assert names_in_table(creator_client.get(url, {"access": "has_access"})) == ["Ada Lovelace"]
+    assert sorted(names_in_table(creator_client.get(url, {"access": "none"}))) == [
+        "Alan Turing",
+        "Grace Hopper",
+    ]
+    assert names_in_table(creator_client.get(url, {"access": "revoked"})) == []
+    services.revoke_product(
+        grant=academy.bootcamp_grant, product=academy.advanced, actor=Actor.creator(academy.creator)
+    )
+    assert names_in_table(creator_client.get(url, {"access": "revoked"})) == ["Ada Lovelace"]
+    assert names_in_table(creator_client.get(url, {"billing": "active"})) == ["Ada Lovelace"]
+    assert names_in_table(creator_client.get(url, {"billing": "paused"})) == []
+
+
+def test_a_filter_naming_another_sites_offer_says_so_and_is_not_applied(creator_client, academy):
+    other_offer = academy.other_grant.offer
+    response = creator_client.get(reverse("contacts:list"), {"offer": other_offer.pk})
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+    assert sorted(names_in_table(response)) == ["Ada Lovelace", "Grace Hopper"]
+
+
+def test_sorting_by_total_products_and_by_name(creator_client, academy):
+    ContactFactory(site=academy.site, name="Alan Turing")
+    url = reverse("contacts:list")
+    most = names_in_table(creator_client.get(url, {"sort": "-total_products"}))
+    assert most[0] == "Ada Lovelace"
+    fewest = names_in_table(creator_client.get(url, {"sort": "total_products"}))
+    assert fewest[-1] == "Ada Lovelace"
+    by_name = names_in_table(creator_client.get(url, {"sort": "contact"}))
+    assert by_name == ["Ada Lovelace", "Alan Turing", "Grace Hopper"]
+    by_name_desc = names_in_table(creator_client.get(url, {"sort": "-contact"}))
+    assert by_name_desc == ["Grace Hopper", "Alan Turing", "Ada Lovelace"]
+    # An unknown column is ignored rather than failing.
+    assert creator_client.get(url, {"sort": "password"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("asked", "rows"),
+    [("5", 10), ("10", 10), ("37", 37), ("100", 100), ("5000", 100), ("abc", 25), ("", 25)],
+)
+def test_rows_per_page_is_clamped_to_10_through_100(creator_client, academy, asked, rows):
+    ContactFactory.create_batch(120, site=academy.site)
+    response = creator_client.get(reverse("contacts:list"), {"per_page": asked})
+    assert response.status_code == 200
+    assert len(names_in_table(response)) == rows
+    assert f"1–{rows} of 122" in response.content.decode()
+
+
+@pytest.mark.parametrize("asked", ["0", "-3", "abc", "999"])
+def test_a_page_out_of_range_shows_the_nearest_page(creator_client, academy, asked):
+    ContactFactory.create_batch(38, site=academy.site)
+    response = creator_client.get(reverse("contacts:list"), {"page": asked, "per_page": "10"})
+    assert response.status_code == 200
+    assert len(names_in_table(response)) == 10
+
+
+def test_htmx_gets_only_the_table_region_and_links_push_the_url(creator_client, academy):
+    response = creator_client.get(reverse("contacts:list"), {"q": "ada"}, **HTMX)
+    html = response.content.decode()
+    assert html.lstrip().startswith("{") is False
+    assert "<html" not in html
+    assert html.strip().startswith('<div id="contacts-table"')
+    assert 'hx-push-url="true"' in html
+    assert names_in_table(response) == ["Ada Lovelace"]
+    full = creator_client.get(reverse("contacts:list"), {"q": "ada"})
+    assert "<html" in full.content.decode()
+    assert 'id="contacts-filters"' in full.content.decode()
+
+
+def test_the_contacts_page_runs_the_same_queries_for_10_and_100_rows(
+    creator_client, academy, django_assert_max_num_queries, django_assert_num_queries
+):
+    offer = OfferFactory(site=academy.site, products=[academy.basics, academy.advanced])
+    tag = TagFactory(site=academy.site)
+    for contact in ContactFactory.create_batch(120, site=academy.site):
+        GrantFactory(offer=offer, contact=contact)
+        contact.tags.add(tag)
+    url = reverse("contacts:list")
+    with django_assert_max_num_queries(12) as ten:
+        creator_client.get(url, {"per_page": 10, "sort": "-total_products"})
+    with django_assert_num_queries(len(ten.captured_queries)):
+        response = creator_client.get(url, {"per_page": 100, "sort": "-total_products"})
+    assert len(names_in_table(response)) == 100
+
+
+def test_reading_pages_change_nothing_and_refuse_post(creator_client, academy):
+    response = creator_client.post(reverse("contacts:list"))
+    assert response.status_code == 405
+
+
+# --- The contact panel ----------------------------------------------------------------
+
+
+def test_the_preview_shows_the_contact_total_products_and_subscriptions(creator_client, academy):
+    response = creator_client.get(reverse("contacts:preview", args=[academy.ada.pk]), **HTMX)
+    html = response.content.decode()
+    assert "<html" not in html
+    assert "Ada Lovelace" in html and "ada@example.com" in html and "VIP" in html
+    assert re.search(r"<dt>Total products</dt>\s*<dd[^>]*>3</dd>", html)
+    assert ">View More<" in html
+    assert "Vault Membership" in html
+    assert f'id="subscription-{academy.vault_grant.subscription.pk}"' in html
+    assert "29.00 USD a month" in html
+    assert ">Grant offer<" in html
+    assert ">Open full profile<" in html
+    assert reverse("contacts:profile", args=[academy.ada.pk]) in html
+
+
+def test_the_preview_is_a_page_of_its_own_without_htmx(creator_client, academy):
+    response = creator_client.get(reverse("contacts:preview", args=[academy.ada.pk]))
+    html = response.content.decode()
+    assert "<html" in html
+    assert '<div id="panel" class="panel-page">' in html
+    assert "Total products" in html
+
+
+def test_view_more_lists_active_products_first_with_progress_and_offers(creator_client, academy):
+    services.revoke_product(
+        grant=academy.bootcamp_grant, product=academy.basics, actor=Actor.creator(academy.creator)
+    )
+    response = creator_client.get(reverse("contacts:products", args=[academy.ada.pk]), **HTMX)
+    html = response.content.decode()
+    titles = re.findall(r'<p class="item__title">\s*([^<\n]+?)\s*(?:<|\n)', html)
+    assert titles == ["Advanced Python", "The Vault", "Python Basics"]
+    basics = html[html.index("Python Basics") :]
+    assert "Revoked" in basics[:200]
+    assert "3 of 5 lessons" in basics
+    assert "via Python Bootcamp" in basics
+    assert html.count(">More Info<") == 3
+
+
+def test_more_info_shows_each_grant_its_products_and_controls(creator_client, academy):
+    url = reverse("contacts:more_info", args=[academy.ada.pk, academy.advanced.pk])
+    response = creator_client.get(url, **HTMX)
+    html = response.content.decode()
+    assert "Python Bootcamp" in html
+    assert "Purchased" in html
+    assert "299.00 USD" in html
+    assert "Expires</dt><dd>Never" in html
+    assert "Python Basics" in html and "3 of 5 lessons" in html
+    assert "Advanced Python" in html and "0 of 4 lessons" in html
+    assert 'Revoke Access<span class="visually-hidden"> to Advanced Python in Python Bootcamp' in (
+        html
+    )
+    assert 'Revoke Access to the whole Offer<span class="visually-hidden"> Python Bootcamp' in html
+    assert "Access status" not in html
+    assert "Vault Membership" not in html
+
+
+def test_more_info_shows_restore_for_what_was_revoked_and_who_did_it(creator_client, academy):
+    services.revoke_grant(
+        grant=academy.bootcamp_grant, actor=Actor.creator(academy.creator), reason="Refunded"
+    )
+    url = reverse("contacts:more_info", args=[academy.ada.pk, academy.advanced.pk])
+    html = creator_client.get(url, **HTMX).content.decode()
+    assert "Restore access to the whole Offer" in html
+    assert "Revoke Access" not in html
+    assert "Revoked by creator@example.com" in html
+    assert "Refunded" in html
+
+
+def test_more_info_for_a_product_the_contact_never_held_is_a_404(creator_client, academy):
+    url = reverse("contacts:more_info", args=[academy.grace.pk, academy.advanced.pk])
+    response = creator_client.get(url)
+    assert response.status_code == 404
+
+
+def _busy_contact(academy):
+    """Ada with many more grants, products and lessons, so any per-row query would show."""
+    actor = Actor.creator(academy.creator)
+    for n in range(6):
+        products = [ProductFactory(site=academy.site, lessons=3) for _ in range(3)]
+        products.append(academy.advanced)
+        offer = OfferFactory(site=academy.site, products=products)
+        grant = services.grant_offer(contact=academy.ada, offer=offer, actor=actor).obj
+        Subscription.objects.create(grant=grant, amount=10)
+        LessonCompletionFactory(contact=academy.ada, lesson=products[0].lessons.first())
+        if n % 2:
+            services.revoke_product(grant=grant, product=products[1], actor=actor)
+
+
+@pytest.mark.parametrize("name", ["contacts:preview", "contacts:products"])
+def test_the_panel_runs_a_fixed_number_of_queries(
+    creator_client, academy, django_assert_max_num_queries, name
+):
+    _busy_contact(academy)
+    for headers in (HTMX, {}):
+        with django_assert_max_num_queries(12):
+            response = creator_client.get(reverse(name, args=[academy.ada.pk]), **headers)
+        assert response.status_code == 200
+
+
+def test_more_info_runs_a_fixed_number_of_queries(
+    creator_client, academy, django_assert_max_num_queries
+):
+    _busy_contact(academy)
+    url = reverse("contacts:more_info", args=[academy.ada.pk, academy.advanced.pk])
+    for headers in (HTMX, {}):
+        with django_assert_max_num_queries(12):
+            response = creator_client.get(url, **headers)
+        assert response.content.decode().count("grant__header") == 7
+
+
+# --- The profile ----------------------------------------------------------------------
+
+
+def test_the_profile_has_products_purchases_and_activity_tabs(creator_client, academy):
+    response = creator_client.get(reverse("contacts:profile", args=[academy.ada.pk]))
+    html = response.content.decode()
+    assert "<h1>Ada Lovelace</h1>" in html
+    for tab in ("contacts:profile", "contacts:purchases", "contacts:activity"):
+        assert reverse(tab, args=[academy.ada.pk]) in html
+    assert 'aria-current="page">Products</a>' in html
+    assert html.count(">More Info<") == 3
+
+
+def _purchase_entry(response, grant) -> str:
+    html = response.content.decode()
+    match = re.search(
+        rf'<article class="grant[^"]*" id="grant-{grant.pk}".*?</article>', html, re.S
+    )
+    assert match, f"no entry for {grant}"
+    return match.group(0)
+
+
+def test_the_purchases_tab_has_no_access_row_while_access_is_whole(creator_client, academy):
+    response = creator_client.get(reverse("contacts:purchases", args=[academy.ada.pk]))
+    assert response.status_code == 200
+    bootcamp = _purchase_entry(response, academy.bootcamp_grant)
+    assert "Python Bootcamp" in bootcamp and "299.00 USD" in bootcamp
+    assert "Access status" not in bootcamp
+    vault = _purchase_entry(response, academy.vault_grant)
+    assert "Subscription" in vault and "Active" in vault
+    assert "Access status" not in vault
+
+
+@pytest.mark.parametrize(
+    ("actor", "label"),
+    [
+        (lambda a: Actor.creator(a.creator), "Revoked by creator@example.com"),
+        (lambda a: Actor.support(UserFactory(is_staff=True)), "Revoked by our support team"),
+        (lambda a: Actor.automation(), "Revoked by automation"),
+        (lambda a: Actor.cancellation(), "Revoked"),
+    ],
+    ids=["creator", "support", "automation", "cancellation"],
+)
+def test_the_purchases_tab_says_access_revoked_and_by_whom(creator_client, academy, actor, label):
+    services.revoke_product(
+        grant=academy.bootcamp_grant,
+        product=academy.advanced,
+        actor=actor(academy),
+        reason="Asked for a refund",
+    )
+    response = creator_client.get(reverse("contacts:purchases", args=[academy.ada.pk]))
+    entry = _purchase_entry(response, academy.bootcamp_grant)
+    assert re.search(
+        rf"<dt>Access status</dt>\s*<dd><span class=\"access-revoked\">Access revoked</span> · "
+        rf"{re.escape(label)}( |<)",
+        entry,
+    )
+    assert "Asked for a refund" in entry
+    assert "Access status" not in _purchase_entry(response, academy.vault_grant)
+
+
+def test_the_activity_tab_is_the_contacts_timeline(creator_client, academy):
+    services.revoke_product(
+        grant=academy.bootcamp_grant,
+        product=academy.advanced,
+        actor=Actor.creator(academy.creator),
+        reason="Chargeback",
+    )
+    response = creator_client.get(reverse("contacts:activity", args=[academy.ada.pk]))
+    html = response.content.decode()
+    first = html.index("Product access revoked")
+    assert first < html.index("Offer granted")
+    assert "By creator@example.com" in html
+    assert "Reason: Chargeback" in html
+    assert "Other Offer" not in html
+
+
+# --- Scoped to the site ---------------------------------------------------------------
+
+
+def test_every_contact_page_of_another_site_is_a_404(creator_client, academy):
+    other = academy.other_ada
+    urls = [
+        reverse("contacts:preview", args=[other.pk]),
+        reverse("contacts:products", args=[other.pk]),
+        reverse("contacts:more_info", args=[other.pk, academy.other_product.pk]),
+        reverse("contacts:more_info", args=[academy.ada.pk, academy.other_product.pk]),
+        reverse("contacts:profile", args=[other.pk]),
+        reverse("contacts:purchases", args=[other.pk]),
+        reverse("contacts:activity", args=[other.pk]),
+        reverse("contacts:preview", args=[987654]),
+    ]
+    for url in urls:
+        assert creator_client.get(url).status_code == 404, url
+        assert creator_client.get(url, **HTMX).status_code == 404, url

@@ -1,0 +1,388 @@
+"""Revoke Access, Restore access and Grant offer from the dashboard; the Activity tab."""
+
+import json
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from kajaccess.actors import Actor
+from purchases import services
+from purchases.models import AccessEvent, AccessStatus, Grant, ProductAccess
+from purchases.selectors import has_access
+from tests.academy import build_academy
+from tests.factories import ContactFactory, OfferFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def academy():
+    return build_academy()
+
+
+@pytest.fixture
+def creator_client(client, academy):
+    client.force_login(academy.creator)
+    return client
+
+
+def revoke_product_urls(academy, product=None):
+    args = [academy.ada.pk, academy.bootcamp_grant.pk, (product or academy.advanced).pk]
+    return (
+        reverse("purchases:revoke_product_confirm", args=args),
+        reverse("purchases:revoke_product", args=args),
+    )
+
+
+def access_of(grant, product) -> ProductAccess:
+    return ProductAccess.objects.get(grant=grant, product=product)
+
+
+def events(**filters) -> int:
+    return AccessEvent.objects.filter(**filters).count()
+
+
+# --- The confirmation popup -----------------------------------------------------------
+
+
+def test_revoke_access_opens_a_popup_naming_the_product_and_the_contact(creator_client, academy):
+    confirm_url, action_url = revoke_product_urls(academy)
+    response = creator_client.get(confirm_url, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.strip().startswith('<dialog class="dialog" data-autoshow')
+    assert "Revoke access to Advanced Python for Ada Lovelace?" in html
+    assert "keep their progress and are not notified" in html
+    assert f'hx-post="{action_url}"' in html
+    assert '<button class="button button--danger" type="submit">Revoke access</button>' in html
+    assert "data-close-dialog>Cancel</a>" in html
+    # Python Bootcamp was paid once: nothing keeps billing.
+    assert "Payments continue" not in html
+
+
+def test_without_htmx_the_popup_is_a_page_of_its_own(creator_client, academy):
+    confirm_url, action_url = revoke_product_urls(academy)
+    more_info = reverse("contacts:more_info", args=[academy.ada.pk, academy.advanced.pk])
+    response = creator_client.get(confirm_url, {"next": more_info})
+    html = response.content.decode()
+    assert "<html" in html and "<dialog" not in html
+    assert "Revoke access to Advanced Python for Ada Lovelace?" in html
+    assert f'action="{action_url}"' in html and "hx-post" not in html
+    assert f'<a class="button" href="{more_info}" data-close-dialog>Cancel</a>' in html
+
+
+def test_opening_the_popup_changes_nothing(creator_client, academy):
+    before = events()
+    creator_client.get(revoke_product_urls(academy)[0], **HTMX)
+    assert events() == before
+    assert access_of(academy.bootcamp_grant, academy.advanced).status == AccessStatus.ACTIVE
+
+
+def test_the_popup_warns_when_the_offer_still_bills(creator_client, academy):
+    args = [academy.ada.pk, academy.vault_grant.pk]
+    response = creator_client.get(reverse("purchases:revoke_confirm", args=args), **HTMX)
+    html = response.content.decode()
+    assert "Revoke access to Vault Membership for Ada Lovelace?" in html
+    assert "Payments continue: 29.00 USD a month" in html
+    subscription = academy.vault_grant.subscription
+    link = reverse("contacts:purchases", args=[academy.ada.pk]) + f"#subscription-{subscription.pk}"
+    assert f'href="{link}"' in html
+
+
+# --- Confirming -----------------------------------------------------------------------
+
+
+def test_confirming_revokes_the_product_closes_the_popup_and_says_so(creator_client, academy):
+    _, action_url = revoke_product_urls(academy)
+    response = creator_client.post(action_url, {"reason": "Chargeback"}, **HTMX)
+    assert response.status_code == 200
+    access = access_of(academy.bootcamp_grant, academy.advanced)
+    assert (access.status, access.revoke_reason) == (AccessStatus.REVOKED, "Chargeback")
+    assert access.revoked_by == academy.creator
+    assert not has_access(academy.ada, academy.advanced)
+    assert has_access(academy.ada, academy.basics)
+    trigger = json.loads(response["HX-Trigger"])
+    assert list(trigger) == ["accessChanged", "closeDialog"]
+    html = response.content.decode()
+    assert 'id="messages"' in html and 'hx-swap-oob="true"' in html
+    assert "Access to “Advanced Python” revoked for Ada Lovelace." in html
+    event = AccessEvent.objects.get(kind=AccessEvent.Kind.PRODUCT_REVOKED)
+    assert (event.actor, event.reason, event.product) == (
+        academy.creator,
+        "Chargeback",
+        academy.advanced,
+    )
+
+
+def test_a_double_submit_changes_nothing_twice(creator_client, academy):
+    _, action_url = revoke_product_urls(academy)
+    creator_client.post(action_url, {"reason": ""}, **HTMX)
+    again = creator_client.post(action_url, {"reason": ""}, **HTMX)
+    assert again.status_code == 200
+    assert "“Advanced Python” was already revoked for Ada Lovelace." in again.content.decode()
+    assert events(kind=AccessEvent.Kind.PRODUCT_REVOKED) == 1
+
+
+def test_without_htmx_confirming_leads_back_with_a_message(creator_client, academy):
+    _, action_url = revoke_product_urls(academy)
+    more_info = reverse("contacts:more_info", args=[academy.ada.pk, academy.advanced.pk])
+    response = creator_client.post(action_url, {"next": more_info}, follow=True)
+    assert response.redirect_chain == [(more_info, 302)]
+    html = response.content.decode()
+    assert "Access to “Advanced Python” revoked for Ada Lovelace." in html
+    assert 'Restore access<span class="visually-hidden"> to Advanced Python' in html
+
+
+def test_an_outside_next_url_is_not_followed(creator_client, academy):
+    _, action_url = revoke_product_urls(academy)
+    response = creator_client.post(action_url, {"next": "https://evil.example/"})
+    assert response.url == reverse("contacts:purchases", args=[academy.ada.pk])
+
+
+def test_a_reason_over_500_characters_is_refused_with_a_clear_message(creator_client, academy):
+    _, action_url = revoke_product_urls(academy)
+    response = creator_client.post(action_url, {"reason": "x" * 501}, **HTMX)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "<dialog" in html
+    assert "The reason can be at most 500 characters (it has 501)." in html
+    assert access_of(academy.bootcamp_grant, academy.advanced).status == AccessStatus.ACTIVE
+    assert events(kind=AccessEvent.Kind.PRODUCT_REVOKED) == 0
+
+
+def test_revoking_the_whole_offer_keeps_billing_and_progress(creator_client, academy):
+    url = reverse("purchases:revoke", args=[academy.ada.pk, academy.vault_grant.pk])
+    response = creator_client.post(url, {"reason": "Shared their login"}, **HTMX)
+    assert response.status_code == 200
+    grant = Grant.objects.get(pk=academy.vault_grant.pk)
+    assert (grant.status, grant.revoked_via) == (AccessStatus.REVOKED, "creator")
+    assert grant.subscription.is_billing
+    assert not has_access(academy.ada, academy.vault)
+
+
+def test_restore_access_brings_back_a_revoked_product(creator_client, academy):
+    actor = Actor.creator(academy.creator)
+    services.revoke_product(grant=academy.bootcamp_grant, product=academy.advanced, actor=actor)
+    args = [academy.ada.pk, academy.bootcamp_grant.pk, academy.advanced.pk]
+    popup = creator_client.get(reverse("purchases:restore_product_confirm", args=args), **HTMX)
+    html = popup.content.decode()
+    assert "Restore access to Advanced Python for Ada Lovelace?" in html
+    assert '<button class="button button--primary" type="submit">Restore access</button>' in html
+    response = creator_client.post(reverse("purchases:restore_product", args=args), **HTMX)
+    assert "Access to “Advanced Python” restored for Ada Lovelace." in response.content.decode()
+    assert has_access(academy.ada, academy.advanced)
+
+
+def test_restoring_the_whole_offer(creator_client, academy):
+    services.revoke_grant(grant=academy.bootcamp_grant, actor=Actor.creator(academy.creator))
+    url = reverse("purchases:restore", args=[academy.ada.pk, academy.bootcamp_grant.pk])
+    creator_client.post(url, **HTMX)
+    assert has_access(academy.ada, academy.basics) and has_access(academy.ada, academy.advanced)
+
+
+def test_a_service_refusal_is_shown_in_the_popup_with_a_400(creator_client, academy):
+    actor = Actor.creator(academy.creator)
+    services.revoke_grant(grant=academy.bootcamp_grant, actor=actor)
+    services.grant_offer(contact=academy.ada, offer=academy.bootcamp, actor=actor)
+    url = reverse("purchases:restore", args=[academy.ada.pk, academy.bootcamp_grant.pk])
+    response = creator_client.post(url, **HTMX)
+    assert response.status_code == 400
+    assert "already holds “Python Bootcamp” through another grant" in response.content.decode()
+
+
+def test_a_product_not_in_the_grant_is_a_404(creator_client, academy):
+    args = [academy.ada.pk, academy.bootcamp_grant.pk, academy.vault.pk]
+    assert (
+        creator_client.get(reverse("purchases:revoke_product_confirm", args=args)).status_code
+        == 404
+    )
+    assert creator_client.post(reverse("purchases:revoke_product", args=args)).status_code == 404
+
+
+def test_a_grant_of_another_contact_is_a_404(creator_client, academy):
+    args = [academy.grace.pk, academy.bootcamp_grant.pk]
+    assert creator_client.post(reverse("purchases:revoke", args=args)).status_code == 404
+    assert academy.bootcamp_grant.status == AccessStatus.ACTIVE
+
+
+def test_changing_urls_refuse_get(creator_client, academy):
+    grant_args = [academy.ada.pk, academy.bootcamp_grant.pk]
+    product_args = [*grant_args, academy.advanced.pk]
+    for url in [
+        reverse("purchases:revoke", args=grant_args),
+        reverse("purchases:restore", args=grant_args),
+        reverse("purchases:revoke_product", args=product_args),
+        reverse("purchases:restore_product", args=product_args),
+        reverse("purchases:grant_offer", args=[academy.ada.pk]),
+    ]:
+        assert creator_client.get(url).status_code == 405, url
+    assert events(kind=AccessEvent.Kind.REVOKED) == 0
+
+
+def test_changes_need_the_csrf_token(academy):
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(academy.creator)
+    _, action_url = revoke_product_urls(academy)
+    assert strict.post(action_url, {"reason": ""}).status_code == 403
+    assert access_of(academy.bootcamp_grant, academy.advanced).status == AccessStatus.ACTIVE
+
+
+# --- Grant offer ----------------------------------------------------------------------
+
+
+def test_grant_offer_lists_only_the_sites_live_offers(creator_client, academy):
+    OfferFactory(site=academy.site, title="Legacy Bundle", deleted_at="2024-01-01T00:00:00Z")
+    url = reverse("purchases:grant_offer_form", args=[academy.grace.pk])
+    html = creator_client.get(url, **HTMX).content.decode()
+    assert "Grant an offer to Grace Hopper" in html
+    assert "Python Bootcamp" in html and "Vault Membership" in html
+    assert "Legacy Bundle" not in html and "Other Offer" not in html
+    assert "Send the customer an email" in html
+
+
+def test_granting_an_offer_gives_access_and_can_send_an_email(
+    creator_client, academy, django_capture_on_commit_callbacks
+):
+    url = reverse("purchases:grant_offer", args=[academy.grace.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = creator_client.post(
+            url, {"offer": academy.bootcamp.pk, "send_email": "on"}, **HTMX
+        )
+    assert response.status_code == 200
+    assert "Grace Hopper now has “Python Bootcamp”." in response.content.decode()
+    assert has_access(academy.grace, academy.basics)
+    grant = Grant.objects.get(contact=academy.grace)
+    assert (grant.granted_by, grant.source) == (academy.creator, Grant.Source.MANUAL)
+    assert len(mail.outbox) == 1
+    email = mail.outbox[0]
+    assert email.to == ["grace@example.com"]
+    assert email.subject == "You now have access to Python Bootcamp"
+    assert "Advanced Python" in email.body and "/library/" in email.body
+
+
+def test_granting_without_the_checkbox_sends_nothing(
+    creator_client, academy, django_capture_on_commit_callbacks
+):
+    url = reverse("purchases:grant_offer", args=[academy.grace.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        creator_client.post(url, {"offer": academy.bootcamp.pk}, **HTMX)
+    assert has_access(academy.grace, academy.basics)
+    assert mail.outbox == []
+
+
+def test_granting_an_offer_already_held_changes_nothing(creator_client, academy):
+    url = reverse("purchases:grant_offer", args=[academy.ada.pk])
+    response = creator_client.post(url, {"offer": academy.bootcamp.pk, "send_email": "on"}, **HTMX)
+    assert "Ada Lovelace already has “Python Bootcamp”." in response.content.decode()
+    assert Grant.objects.filter(contact=academy.ada, offer=academy.bootcamp).count() == 1
+    assert mail.outbox == []
+
+
+@pytest.mark.parametrize("offer", ["", "abc", "other", "deleted"])
+def test_granting_a_bad_offer_is_refused_with_a_message(creator_client, academy, offer):
+    values = {
+        "other": academy.other_grant.offer.pk,
+        "deleted": OfferFactory(site=academy.site, deleted_at="2024-01-01T00:00:00Z").pk,
+    }
+    url = reverse("purchases:grant_offer", args=[academy.grace.pk])
+    response = creator_client.post(url, {"offer": values.get(offer, offer)}, **HTMX)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Choose the offer to grant." in html or "Choose one of your live offers." in html
+    assert not Grant.objects.filter(contact=academy.grace).exists()
+
+
+# --- The Activity tab -----------------------------------------------------------------
+
+
+def test_the_activity_tab_lists_the_sites_events_newest_first(creator_client, academy):
+    services.revoke_product(
+        grant=academy.bootcamp_grant,
+        product=academy.advanced,
+        actor=Actor.support(academy.creator),
+        reason="Chargeback",
+    )
+    response = creator_client.get(reverse("purchases:activity"))
+    html = response.content.decode()
+    assert 'aria-current="page">Activity</a>' in html
+    rows = html[html.index("<tbody>") :]
+    assert rows.index("Product access revoked") < rows.index("Offer granted")
+    assert "By our support team" in html and "Chargeback" in html
+    assert "Other Offer" not in html and "ada@other.example" not in html
+
+
+def test_the_activity_tab_filters_by_kind_and_actor(creator_client, academy):
+    services.revoke_grant(grant=academy.vault_grant, actor=Actor.automation())
+    url = reverse("purchases:activity")
+    revoked = creator_client.get(url, {"kind": "revoked"}).content.decode()
+    assert "Access revoked" in revoked and "Offer granted</strong>" not in revoked
+    by_creator = creator_client.get(url, {"actor_kind": "creator"}).content.decode()
+    assert "Offer granted</strong>" in by_creator and "By automation" not in by_creator
+    htmx = creator_client.get(url, {"actor_kind": "automation"}, **HTMX).content.decode()
+    assert htmx.strip().startswith('<div id="activity-list"')
+    assert "By automation" in htmx
+
+
+def test_a_bad_activity_filter_says_so(creator_client, academy):
+    response = creator_client.get(reverse("purchases:activity"), {"kind": "deleted_everything"})
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_the_activity_tab_runs_a_fixed_number_of_queries(
+    creator_client, academy, django_assert_max_num_queries
+):
+    offer = OfferFactory(site=academy.site, products=[ProductFactory(site=academy.site)])
+    actor = Actor.creator(academy.creator)
+    for contact in ContactFactory.create_batch(60, site=academy.site):
+        grant = services.grant_offer(contact=contact, offer=offer, actor=actor).obj
+        services.revoke_grant(grant=grant, actor=actor, reason="Refund")
+    with django_assert_max_num_queries(8):
+        response = creator_client.get(reverse("purchases:activity"), {"page": "2"})
+    assert response.content.decode().count("<tr>") == 51  # the header and 50 events
+
+
+# --- Scoped to the site ---------------------------------------------------------------
+
+
+def test_every_access_url_with_another_sites_ids_is_a_404(creator_client, academy):
+    other = academy.other_grant
+    product = academy.other_product
+    other_args = [academy.other_ada.pk, other.pk]
+    mixed_args = [academy.ada.pk, other.pk]
+    gets = [
+        reverse("purchases:revoke_confirm", args=other_args),
+        reverse("purchases:restore_confirm", args=other_args),
+        reverse("purchases:revoke_product_confirm", args=[*other_args, product.pk]),
+        reverse("purchases:restore_product_confirm", args=[*other_args, product.pk]),
+        reverse("purchases:revoke_confirm", args=mixed_args),
+        reverse("purchases:grant_offer_form", args=[academy.other_ada.pk]),
+    ]
+    posts = [
+        reverse("purchases:revoke", args=other_args),
+        reverse("purchases:restore", args=other_args),
+        reverse("purchases:revoke_product", args=[*other_args, product.pk]),
+        reverse("purchases:restore_product", args=[*other_args, product.pk]),
+        reverse("purchases:revoke", args=mixed_args),
+        reverse("purchases:grant_offer", args=[academy.other_ada.pk]),
+    ]
+    for url in gets:
+        assert creator_client.get(url).status_code == 404, url
+    for url in posts:
+        assert creator_client.post(url, {"offer": academy.bootcamp.pk}).status_code == 404, url
+    other.refresh_from_db()
+    assert other.status == AccessStatus.ACTIVE
+    assert not Grant.objects.filter(contact=academy.other_ada, offer=academy.bootcamp).exists()
+
+
+def test_customers_and_visitors_cannot_change_access(client, academy):
+    _, action_url = revoke_product_urls(academy)
+    assert client.post(action_url).status_code == 302
+    client.force_login(academy.ada.user)
+    assert client.post(action_url).status_code == 404
+    assert client.get(reverse("purchases:activity")).status_code == 404
+    assert access_of(academy.bootcamp_grant, academy.advanced).status == AccessStatus.ACTIVE
