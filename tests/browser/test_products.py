@@ -55,6 +55,12 @@ def test_python_basics_progress_report_shows_ada_at_3_of_5_with_the_chart(
     page.go_back()
     expect(page.locator("tbody tr", has_text="Ada Lovelace")).to_have_count(1)
 
+    page.get_by_role("link", name="Percent").click()
+    expect(page).to_have_url(f"{page.url.split('?')[0]}?sort=percent")
+    expect(page.locator("tr[data-access]").last).to_contain_text("Ada Lovelace")
+    page.get_by_role("link", name="Percent").click()
+    expect(page.locator("tr[data-access]").first).to_contain_text("Ada Lovelace")
+
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
     content = open(download.value.path(), encoding="utf-8").read()
