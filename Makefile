@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate seed worker clean
+.PHONY: run test lint format migrate seed bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,18 @@ run: seed
 ## make test: the whole suite (browser tests need Chromium at $$CHROMIUM_PATH or /usr/bin/chromium).
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## make bench: a fresh database with 100,000 demo contacts, then every figure of bench/results.json.
+BENCH_CONTACTS ?= 100000
+BENCH_ENV = DATABASE_URL=$${DATABASE_URL:-sqlite:///$(CURDIR)/bench/bench.sqlite3} DEBUG=false \
+	SECURE_SSL_REDIRECT=false STATICFILES_BACKEND=django.contrib.staticfiles.storage.StaticFilesStorage
+bench: $(VENV)/.installed
+	mkdir -p bench
+	rm -f bench/bench.sqlite3 bench/bench.sqlite3-wal bench/bench.sqlite3-shm
+	$(BENCH_ENV) $(BIN)/python manage.py migrate --noinput
+	$(BENCH_ENV) $(BIN)/python manage.py flush --noinput
+	$(BENCH_ENV) $(BIN)/python manage.py seed_demo --contacts $(BENCH_CONTACTS)
+	$(BENCH_ENV) $(BIN)/python manage.py bench
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

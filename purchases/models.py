@@ -92,7 +92,7 @@ class Grant(models.Model):
         ]
         indexes = [
             models.Index(fields=["site", "offer", "status"], name="grant_site_offer_status"),
-            models.Index(fields=["contact", "status"], name="grant_contact_status"),
+            models.Index(fields=["contact", "offer", "status"], name="grant_contact_offer_status"),
             models.Index(
                 fields=["expires_at"],
                 condition=Q(status=AccessStatus.ACTIVE, expires_at__isnull=False),

@@ -20,7 +20,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -844,6 +844,10 @@ class Command(BaseCommand):
             catalogue = catalogue or load_catalogue(academy)
             add_generated_contacts(catalogue, missing, now, self.stdout.write)
         added = len(missing)
+        if added:
+            # Fresh statistics let the query planner pick the right indexes at any size.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
         total = Contact.objects.filter(site=academy).count()
         self.stdout.write(
             self.style.SUCCESS(

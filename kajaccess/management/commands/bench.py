@@ -1,0 +1,254 @@
+"""`make bench`: how fast KajAccess is on the demo data, against the Django admin and raw SQL.
+
+Every figure is the median of several runs after a warm-up, measured in-process through
+Django's test client, with baselines taken in the same run so that the ratios, not the
+absolute times, are what to read.
+"""
+
+import json
+import statistics
+import time
+import tracemalloc
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection, transaction
+from django.db.models import Count, Q
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from contacts.bulk_actions import run_bulk_action, start_bulk_action
+from contacts.csv_export import csv_lines
+from contacts.models import Contact
+from contacts.selectors import contacts_matching
+from kajaccess.models import Site
+from products.models import Offer, Product
+from purchases.models import AccessStatus, Grant
+
+RESULTS = Path(settings.BASE_DIR) / "bench" / "results.json"
+
+
+def median_time(fn, repeat: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def raw_contacts_sql(vendor: str) -> str:
+    tags = (
+        "string_agg(t.name, ', ' ORDER BY t.name)"
+        if vendor == "postgresql"
+        else "group_concat(t.name, ', ')"
+    )
+    return f"""
+        SELECT c.id, c.name, c.email, c.created_at, c.last_activity_at,
+          (SELECT COUNT(DISTINCT pa.product_id)
+             FROM purchases_productaccess pa
+             JOIN purchases_grant g ON g.id = pa.grant_id
+            WHERE g.contact_id = c.id AND pa.status = 'active' AND pa.removed_at IS NULL
+              AND g.status = 'active' AND g.starts_at <= %s
+              AND (g.expires_at IS NULL OR g.expires_at > %s)) AS total_products,
+          EXISTS (SELECT 1 FROM purchases_grant g2 WHERE g2.contact_id = c.id) AS is_customer,
+          (SELECT {tags} FROM contacts_contacttag ct JOIN contacts_tag t ON t.id = ct.tag_id
+            WHERE ct.contact_id = c.id) AS tags,
+          COUNT(*) OVER () AS total
+        FROM contacts_contact c
+        WHERE c.site_id = %s
+        ORDER BY c.created_at DESC, c.id DESC
+        LIMIT 50
+    """
+
+
+class Command(BaseCommand):
+    help = "Measure the dashboard, bulk revoke and CSV export on the demo data."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--repeat", type=int, default=5)
+        parser.add_argument("--output", default=str(RESULTS))
+
+    def handle(self, *args, repeat, output, **options):
+        if repeat < 1:
+            raise CommandError("--repeat must be at least 1.")
+        site = Site.objects.filter(slug="demo-academy").first()
+        if site is None:
+            raise CommandError("No demo data: run `manage.py seed_demo --contacts 100000` first.")
+        User = get_user_model()
+        creator = User.objects.get(email="creator@example.com")
+        support = User.objects.get(email="support@example.com")
+        ada = Contact.objects.get(site=site, email="ada@example.com")
+        advanced = Product.objects.get(site=site, title="Advanced Python")
+        bootcamp = Offer.objects.get(site=site, title="Python Bootcamp")
+        results = {
+            "database": connection.vendor,
+            "contacts": Contact.objects.filter(site=site).count(),
+            "grants": Grant.objects.filter(site=site).count(),
+            "repeat": repeat,
+            "pages": {},
+        }
+        self.stdout.write(
+            f"{results['contacts']:,} contacts, {results['grants']:,} grants on {connection.vendor}"
+        )
+
+        # Keep one connection across requests, as a persistent connection would.
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        dashboard = Client()
+        dashboard.force_login(creator)
+        admin = Client()
+        admin.force_login(support)
+        contacts_url = reverse("contacts:list")
+        pages = {
+            "Contacts tab (50 rows)": (dashboard, f"{contacts_url}?per_page=50"),
+            "Contacts tab, filtered by an offer": (
+                dashboard,
+                f"{contacts_url}?per_page=50&offer={bootcamp.pk}",
+            ),
+            "Contact preview": (dashboard, reverse("contacts:preview", args=[ada.pk])),
+            "View More": (dashboard, reverse("contacts:products", args=[ada.pk])),
+            "More Info": (dashboard, reverse("contacts:more_info", args=[ada.pk, advanced.pk])),
+            "Purchases tab": (dashboard, reverse("contacts:purchases", args=[ada.pk])),
+            "Admin contact changelist (50 rows)": (
+                admin,
+                f"{reverse('admin:contacts_contact_changelist')}?site__id__exact={site.pk}",
+            ),
+        }
+        for name, (client, url) in pages.items():
+
+            def get(client=client, url=url):
+                response = client.get(url)
+                if response.status_code != 200:
+                    raise CommandError(f"{url} answered {response.status_code}")
+
+            with CaptureQueriesContext(connection) as queries:
+                get()
+            results["pages"][name] = {"url": url, "queries": len(queries)}
+            results["pages"][name]["seconds"] = median_time(get, repeat)
+
+        sql = raw_contacts_sql(connection.vendor)
+
+        def raw():
+            now = timezone.now()
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [now, now, site.pk])
+                cursor.fetchall()
+
+        results["pages"]["Raw SQL (same 50 rows and count)"] = {
+            "url": None,
+            "seconds": median_time(raw, repeat),
+            "queries": 1,
+        }
+
+        results["export"] = self.measure_export(site)
+        results["bulk_revoke"] = self.measure_bulk_revoke(site, creator, bootcamp)
+
+        page = results["pages"]
+        tab = page["Contacts tab (50 rows)"]["seconds"]
+        results["ratios"] = {
+            "contacts_tab_vs_admin": tab / page["Admin contact changelist (50 rows)"]["seconds"],
+            "contacts_tab_vs_raw_sql": tab / page["Raw SQL (same 50 rows and count)"]["seconds"],
+            "bulk_revoke_vs_raw_sql": results["bulk_revoke"]["bulk_seconds"]
+            / results["bulk_revoke"]["raw_sql_seconds"],
+        }
+        results["targets"] = {
+            "contacts_tab_no_slower_than_admin": results["ratios"]["contacts_tab_vs_admin"] <= 1.0,
+            "contacts_tab_within_5x_raw_sql": results["ratios"]["contacts_tab_vs_raw_sql"] <= 5.0,
+            "bulk_revoke_within_5x_raw_sql": results["ratios"]["bulk_revoke_vs_raw_sql"] <= 5.0,
+            "csv_peak_under_200_mb": results["export"]["peak_mb"] < 200,
+        }
+        self.report(results)
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(json.dumps(results, indent=2) + "\n")
+        self.stdout.write(f"\nWrote {output}")
+
+    def measure_export(self, site) -> dict:
+        start = time.perf_counter()
+        rows = sum(1 for _ in csv_lines(contacts_matching(site, ""))) - 1
+        seconds = time.perf_counter() - start
+        tracemalloc.start()
+        for _ in csv_lines(contacts_matching(site, "")):
+            pass
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return {"rows": rows, "seconds": seconds, "peak_mb": peak / 2**20}
+
+    def measure_bulk_revoke(self, site, creator, offer) -> dict:
+        active = Q(offer=offer, status=AccessStatus.ACTIVE)
+        grants = Grant.objects.filter(active).count()
+        now = timezone.now()
+        # The baseline changes the same rows by hand, then rolls back: a copy of the data.
+        with transaction.atomic():
+            start = time.perf_counter()
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE purchases_grant SET status = 'revoked', revoked_at = %s, "
+                    "revoked_by_id = %s, revoked_via = 'creator', revoke_reason = 'bench' "
+                    "WHERE offer_id = %s AND status = 'active'",
+                    [now, creator.pk, offer.pk],
+                )
+                cursor.execute(
+                    "INSERT INTO purchases_accessevent "
+                    "(site_id, contact_id, grant_id, kind, actor_id, actor_kind, reason, at, details)"
+                    " SELECT site_id, contact_id, id, 'revoked', %s, 'creator', 'bench', %s, '{}' "
+                    "FROM purchases_grant WHERE offer_id = %s AND revoked_at = %s",
+                    [creator.pk, now, offer.pk, now],
+                )
+            raw_seconds = time.perf_counter() - start
+            transaction.set_rollback(True)
+
+        start = time.perf_counter()
+        bulk = start_bulk_action(
+            site=site,
+            user=creator,
+            action="revoke_offer",
+            params={"offer": offer.pk},
+            selection={"all": True, "query": f"offer={offer.pk}"},
+            reason="bench",
+        )
+        run_bulk_action(bulk.pk)
+        bulk_seconds = time.perf_counter() - start
+        bulk.refresh_from_db()
+        left = Grant.objects.filter(active).count()
+        events = bulk.events.aggregate(n=Count("pk"))["n"]
+        return {
+            "grants": grants,
+            "changed": bulk.changed,
+            "events": events,
+            "left_active": left,
+            "status": bulk.status,
+            "bulk_seconds": bulk_seconds,
+            "raw_sql_seconds": raw_seconds,
+            "bulk_action": bulk.pk,
+        }
+
+    def report(self, results):
+        w = self.stdout.write
+        w("")
+        w(f"{'Page':<42} {'median ms':>10} {'queries':>8}")
+        for name, page in results["pages"].items():
+            w(f"{name:<42} {page['seconds'] * 1000:>10.1f} {page['queries']:>8}")
+        bulk = results["bulk_revoke"]
+        w("")
+        w(
+            f"Bulk revoke of {bulk['grants']:,} grants: {bulk['bulk_seconds']:.2f} s "
+            f"({bulk['changed']:,} changed, {bulk['events']:,} events, {bulk['left_active']} left); "
+            f"raw SQL {bulk['raw_sql_seconds']:.2f} s"
+        )
+        export = results["export"]
+        w(
+            f"Export CSV of {export['rows']:,} contacts: {export['seconds']:.2f} s, "
+            f"peak {export['peak_mb']:.1f} MB"
+        )
+        w("")
+        for name, ratio in results["ratios"].items():
+            w(f"{name:<28} {ratio:6.2f}x")
+        for name, met in results["targets"].items():
+            w(f"{name:<36} {'met' if met else 'MISSED'}")
