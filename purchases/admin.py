@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from kajaccess.actors import Actor
 
-from . import services
+from . import billing, services
 from .models import AccessEvent, Automation, BulkAction, Grant, Payment, ProductAccess, Subscription
 
 ACCESS_FIELDS = [
@@ -114,8 +114,68 @@ class SubscriptionAdmin(admin.ModelAdmin):
     list_filter = ["status", "grant__site"]
     search_fields = ["grant__contact__email"]
     list_select_related = ["grant__contact", "grant__offer"]
-    readonly_fields = ["grant"]
     inlines = [PaymentInline]
+    actions = ["cancel_at_period_end", "cancel_now", "stop_cancellation", "pause", "resume"]
+    # Billing changes only through the actions, which write the audit trail.
+    readonly_fields = [
+        "grant",
+        "status",
+        "interval",
+        "amount",
+        "currency",
+        "next_billing_at",
+        "paused_until",
+        "cancel_at",
+        "canceled_at",
+        "installments_total",
+        "installments_paid",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _apply(self, request, queryset, service, **options):
+        changed = unchanged = 0
+        for subscription in queryset.order_by("pk"):
+            try:
+                outcome = service(
+                    subscription=subscription, actor=Actor.support(request.user), **options
+                )
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+                continue
+            changed += outcome.changed
+            unchanged += not outcome.changed
+        if changed:
+            self.message_user(request, f"Changed {changed} subscription(s).", messages.SUCCESS)
+        if unchanged:
+            self.message_user(
+                request, f"{unchanged} subscription(s) needed no change.", messages.WARNING
+            )
+
+    @admin.action(description="Cancel payments at the end of the billing period")
+    def cancel_at_period_end(self, request, queryset):
+        self._apply(request, queryset, billing.cancel_subscription, when="period_end")
+
+    @admin.action(description="Cancel payments now (access ends)")
+    def cancel_now(self, request, queryset):
+        self._apply(request, queryset, billing.cancel_subscription, when="now")
+
+    @admin.action(description="Stop cancellation")
+    def stop_cancellation(self, request, queryset):
+        self._apply(request, queryset, billing.stop_cancellation)
+
+    @admin.action(description="Pause payments indefinitely")
+    def pause(self, request, queryset):
+        self._apply(request, queryset, billing.pause_subscription)
+
+    @admin.action(description="Resume payments")
+    def resume(self, request, queryset):
+        self._apply(request, queryset, billing.resume_subscription)
 
 
 @admin.register(Payment)

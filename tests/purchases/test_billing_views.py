@@ -554,3 +554,37 @@ def test_purchases_tab_reads_revoked_after_cancellation(client, ada):
     assert row.startswith("Access revoked · Revoked")
     assert "Revoked by" not in row
     assert "Canceled" in page
+
+
+# --- Support admin ----------------------------------------------------------------------
+
+
+def test_support_changes_billing_only_through_the_admin_actions(ada):
+    support = UserFactory(is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(support)
+    change = reverse("admin:purchases_subscription_change", args=[ada.pk])
+    page = client.get(change)
+    assert page.status_code == 200
+    assert 'name="status"' not in page.content.decode()
+
+    changelist = reverse("admin:purchases_subscription_changelist")
+    response = client.post(
+        changelist, {"action": "pause", "_selected_action": [ada.pk]}, follow=True
+    )
+    assert "Changed 1 subscription(s)." in text(response)
+    ada.refresh_from_db()
+    assert ada.status == "paused"
+
+    client.post(changelist, {"action": "cancel_now", "_selected_action": [ada.pk]})
+    ada.refresh_from_db()
+    assert ada.status == "canceled"
+    canceled = AccessEvent.objects.get(kind=AccessEvent.Kind.SUBSCRIPTION_CANCELED)
+    assert (canceled.actor_kind, canceled.actor) == ("support", support)
+    grant = Grant.objects.get(pk=ada.grant_id)
+    assert (grant.status, grant.revoked_via) == ("revoked", "cancellation")
+
+    response = client.post(
+        changelist, {"action": "resume", "_selected_action": [ada.pk]}, follow=True
+    )
+    assert "were already canceled" in text(response)
