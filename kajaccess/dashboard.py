@@ -4,6 +4,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
+from django.utils.http import url_has_allowed_host_and_scheme
 
 
 def member_required(view):
@@ -28,3 +29,17 @@ def wants_partial(request) -> bool:
     A history restore asks for the whole page, as a bookmark or a reload would.
     """
     return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def next_url(request, default: str) -> str:
+    """Where to send the browser back to: the `next` it was given, if it is a path here."""
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    if (
+        url.startswith("/")
+        and not url.startswith("//")
+        and url_has_allowed_host_and_scheme(
+            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
+        return url
+    return default

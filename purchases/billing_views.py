@@ -11,12 +11,11 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
 from kajaccess.actors import Actor
-from kajaccess.dashboard import member_required
+from kajaccess.dashboard import member_required, next_url
 
 from . import billing
 from .billing_forms import CancelPaymentsForm, PausePaymentsForm
@@ -33,12 +32,7 @@ def _subscription(request, subscription_id: int) -> Subscription:
 
 
 def _back_url(request, subscription: Subscription) -> str:
-    url = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return reverse("purchases:subscription", args=[subscription.pk])
+    return next_url(request, reverse("purchases:subscription", args=[subscription.pk]))
 
 
 def _page_url(request) -> str:

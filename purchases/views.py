@@ -16,14 +16,13 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from contacts.models import Contact
 from contacts.tables import page_number
 from kajaccess.actors import Actor
-from kajaccess.dashboard import member_required, wants_partial
+from kajaccess.dashboard import member_required, next_url, wants_partial
 from products.models import Product
 
 from . import services
@@ -88,15 +87,6 @@ def _access_change(request, verb, contact_id, grant_id, product_id=None) -> Acce
     return AccessChange(verb, grant, product)
 
 
-def _next_url(request, default: str) -> str:
-    url = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return default
-
-
 def _popup(request, template: str, context: dict, status: int = 200):
     """The popup in a <dialog> for HTMX; otherwise the same form on a page of its own."""
     context = {**context, "form_template": template, "in_dialog": wants_partial(request)}
@@ -113,7 +103,7 @@ def _access_popup(request, change: AccessChange, form, status: int = 200):
         "product": change.product,
         "form": form,
         "action_url": change.url(""),
-        "back_url": _next_url(request, default_back),
+        "back_url": next_url(request, default_back),
         "billing": billing_subscriptions(change.grant) if change.verb == "revoke" else [],
     }
     return _popup(request, "purchases/partials/access_form.html", context, status)
@@ -151,7 +141,7 @@ def change_access(request, verb, contact_id, grant_id, product_id=None):
             form.add_error(None, error)
         else:
             default = reverse("contacts:purchases", args=[change.contact.pk])
-            return _changed(request, outcome, change.contact, _next_url(request, default))
+            return _changed(request, outcome, change.contact, next_url(request, default))
     return _access_popup(request, change, form, status=400)
 
 
@@ -163,7 +153,7 @@ def _grant_popup(request, contact: Contact, form, status: int = 200):
         "contact": contact,
         "form": form,
         "action_url": reverse("purchases:grant_offer", args=[contact.pk]),
-        "back_url": _next_url(request, reverse("contacts:profile", args=[contact.pk])),
+        "back_url": next_url(request, reverse("contacts:profile", args=[contact.pk])),
     }
     return _popup(request, "purchases/partials/grant_offer_form.html", context, status)
 
@@ -207,7 +197,7 @@ def grant_offer(request, contact_id: int):
                     outcome.obj, True, f"{outcome.message} An email is on its way to them."
                 )
             default = reverse("contacts:profile", args=[contact.pk])
-            return _changed(request, outcome, contact, _next_url(request, default))
+            return _changed(request, outcome, contact, next_url(request, default))
     return _grant_popup(request, contact, form, status=400)
 
 
