@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from contacts import bulk_actions
 from contacts.services import add_tag, tag_get_or_create
 from kajaccess.actors import Actor
 from products.models import Offer
@@ -372,3 +373,29 @@ def test_delete_automation_leaves_what_it_did(site, creator, commit):
     )
     assert not automations.delete_automation(automation=rule).changed
     assert tab_label(ada, bootcamp) == "Revoked by automation"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_add_tag_action_sets_it_off_once_per_contact(monkeypatch):
+    monkeypatch.setattr(bulk_actions, "CHUNK_SIZE", 10)
+    member = MembershipFactory()
+    site, creator = member.site, Actor.creator(member.user)
+    bootcamp = offer(site, "Python Bootcamp")
+    refund = tag_get_or_create(site=site, name="Refund requested")
+    automation(site, Trigger.TAG_ADDED, Action.REVOKE_OFFER, bootcamp, tag=refund)
+    contacts = ContactFactory.create_batch(25, site=site)
+    ids = [c.pk for c in contacts]
+    services.grant_offer_to_contacts(offer=bootcamp, contact_ids=ids, actor=creator)
+
+    bulk = bulk_actions.start_bulk_action(
+        site=site,
+        user=member.user,
+        action="add_tag",
+        params={"tag": "Refund requested"},
+        selection={"ids": ids},
+    )
+    bulk.refresh_from_db()
+    assert (bulk.status, bulk.changed) == ("done", 25)
+    revokes = AccessEvent.objects.filter(kind=AccessEvent.Kind.REVOKED, actor_kind="automation")
+    assert sorted(revokes.values_list("contact_id", flat=True)) == sorted(ids)
+    assert {tab_label(c, bootcamp) for c in contacts} == {"Revoked by automation"}
