@@ -116,6 +116,14 @@ def test_subscription_page_shows_billing_state(client, ada):
     assert "Resume Payments" not in page and "Stop cancellation" not in page
 
 
+def test_a_revoked_customer_still_billing_is_told_so(client, member, ada):
+    assert "payments continue" not in text(client.get(url("subscription", ada)))
+    services.revoke_grant(grant=ada.grant, actor=Actor.creator(member.user), reason="Chargeback")
+    page = text(client.get(url("subscription", ada)))
+    assert "Access was revoked, but payments continue until you cancel them." in page
+    assert "Cancel Payments" in page
+
+
 def test_payment_plan_shows_installments(client, coaching):
     grace = subscribe(coaching, "Grace Hopper")
     page = text(client.get(url("subscription", grace)))
