@@ -35,12 +35,11 @@ class CancelPaymentsForm(forms.Form):
     def __init__(self, *args, subscription: Subscription, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["on"].widget = _date_widget()
-        if subscription.next_billing_at and subscription.status != Subscription.Status.PAUSED:
-            period_end = (
-                f"{CancelWhen.PERIOD_END.label} ({day_label(subscription.next_billing_at)})"
-            )
+        ends = subscription.next_billing_at
+        if ends and subscription.status != Subscription.Status.PAUSED:
+            when = day_label(ends) if ends > timezone.now() else "already over: ends now"
             self.fields["when"].choices = [
-                (CancelWhen.PERIOD_END, period_end),
+                (CancelWhen.PERIOD_END, f"{CancelWhen.PERIOD_END.label} ({when})"),
                 *CancelWhen.choices[1:],
             ]
 

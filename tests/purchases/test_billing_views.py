@@ -596,3 +596,24 @@ def test_support_changes_billing_only_through_the_admin_actions(ada):
         changelist, {"action": "resume", "_selected_action": [ada.pk]}, follow=True
     )
     assert "were already canceled" in text(response)
+
+
+def test_a_past_due_subscription_says_its_period_is_over(client, site):
+    declines = ContactFactory(site=site, name="Edsger Dijkstra", test_card_declines=True)
+    vault = OfferFactory(
+        site=site, title="Vault", price=Decimal("29"), payment_type=Offer.PaymentType.SUBSCRIPTION
+    )
+    grant = services.grant_offer(
+        contact=declines,
+        offer=vault,
+        actor=Actor.customer(None),
+        source=Grant.Source.PURCHASE,
+        starts_at=timezone.now() - timedelta(days=2),
+    ).obj
+    billing.run_billing()
+    subscription = Subscription.objects.get(grant=grant)
+    assert subscription.display_status == "Past due"
+    popup = text(client.get(url("subscription_cancel", subscription), HTTP_HX_REQUEST="true"))
+    assert "End of the current billing period (already over: ends now)" in popup
+    page = text(client.get(url("subscription", subscription)))
+    assert "Past due" in page and "The last payment failed" in page
