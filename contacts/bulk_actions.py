@@ -45,18 +45,34 @@ class Preview:
 
 
 class OfferChoiceForm(forms.Form):
-    offer = forms.ModelChoiceField(queryset=Offer.objects.none(), empty_label="Choose an offer")
+    offer = forms.ModelChoiceField(
+        label="Offer",
+        queryset=Offer.objects.none(),
+        empty_label="Choose an offer",
+        error_messages={
+            "required": "Choose an offer.",
+            "invalid_choice": "Choose one of your live offers.",
+        },
+    )
 
     def __init__(self, *args, site: Site, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["offer"].queryset = Offer.objects.live().filter(site=site)
+        self.fields["offer"].queryset = Offer.objects.live().filter(site=site).order_by("title")
 
     def params(self) -> dict:
         return {"offer": self.cleaned_data["offer"].pk}
 
 
 class TagChoiceForm(forms.Form):
-    tag = forms.CharField(max_length=80, label="Tag")
+    tag = forms.CharField(
+        max_length=80,
+        label="Tag",
+        error_messages={
+            "required": "Enter a tag.",
+            "max_length": "A tag can be at most %(limit_value)d characters.",
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "off", "list": "site-tags"}),
+    )
 
     def __init__(self, *args, site: Site, **kwargs):
         self.site = site
@@ -100,6 +116,21 @@ class BulkActionType(ABC):
 
     def still_billing(self, contact_ids: list[int]) -> int:
         return 0
+
+    @property
+    def undone_by(self) -> BulkAction | None:
+        """The bulk action that undid this one, if any (prefetch `undone_by` for lists)."""
+        return next(iter(self.bulk.undone_by.all()), None)
+
+    @property
+    def can_undo(self) -> bool:
+        """A finished bulk grant or revoke that changed something is undone once."""
+        return (
+            self.undoable
+            and self.bulk.status == BulkAction.Status.DONE
+            and self.bulk.changed > 0
+            and self.undone_by is None
+        )
 
 
 class OfferAction(BulkActionType):
@@ -149,28 +180,37 @@ class RevokeOfferAction(OfferAction):
     label = "Revoke offer"
     undoable = True
 
-    def classify(self, contact_ids):
-        active = set(self.active_grants(contact_ids).values_list("contact_id", flat=True))
-        held = set(
+    def _split(self, contact_ids) -> tuple[dict[int, int], Counter]:
+        """The active grant of each contact that has one, and why the others are skipped."""
+        active = dict(self.active_grants(contact_ids).values_list("contact_id", "pk"))
+        held = (
             Grant.objects.filter(offer=self.offer, contact_id__in=contact_ids)
             .exclude(contact_id__in=active)
-            .values_list("contact_id", flat=True)
+            .values("contact_id")
+            .distinct()
+            .count()
         )
         reasons = Counter()
         if held:
-            reasons["already revoked"] = len(held)
-        none = len(contact_ids) - len(active) - len(held)
+            reasons["already revoked"] = held
+        none = len(contact_ids) - len(active) - held
         if none:
             reasons["no such grant"] = none
+        return active, reasons
+
+    def classify(self, contact_ids):
+        active, reasons = self._split(contact_ids)
         return [pk for pk in contact_ids if pk in active], reasons
 
     def execute(self, contact_ids):
-        will, reasons = self.classify(contact_ids)
-        grant_ids = list(self.active_grants(will).values_list("pk", flat=True))
+        active, reasons = self._split(contact_ids)
         revoked = access_services.revoke_grants(
-            grant_ids=grant_ids, actor=self.actor, reason=self.bulk.reason, bulk_action=self.bulk
+            grant_ids=active.values(),
+            actor=self.actor,
+            reason=self.bulk.reason,
+            bulk_action=self.bulk,
         )
-        lost = len(will) - len(revoked)  # revoked by someone else meanwhile
+        lost = len(active) - len(revoked)  # revoked by someone else meanwhile
         if lost:
             reasons["already revoked"] += lost
         return len(revoked), reasons
@@ -349,6 +389,28 @@ def action_for(bulk: BulkAction) -> BulkActionType:
     return REGISTRY[bulk.action](bulk)
 
 
+def history(site: Site) -> QuerySet:
+    """A site's bulk actions, newest first, ready for `actions_for`."""
+    return (
+        BulkAction.objects.filter(site=site)
+        .select_related("created_by", "undo_of")
+        .prefetch_related("undone_by")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def actions_for(bulks) -> list[BulkActionType]:
+    """The actions of a page of bulk actions, with all their Offers read in one query."""
+    actions = [action_for(bulk) for bulk in bulks]
+    offer_ids = {a.params["offer"] for a in actions if isinstance(a, OfferAction)}
+    if offer_ids:
+        offers = Offer.objects.in_bulk(offer_ids)
+        for action in actions:
+            if isinstance(action, OfferAction):
+                action._offer = offers[action.params["offer"]]
+    return actions
+
+
 # --- Selections -----------------------------------------------------------------------
 
 
@@ -445,6 +507,31 @@ def start_bulk_action(
         )
         transaction.on_commit(lambda: run_bulk_action_task.enqueue(bulk.pk))
     return bulk
+
+
+def start_undo(*, site: Site, user, original: BulkAction, reason: str = "") -> BulkAction:
+    """Queue the undo of a finished bulk grant or revoke, as a bulk action of its own.
+
+    The original is locked while this checks it, so it is undone at most once.
+    """
+    with transaction.atomic():
+        original = BulkAction.objects.select_for_update().get(site=site, pk=original.pk)
+        action = action_for(original)
+        if action.undone_by is not None:
+            raise ValidationError(
+                f"Bulk action #{original.pk} was already undone by #{action.undone_by.pk}."
+            )
+        if not action.can_undo:
+            raise ValidationError(f"Bulk action #{original.pk} cannot be undone.")
+        return start_bulk_action(
+            site=site,
+            user=user,
+            action=UNDO_OF[original.action].name,
+            params={"undo_of": original.pk},
+            selection={"undo_of": original.pk},
+            reason=reason,
+            undo_of=original,
+        )
 
 
 def _merge(outcome: dict, key: str, reasons: Counter) -> dict:

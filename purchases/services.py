@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -115,6 +115,49 @@ def record_event(kind: str, *, contact: Contact, actor: Actor, **fields) -> Acce
     )
     event.save()
     return event
+
+
+def _insert_grant_events(
+    grant_ids: list[int],
+    kind: str,
+    *,
+    actor: Actor,
+    reason: str,
+    bulk_action: BulkAction | None,
+    at: datetime,
+    details: dict,
+) -> None:
+    """One audit row for each of these grants, written by a single INSERT ... SELECT.
+
+    A bulk revoke of thousands of grants then costs one statement for its audit trail
+    instead of building thousands of model instances; the rows are the same as
+    `record_event` writes.
+    """
+    if not grant_ids:
+        return
+    event, grant = AccessEvent._meta, Grant._meta
+    qn = connection.ops.quote_name
+    columns = ["site", "contact", "grant", "kind", "actor", "actor_kind", "reason"]
+    columns += ["bulk_action", "at", "details"]
+    target = ", ".join(qn(event.get_field(name).column) for name in columns)
+    values = [
+        kind,
+        actor.user_id,
+        actor.kind,
+        reason,
+        bulk_action.pk if bulk_action else None,
+        event.get_field("at").get_db_prep_save(at, connection),
+        event.get_field("details").get_db_prep_save(details, connection),
+    ]
+    source = ", ".join(qn(grant.get_field(name).column) for name in ("site", "contact", "id"))
+    placeholders = ", ".join(["%s"] * len(grant_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {qn(event.db_table)} ({target}) "
+            f"SELECT {source}, {', '.join(['%s'] * len(values))} FROM {qn(grant.db_table)} "
+            f"WHERE {qn(grant.pk.column)} IN ({placeholders}) ORDER BY {qn(grant.pk.column)}",
+            [*values, *grant_ids],
+        )
 
 
 # --- Granting ------------------------------------------------------------------------
@@ -308,21 +351,14 @@ def revoke_grants(
             revoked_via=via,
             revoke_reason=reason,
         )
-        AccessEvent.objects.bulk_create(
-            [
-                _event(
-                    AccessEvent.Kind.REVOKED,
-                    site_id=site_id,
-                    contact_id=contact_id,
-                    grant_id=pk,
-                    actor=actor,
-                    reason=reason,
-                    bulk_action=bulk_action,
-                    at=now,
-                    details={"status": ["active", "revoked"], "revoked_via": via},
-                )
-                for pk, site_id, contact_id in rows
-            ]
+        _insert_grant_events(
+            ids,
+            AccessEvent.Kind.REVOKED,
+            actor=actor,
+            reason=reason,
+            bulk_action=bulk_action,
+            at=now,
+            details={"status": ["active", "revoked"], "revoked_via": via},
         )
     return ids
 
