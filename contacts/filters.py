@@ -26,25 +26,25 @@ class ContactFilter(django_filters.FilterSet):
         ),
     )
     offer = django_filters.ModelChoiceFilter(
-        label="Offer", queryset=Offer.objects.none(), method="filter_offer", empty_label="Any offer"
+        label="Offer", queryset=Offer.objects.none(), method="filter_offer", empty_label="Any"
     )
     product = django_filters.ModelChoiceFilter(
         label="Product",
         queryset=Product.objects.none(),
         method="filter_product",
-        empty_label="Any product",
+        empty_label="Any",
     )
     tag = django_filters.ModelChoiceFilter(
-        label="Tag", queryset=Tag.objects.none(), method="filter_tag", empty_label="Any tag"
+        label="Tag", queryset=Tag.objects.none(), method="filter_tag", empty_label="Any"
     )
     access = django_filters.ChoiceFilter(
-        label="Access", choices=ACCESS_CHOICES, method="filter_access", empty_label="Any access"
+        label="Access", choices=ACCESS_CHOICES, method="filter_access", empty_label="Any"
     )
     billing = django_filters.ChoiceFilter(
         label="Subscription",
         choices=Subscription.Status.choices,
         method="filter_billing",
-        empty_label="Any subscription",
+        empty_label="Any",
     )
 
     def __init__(self, data=None, queryset=None, *, site, **kwargs):

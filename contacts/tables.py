@@ -93,11 +93,12 @@ class ContactTable(tables.Table):
         )
 
     def render_last_activity_at(self, value):
+        ago = timesince(value).split(",")[0]
         return format_html(
-            '<time datetime="{}" title="{}">{} ago</time>',
+            '<time datetime="{}" title="{}">{}</time>',
             value.isoformat(),
             date_format(value, "M j, Y, H:i"),
-            timesince(value).split(",")[0],
+            "Just now" if ago.startswith("0\xa0") else f"{ago} ago",
         )
 
     def order_contact(self, queryset, is_descending):

@@ -97,16 +97,15 @@ def more_info(request, contact_id: int, product_id: int):
 def profile(request, contact_id: int):
     """The full profile, on its Products tab."""
     contact = _contact(request, contact_id)
-    return render(
-        request,
-        "contacts/profile_products.html",
-        {
-            "contact": contact,
-            "products": contact_products(contact),
-            "profile_tab": "products",
-            "active_tab": "contacts",
-        },
-    )
+    context = {
+        "contact": contact,
+        "products": contact_products(contact),
+        "profile_tab": "products",
+        "active_tab": "contacts",
+    }
+    if wants_partial(request):
+        return render(request, "contacts/partials/profile_products.html", context)
+    return render(request, "contacts/profile_products.html", context)
 
 
 @member_required

@@ -9,7 +9,7 @@ class ActivityFilter(django_filters.FilterSet):
     """The Activity tab: a site's audit trail, newest first, by kind of change and of actor."""
 
     kind = django_filters.ChoiceFilter(
-        label="What happened", choices=AccessEvent.Kind.choices, empty_label="Any change"
+        label="What happened", choices=AccessEvent.Kind.choices, empty_label="Anything"
     )
     actor_kind = django_filters.ChoiceFilter(
         label="Done by", choices=ActorKind.choices, empty_label="Anyone"

@@ -348,6 +348,25 @@ def test_the_profile_has_products_purchases_and_activity_tabs(creator_client, ac
     assert html.count(">More Info<") == 3
 
 
+@pytest.mark.parametrize(
+    ("name", "root"),
+    [
+        ("contacts:preview", "contact-preview"),
+        ("contacts:products", "contact-products"),
+        ("contacts:profile", "profile-products"),
+        ("contacts:purchases", "contact-purchases"),
+    ],
+)
+def test_a_region_refreshing_itself_after_a_change_gets_only_itself(
+    creator_client, academy, name, root
+):
+    response = creator_client.get(reverse(name, args=[academy.ada.pk]), **HTMX)
+    html = response.content.decode()
+    assert re.match(rf'\s*<section[^>]*\bid="{root}"', html)
+    assert 'hx-trigger="accessChanged from:body"' in html
+    assert "<html" not in html and html.count(f'id="{root}"') == 1
+
+
 def _purchase_entry(response, grant) -> str:
     html = response.content.decode()
     match = re.search(
@@ -407,7 +426,7 @@ def test_the_activity_tab_is_the_contacts_timeline(creator_client, academy):
     html = response.content.decode()
     first = html.index("Product access revoked")
     assert first < html.index("Offer granted")
-    assert "By creator@example.com" in html
+    assert '<p class="timeline__meta">creator@example.com · ' in html
     assert "Reason: Chargeback" in html
     assert "Other Offer" not in html
 
