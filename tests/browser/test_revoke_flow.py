@@ -3,6 +3,7 @@ Advanced Python, see what she sees, read who did it, and give it back."""
 
 import re
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -13,6 +14,8 @@ from products.models import Product
 from purchases.models import AccessEvent, AccessStatus, ProductAccess
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture
@@ -49,6 +52,13 @@ def test_revoke_and_restore_advanced_python_for_ada(page, live_server, demo, scr
     expect(table.get_by_role("link", name="Ada Lovelace")).to_be_visible()
     expect(table.get_by_role("link", name="Grace Hopper")).to_have_count(0)
     screenshot("contacts-search")
+    # Back and forward show the same views again.
+    page.go_back()
+    expect(page).to_have_url(f"{live_server.url}/contacts/")
+    expect(table.get_by_role("link", name="Grace Hopper")).to_be_visible()
+    page.go_forward()
+    expect(page).to_have_url(re.compile(r"/contacts/\?q=Ada"))
+    expect(table.get_by_role("link", name="Grace Hopper")).to_have_count(0)
 
     # The preview beside the table.
     table.get_by_role("link", name="Ada Lovelace").click()
@@ -254,3 +264,35 @@ def test_billing_warning_grant_offer_and_activity(page, live_server, demo, scree
     expect(page).to_have_url(re.compile(r"kind=revoked"))
     expect(page.locator("#activity-list tbody tr").first).to_contain_text("Access revoked")
     screenshot("activity-tab")
+
+
+@pytest.mark.browser
+def test_without_javascript_every_step_is_a_page_of_its_own(browser, live_server, demo):
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1280, "height": 860}
+    )
+    page = context.new_page()
+    sign_in(page, live_server, "creator@example.com")
+    page.get_by_role("searchbox", name="Search").fill("ada@example.com")
+    page.get_by_role("button", name="Apply").click()
+    expect(page).to_have_url(re.compile(r"/contacts/\?q=ada%40example.com"))
+    page.get_by_role("link", name="Ada Lovelace").click()
+    expect(page).to_have_url(re.compile(r"/contacts/\d+/preview/$"))
+    page.get_by_role("link", name="View More").click()
+    page.get_by_role("link", name="More Info about Advanced Python").click()
+    page.get_by_role("link", name="Revoke Access to Advanced Python in Python Bootcamp").click()
+    expect(page.get_by_role("heading", level=2)).to_have_text(
+        "Revoke access to Advanced Python for Ada Lovelace?"
+    )
+    page.get_by_label("Reason").fill("Chargeback")
+    page.get_by_role("button", name="Revoke access").click()
+    expect(page).to_have_url(re.compile(r"/contacts/\d+/products/\d+/$"))
+    expect(page.get_by_role("status")).to_contain_text(
+        "Access to “Advanced Python” revoked for Ada Lovelace."
+    )
+    expect(
+        page.get_by_role("link", name="Restore access to Advanced Python in Python Bootcamp")
+    ).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "revoked-without-javascript.png"), full_page=True)
+    assert advanced_python_access().status == AccessStatus.REVOKED
+    context.close()
