@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate seed bench clean
+.PHONY: run test lint format migrate seed bench load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,32 @@ bench: $(VENV)/.installed
 	$(BENCH_ENV) $(BIN)/python manage.py flush --noinput
 	$(BENCH_ENV) $(BIN)/python manage.py seed_demo --contacts $(BENCH_CONTACTS)
 	$(BENCH_ENV) $(BIN)/python manage.py bench
+
+$(VENV)/.installed-load: requirements.txt requirements-load.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-load.txt
+	touch $@
+
+## make load: gunicorn (2 workers) on loopback with 100,000 contacts, 20 locust users for 60 s.
+LOAD_PORT ?= 8765
+LOAD_CONTACTS ?= 100000
+LOAD_ENV = DATABASE_URL=$${DATABASE_URL:-sqlite:///$(CURDIR)/bench/load.sqlite3} DEBUG=false \
+	SECRET_KEY=load-test-only-$$(date +%s)-not-a-production-secret-key-at-all \
+	ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=false SECURE_COOKIES=false \
+	STATICFILES_BACKEND=django.contrib.staticfiles.storage.StaticFilesStorage
+load: $(VENV)/.installed-load
+	mkdir -p bench
+	rm -f bench/load.sqlite3 bench/load.sqlite3-wal bench/load.sqlite3-shm bench/load_changes.json
+	$(LOAD_ENV) $(BIN)/python manage.py migrate --noinput
+	$(LOAD_ENV) $(BIN)/python manage.py flush --noinput
+	$(LOAD_ENV) $(BIN)/python manage.py seed_demo --contacts $(LOAD_CONTACTS)
+	$(LOAD_ENV) $(BIN)/python manage.py load_test prepare
+	$(LOAD_ENV) $(BIN)/gunicorn kajaccess.wsgi -w 2 -b 127.0.0.1:$(LOAD_PORT) \
+		--pid bench/gunicorn.pid --daemon --access-logfile /dev/null --error-logfile bench/gunicorn.log
+	for _ in $$(seq 1 50); do curl -fs -o /dev/null http://127.0.0.1:$(LOAD_PORT)/accounts/login/ && break; sleep 0.2; done
+	$(BIN)/locust -f bench/locustfile.py --headless -u 20 -r 10 -t 60s --stop-timeout 5 \
+		--host http://127.0.0.1:$(LOAD_PORT) --csv bench/load --only-summary; \
+		status=$$?; kill $$(cat bench/gunicorn.pid); exit $$status
+	$(LOAD_ENV) $(BIN)/python manage.py load_test check
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

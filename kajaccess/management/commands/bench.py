@@ -60,11 +60,12 @@ def raw_contacts_sql(vendor: str) -> str:
           EXISTS (SELECT 1 FROM purchases_grant g2 WHERE g2.contact_id = c.id) AS is_customer,
           (SELECT {tags} FROM contacts_contacttag ct JOIN contacts_tag t ON t.id = ct.tag_id
             WHERE ct.contact_id = c.id) AS tags,
-          COUNT(*) OVER () AS total
-        FROM contacts_contact c
-        WHERE c.site_id = %s
+          (SELECT COUNT(*) FROM contacts_contact n WHERE n.site_id = %s) AS total
+        FROM (
+          SELECT id, name, email, created_at, last_activity_at FROM contacts_contact
+          WHERE site_id = %s ORDER BY created_at DESC, id DESC LIMIT 50
+        ) c
         ORDER BY c.created_at DESC, c.id DESC
-        LIMIT 50
     """
 
 
@@ -138,7 +139,7 @@ class Command(BaseCommand):
         def raw():
             now = timezone.now()
             with connection.cursor() as cursor:
-                cursor.execute(sql, [now, now, site.pk])
+                cursor.execute(sql, [now, now, site.pk, site.pk])
                 cursor.fetchall()
 
         results["pages"]["Raw SQL (same 50 rows and count)"] = {

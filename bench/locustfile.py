@@ -1,0 +1,93 @@
+"""`make load`: twenty creators browsing, searching, opening previews, revoking and restoring.
+
+Each simulated creator signs in as creator@example.com and works on its own slice of
+the grants named in bench/load_targets.json, and counts the changes the app reports;
+`manage.py load_test check` then holds those counts against the audit trail.
+"""
+
+import json
+import os
+import random
+import re
+from pathlib import Path
+
+from locust import HttpUser, between, events, task
+
+HERE = Path(__file__).resolve().parent
+TARGETS = json.loads((HERE / "load_targets.json").read_text())
+CHANGES = {"revoked": 0, "restored": 0, "unchanged": 0}
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+SEARCHES = ["ada", "customer00", "grace", "example.com", "customer012", "lovelace"]
+
+
+class Creator(HttpUser):
+    wait_time = between(0.2, 1.0)
+
+    def on_start(self):
+        page = self.client.get("/accounts/login/", name="sign in page")
+        token = CSRF.search(page.text).group(1)
+        response = self.client.post(
+            "/accounts/login/",
+            {
+                "username": "creator@example.com",
+                "password": "kajaccess-demo",
+                "csrfmiddlewaretoken": token,
+            },
+            name="sign in",
+        )
+        if "/accounts/login/" in response.url:
+            raise RuntimeError("could not sign in")
+        self.csrf = self.client.cookies.get("csrftoken")
+        self.grants = TARGETS["grants"][int(os.getpid() * 7 + id(self)) % 20 :: 20]
+
+    @task(6)
+    def contacts_tab(self):
+        page = random.randint(1, 200)
+        self.client.get(f"/contacts/?page={page}&per_page=50", name="/contacts/?page=N")
+
+    @task(3)
+    def search(self):
+        self.client.get(f"/contacts/?q={random.choice(SEARCHES)}", name="/contacts/?q=…")
+
+    @task(2)
+    def filter_by_offer(self):
+        self.client.get(f"/contacts/?offer={TARGETS['offer']}", name="/contacts/?offer=N")
+
+    @task(4)
+    def preview_and_view_more(self):
+        contact = random.choice(TARGETS["contacts"])
+        self.client.get(f"/contacts/{contact}/preview/", name="/contacts/N/preview/")
+        self.client.get(f"/contacts/{contact}/products/", name="/contacts/N/products/")
+
+    @task(2)
+    def more_info_and_purchases(self):
+        grant = random.choice(self.grants)
+        self.client.get(
+            f"/contacts/{grant['contact']}/products/{grant['product']}/", name="More Info"
+        )
+        self.client.get(f"/contacts/{grant['contact']}/purchases/", name="Purchases tab")
+
+    @task(3)
+    def revoke_or_restore(self):
+        grant = random.choice(self.grants)
+        verb = random.choice(["revoke", "restore"])
+        response = self.client.post(
+            f"/contacts/{grant['contact']}/grants/{grant['id']}/{verb}/",
+            {"reason": "load test", "csrfmiddlewaretoken": self.csrf},
+            headers={"HX-Request": "true", "X-CSRFToken": self.csrf},
+            name=f"{verb} access",
+        )
+        if response.status_code != 200:
+            return
+        text = response.text
+        if "already" in text:
+            CHANGES["unchanged"] += 1
+        elif "revoked for" in text:
+            CHANGES["revoked"] += 1
+        elif "restored for" in text:
+            CHANGES["restored"] += 1
+
+
+@events.test_stop.add_listener
+def save_changes(environment, **kwargs):
+    (HERE / "load_changes.json").write_text(json.dumps(CHANGES) + "\n")
