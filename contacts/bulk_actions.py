@@ -89,6 +89,7 @@ class TagChoiceForm(forms.Form):
 
 
 class BulkActionType(ABC):
+    do_not_call_in_templates = True  # templates read an action class's name and label
     name: str
     label: str
     form_class: type[forms.Form] | None = None
@@ -393,7 +394,7 @@ def history(site: Site) -> QuerySet:
     """A site's bulk actions, newest first, ready for `actions_for`."""
     return (
         BulkAction.objects.filter(site=site)
-        .select_related("created_by", "undo_of")
+        .select_related("site", "created_by", "undo_of")
         .prefetch_related("undone_by")
         .order_by("-created_at", "-pk")
     )

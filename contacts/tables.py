@@ -9,6 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
+from .bulk_actions import MENU
 from .models import Contact
 
 PER_PAGE_CHOICES = (10, 25, 50, 100)
@@ -32,6 +33,24 @@ def page_number(value) -> int:
 
 
 class ContactTable(tables.Table):
+    # Checked rows travel in the bulk actions form that wraps the table; the header
+    # checkbox (shown by the page's script) checks the whole page.
+    select = tables.CheckBoxColumn(
+        accessor="pk",
+        attrs={
+            "th": {"class": "select-cell"},
+            "td": {"class": "select-cell"},
+            "th__input": {
+                "aria-label": "Select all contacts on this page",
+                "data-select-page": "",
+                "hidden": "",
+            },
+            "td__input": {
+                "name": "ids",
+                "aria-label": lambda record: f"Select {record.display_name}",
+            },
+        },
+    )
     contact = tables.Column(
         verbose_name="Name",
         accessor="name",
@@ -50,11 +69,21 @@ class ContactTable(tables.Table):
     # The table's footer offers these, and its sort and page size travel with the filters.
     per_page_choices = PER_PAGE_CHOICES
     filter_form_id = "contacts-filters"
+    # The action bar above the table (Export CSV comes after them).
+    bulk_actions = [(action.name, action.label) for action in MENU]
 
     class Meta:
         model = Contact
         fields = ()
-        sequence = ("contact", "is_customer", "total_products", "tags", "created_at", "...")
+        sequence = (
+            "select",
+            "contact",
+            "is_customer",
+            "total_products",
+            "tags",
+            "created_at",
+            "...",
+        )
         attrs = {"class": "contacts-table"}
         row_attrs = {"id": lambda record: f"contact-row-{record.pk}"}
         empty_text = "No contacts match this search."

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import bulk_views, views
 
 app_name = "contacts"
 
@@ -12,4 +12,7 @@ urlpatterns = [
     path("<int:contact_id>/products/<int:product_id>/", views.more_info, name="more_info"),
     path("<int:contact_id>/purchases/", views.purchases, name="purchases"),
     path("<int:contact_id>/activity/", views.activity, name="activity"),
+    path("bulk/", bulk_views.bulk_preview, name="bulk_preview"),
+    path("bulk/start/", bulk_views.bulk_start, name="bulk_start"),
+    path("bulk/export/", bulk_views.bulk_export, name="bulk_export"),
 ]

@@ -1,5 +1,7 @@
 from django.urls import include, path
 
+from contacts import bulk_views
+
 from . import views
 
 app_name = "purchases"
@@ -39,3 +41,15 @@ for verb in ("revoke", "restore"):
 
 # Subscriptions (cancel, pause, resume) and the Automations tab.
 urlpatterns += [path("", include("purchases.billing_urls"))]
+
+# The "Bulk actions" tab: a BulkAction's page, the history and Undo (started from Contacts).
+urlpatterns += [
+    path("bulk-actions/", bulk_views.history, name="bulk_actions"),
+    path("bulk-actions/<int:bulk_id>/", bulk_views.bulk_action, name="bulk_action"),
+    path(
+        "bulk-actions/<int:bulk_id>/undo/confirm/",
+        bulk_views.undo_confirm,
+        name="bulk_undo_confirm",
+    ),
+    path("bulk-actions/<int:bulk_id>/undo/", bulk_views.undo, name="bulk_undo"),
+]

@@ -1,0 +1,438 @@
+"""Bulk actions from the Contacts tab.
+
+The action bar posts its selection to the confirmation popup, which shows what will
+change before anything does (a page of its own without JavaScript). Confirming queues
+the bulk action and leads to its page, whose progress bar polls until the run is done.
+The "Bulk actions" tab lists past runs and offers Undo for a bulk grant or revoke.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import QueryDict, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from kajaccess.dashboard import member_required, wants_partial
+from purchases.models import BulkAction
+
+from . import bulk_actions
+from .bulk_actions import (
+    REGISTRY,
+    UNDO_OF,
+    BulkActionType,
+    actions_for,
+    outside_site,
+    preview,
+    selected_contacts,
+    start_bulk_action,
+    start_undo,
+)
+from .bulk_forms import BulkActionForm, ConfirmForm, SelectionForm
+from .csv_export import csv_lines
+from .models import Tag
+from .tables import page_number
+
+BULK_ACTIONS_PER_PAGE = 25
+
+
+@dataclass
+class Proposal:
+    """A bulk action as the confirmation popup shows it, before it starts."""
+
+    action: type[BulkActionType]
+    selection: dict
+    selected: int
+    params_form: object | None
+    confirm_form: ConfirmForm
+    action_url: str
+    back_url: str
+    preview_url: str = ""
+    query: str = ""
+    preview: bulk_actions.Preview | None = None
+    undo_of: BulkAction | None = None
+
+    @property
+    def title(self) -> str:
+        if self.undo_of is not None:
+            return f"{self.action.label} #{self.undo_of.pk} for {self.selected_text}?"
+        return f"{self.action.label} for {self.selected_text}?"
+
+    @property
+    def ready(self) -> bool:
+        """The parameters are chosen, so the numbers are known and it can be confirmed."""
+        return self.preview is not None
+
+    @property
+    def skipped(self) -> list[tuple[str, int]]:
+        return sorted(self.preview.skipped.items(), key=lambda item: (-item[1], item[0]))
+
+    @property
+    def skipped_count(self) -> int:
+        return self.preview.skipped.total()
+
+    @property
+    def is_revoke(self) -> bool:
+        return self.action.name in ("revoke_offer", "undo_grant_offer")
+
+    @property
+    def prompt(self) -> str:
+        if self.params_form is not None and "offer" in self.params_form.fields:
+            return f"{self.selected_text} selected. Choose an offer to see what will change."
+        return f"{self.selected_text} selected. Enter a tag to see what will change."
+
+    @property
+    def selected_text(self) -> str:
+        return "1 contact" if self.selected == 1 else f"{self.selected} contacts"
+
+    @property
+    def tag_names(self) -> list[str]:
+        """The site's tags, offered as suggestions for a tag action."""
+        if self.params_form is None or "tag" not in self.params_form.fields:
+            return []
+        tags = Tag.objects.filter(site=self.params_form.site).order_by("name")
+        return list(tags.values_list("name", flat=True))
+
+    @property
+    def undo_description(self) -> str:
+        return bulk_actions.action_for(self.undo_of).describe()
+
+
+def _count(site, selection: dict) -> int:
+    return selected_contacts(site, selection).count() + outside_site(site, selection)
+
+
+def _propose(
+    request,
+    *,
+    action: type[BulkActionType],
+    selection: dict,
+    params_data,
+    confirm_form_data,
+    action_url: str,
+    back_url: str,
+    preview_url: str = "",
+    query: str = "",
+    undo_of: BulkAction | None = None,
+) -> Proposal:
+    """Bind the action's parameters and, once they are valid, count what it will change."""
+    selected = _count(request.site, selection)
+    params_form = None
+    params = {}
+    if undo_of is not None:
+        params = {"undo_of": undo_of.pk}
+    elif action.form_class is not None:
+        params_form = action.form_class(params_data, site=request.site)
+        if params_form.is_bound and params_form.is_valid():
+            params = params_form.params()
+    if confirm_form_data is None:
+        initial = {name: request.POST.get(name, "") for name in ("reason", "confirm_count")}
+        confirm_form = ConfirmForm(initial=initial, selected=selected)
+    else:
+        confirm_form = ConfirmForm(confirm_form_data, selected=selected)
+    proposal = Proposal(
+        action=action,
+        selection=selection,
+        selected=selected,
+        params_form=params_form,
+        confirm_form=confirm_form,
+        action_url=action_url,
+        back_url=back_url,
+        preview_url=preview_url,
+        query=query,
+        undo_of=undo_of,
+    )
+    if params:
+        proposal.preview = preview(
+            BulkAction(
+                site=request.site,
+                created_by=request.user,
+                action=action.name,
+                params=params,
+                selection=selection,
+            )
+        )
+    return proposal
+
+
+def _popup(request, template: str, context: dict, status: int = 200):
+    """A popup in a <dialog> for HTMX; otherwise the same content on a page of its own."""
+    page = "contacts/bulk/dialog.html" if wants_partial(request) else "contacts/bulk/page.html"
+    context = {
+        **context,
+        "content_template": template,
+        "in_dialog": wants_partial(request),
+        "active_tab": context.get("active_tab", "contacts"),
+    }
+    return render(request, page, context, status=status)
+
+
+def _confirmation(request, proposal: Proposal, status: int = 200):
+    return _popup(
+        request,
+        "contacts/bulk/confirm.html",
+        {"proposal": proposal, "active_tab": "bulk" if proposal.undo_of else "contacts"},
+        status,
+    )
+
+
+def _refusal(request, errors: list[str], back_url: str, title: str = "Nothing was changed"):
+    context = {"errors": errors, "back_url": back_url, "title": title}
+    return _popup(request, "contacts/bulk/refusal.html", context, 400)
+
+
+def _contacts_url(query: str = "") -> str:
+    url = reverse("contacts:list")
+    return f"{url}?{query}" if query else url
+
+
+def _selection_form_errors(form) -> list[str]:
+    return [message for errors in form.errors.values() for message in errors]
+
+
+def _back_to_contacts(request) -> str:
+    query = QueryDict(request.POST.get("query", ""), mutable=True)
+    query.pop("page", None)
+    return _contacts_url(query.urlencode())
+
+
+def _menu_proposal(request, form: BulkActionForm, *, confirming: bool) -> Proposal:
+    action = REGISTRY[form.cleaned_data["action"]]
+    params_data = request.POST
+    if not confirming and action.form_class is not None:
+        # The first time the popup opens, nothing is chosen yet: no errors to show.
+        if not any(name in request.POST for name in action.form_class.base_fields):
+            params_data = None
+    return _propose(
+        request,
+        action=action,
+        selection=form.selection(),
+        params_data=params_data,
+        confirm_form_data=request.POST if confirming else None,
+        action_url=reverse("contacts:bulk_start"),
+        preview_url=reverse("contacts:bulk_preview"),
+        back_url=_contacts_url(form.cleaned_data["query"]),
+        query=form.cleaned_data["query"],
+    )
+
+
+@member_required
+@require_POST
+def bulk_preview(request):
+    """The confirmation popup for the action bar's selection; it changes nothing."""
+    form = BulkActionForm(request.POST, site=request.site)
+    if not form.is_valid():
+        return _refusal(request, _selection_form_errors(form), _back_to_contacts(request))
+    proposal = _menu_proposal(request, form, confirming=False)
+    bad_params = proposal.params_form is not None and proposal.params_form.errors
+    return _confirmation(request, proposal, status=400 if bad_params else 200)
+
+
+def _started(request, bulk: BulkAction):
+    messages.success(
+        request,
+        f"Bulk action #{bulk.pk} started for {bulk.total} contacts. It runs in the background.",
+    )
+    url = reverse("purchases:bulk_action", args=[bulk.pk])
+    if wants_partial(request):
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+@member_required
+@require_POST
+def bulk_start(request):
+    """Confirming the popup: queue the bulk action and go to its page."""
+    form = BulkActionForm(request.POST, site=request.site)
+    if not form.is_valid():
+        return _refusal(request, _selection_form_errors(form), _back_to_contacts(request))
+    proposal = _menu_proposal(request, form, confirming=True)
+    confirm = proposal.confirm_form
+    if proposal.ready and confirm.is_valid():
+        try:
+            bulk = start_bulk_action(
+                site=request.site,
+                user=request.user,
+                action=proposal.action.name,
+                params=proposal.params_form.params(),
+                selection=proposal.selection,
+                reason=confirm.cleaned_data["reason"],
+            )
+        except ValidationError as error:
+            confirm.add_error(None, error)
+        else:
+            return _started(request, bulk)
+    return _confirmation(request, proposal, status=400)
+
+
+# --- Undo -------------------------------------------------------------------------------
+
+
+def _undoable(request, bulk_id: int) -> BulkAction:
+    return get_object_or_404(
+        BulkAction.objects.prefetch_related("undone_by"), site=request.site, pk=bulk_id
+    )
+
+
+def _undo_proposal(request, original: BulkAction, confirm_form_data) -> Proposal:
+    selection = {"undo_of": original.pk}
+    return _propose(
+        request,
+        action=UNDO_OF[original.action],
+        selection=selection,
+        params_data=None,
+        confirm_form_data=confirm_form_data,
+        action_url=reverse("purchases:bulk_undo", args=[original.pk]),
+        back_url=reverse("purchases:bulk_actions"),
+        undo_of=original,
+    )
+
+
+def _undo_refusal(request, original: BulkAction):
+    action = bulk_actions.action_for(original)
+    if action.undone_by is not None:
+        message = f"Bulk action #{original.pk} was already undone by #{action.undone_by.pk}."
+    elif original.action not in UNDO_OF:
+        message = f"{action.label} cannot be undone."
+    elif original.status != BulkAction.Status.DONE:
+        message = f"Bulk action #{original.pk} is still running: undo it once it is done."
+    else:
+        message = f"Bulk action #{original.pk} changed nothing, so there is nothing to undo."
+    return _refusal(request, [message], reverse("purchases:bulk_actions"))
+
+
+@member_required
+@require_GET
+def undo_confirm(request, bulk_id: int):
+    """`Undo`: the same popup, with the preview of putting things back."""
+    original = _undoable(request, bulk_id)
+    if not bulk_actions.action_for(original).can_undo:
+        return _undo_refusal(request, original)
+    return _confirmation(request, _undo_proposal(request, original, None))
+
+
+@member_required
+@require_POST
+def undo(request, bulk_id: int):
+    original = _undoable(request, bulk_id)
+    if not bulk_actions.action_for(original).can_undo:
+        return _undo_refusal(request, original)
+    proposal = _undo_proposal(request, original, request.POST)
+    confirm = proposal.confirm_form
+    if confirm.is_valid():
+        try:
+            bulk = start_undo(
+                site=request.site,
+                user=request.user,
+                original=original,
+                reason=confirm.cleaned_data["reason"],
+            )
+        except ValidationError as error:
+            confirm.add_error(None, error)
+        else:
+            return _started(request, bulk)
+    return _confirmation(request, proposal, status=400)
+
+
+# --- A bulk action's page and the history -----------------------------------------------
+
+
+@dataclass
+class Entry:
+    """A bulk action as its page and the history show it."""
+
+    action: BulkActionType
+
+    @property
+    def bulk(self) -> BulkAction:
+        return self.action.bulk
+
+    @property
+    def selection(self) -> str:
+        selection = self.bulk.selection
+        if "undo_of" in selection:
+            return f"The contacts changed by #{selection['undo_of']}"
+        if selection.get("all"):
+            query = QueryDict(selection.get("query", ""))
+            search = query.get("q", "").strip()
+            filters = sum(1 for name, value in query.items() if name != "q" and value)
+            filters_text = f"{filters} filter{'' if filters == 1 else 's'}"
+            if search and filters:
+                return f"All matching “{search}” and {filters_text}"
+            if search:
+                return f"All matching “{search}”"
+            return f"All matching {filters_text}" if filters else "All contacts"
+        checked = len(selection.get("ids", []))
+        return f"{checked} checked contact{'' if checked == 1 else 's'}"
+
+    @property
+    def selection_url(self) -> str:
+        """The Contacts tab with the search and filters of an "all matching" selection."""
+        if not self.bulk.selection.get("all"):
+            return ""
+        return _contacts_url(self.bulk.selection.get("query", ""))
+
+    @property
+    def skipped(self) -> list[tuple[str, int]]:
+        return sorted(self.bulk.outcome.get("skipped", {}).items(), key=lambda i: -i[1])
+
+    @property
+    def failed(self) -> list[tuple[str, int]]:
+        return sorted(self.bulk.outcome.get("failed", {}).items(), key=lambda i: -i[1])
+
+    @property
+    def is_done(self) -> bool:
+        return self.bulk.status == BulkAction.Status.DONE
+
+
+def _bulk_action(request, bulk_id: int) -> Entry:
+    bulk = get_object_or_404(bulk_actions.history(request.site), pk=bulk_id)
+    return Entry(actions_for([bulk])[0])
+
+
+@member_required
+@require_GET
+def bulk_action(request, bulk_id: int):
+    """A bulk action's page; for HTMX, its progress, polled until the run is done."""
+    entry = _bulk_action(request, bulk_id)
+    if wants_partial(request):
+        return render(request, "contacts/bulk/progress.html", {"entry": entry})
+    return render(request, "contacts/bulk/detail.html", {"entry": entry, "active_tab": "bulk"})
+
+
+@member_required
+@require_GET
+def history(request):
+    """The "Bulk actions" tab: the site's bulk actions, newest first."""
+    paginator = Paginator(bulk_actions.history(request.site), BULK_ACTIONS_PER_PAGE)
+    page = paginator.get_page(page_number(request.GET.get("page")))
+    entries = [Entry(action) for action in actions_for(page.object_list)]
+    return render(
+        request,
+        "contacts/bulk/history.html",
+        {"page": page, "entries": entries, "active_tab": "bulk"},
+    )
+
+
+# --- Export CSV -------------------------------------------------------------------------
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def bulk_export(request):
+    """`Export CSV`: the selected contacts, streamed, whatever their number."""
+    data = request.POST if request.method == "POST" else request.GET
+    form = SelectionForm(data, site=request.site)
+    if not form.is_valid():
+        back_url = _contacts_url(data.get("query", ""))
+        return _refusal(request, _selection_form_errors(form), back_url, "Nothing to export")
+    contacts = selected_contacts(request.site, form.selection())
+    response = StreamingHttpResponse(csv_lines(contacts), content_type="text/csv; charset=utf-8")
+    filename = f"{request.site.slug}-contacts-{timezone.localdate():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
