@@ -301,19 +301,28 @@ def grant_offer(
     """
     if contact.site_id != offer.site_id:
         raise ValidationError("That offer belongs to another site.")
-    created = grant_offer_to_contacts(
-        offer=offer,
-        contact_ids=[contact.pk],
-        actor=actor,
-        source=source,
-        starts_at=starts_at,
-        reason=reason,
-        bulk_action=bulk_action,
-    )
-    if created:
-        return Outcome(created[0], True, f"{contact.display_name} now has “{offer.title}”.")
-    existing = Grant.objects.get(contact=contact, offer=offer, status=AccessStatus.ACTIVE)
-    return Outcome(existing, False, f"{contact.display_name} already has “{offer.title}”.")
+    with transaction.atomic():
+        while True:
+            created = grant_offer_to_contacts(
+                offer=offer,
+                contact_ids=[contact.pk],
+                actor=actor,
+                source=source,
+                starts_at=starts_at,
+                reason=reason,
+                bulk_action=bulk_action,
+            )
+            if created:
+                return Outcome(created[0], True, f"{contact.display_name} now has “{offer.title}”.")
+            # The contact is locked now, so no grant can appear; a revoke that slipped in
+            # between means there is no active grant any more, and the next pass grants.
+            existing = Grant.objects.filter(
+                contact=contact, offer=offer, status=AccessStatus.ACTIVE
+            ).first()
+            if existing is not None:
+                return Outcome(
+                    existing, False, f"{contact.display_name} already has “{offer.title}”."
+                )
 
 
 # --- Revoking and restoring whole grants ---------------------------------------------
@@ -333,7 +342,6 @@ def revoke_grants(
     """
     reason = _check_reason(reason)
     via = _revoked_via(actor)
-    now = now or timezone.now()
     with transaction.atomic():
         rows = list(
             Grant.objects.select_for_update()
@@ -343,6 +351,7 @@ def revoke_grants(
         )
         if not rows:
             return []
+        now = now or timezone.now()  # taken once the locks are held: events in true order
         ids = [row[0] for row in rows]
         Grant.objects.filter(pk__in=ids).update(
             status=AccessStatus.REVOKED,
@@ -391,11 +400,20 @@ def restore_grants(
     whose contact holds another active grant of the same Offer is left revoked.
     """
     reason = _check_reason(reason)
-    now = now or timezone.now()
+    grant_ids = list(grant_ids)
     with transaction.atomic():
+        # Contacts first, as grant_offer_to_contacts locks them: no grant of theirs can
+        # appear while we check that restoring leaves them one active grant per Offer.
+        list(
+            Contact.objects.select_for_update()
+            .filter(pk__in=Grant.objects.filter(pk__in=grant_ids).values("contact_id"))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        now = now or timezone.now()
         candidates = list(
             Grant.objects.select_for_update()
-            .filter(pk__in=list(grant_ids))
+            .filter(pk__in=grant_ids)
             .filter(
                 Q(status=AccessStatus.REVOKED) | Q(status=AccessStatus.ACTIVE, expires_at__lte=now)
             )
