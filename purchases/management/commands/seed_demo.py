@@ -120,6 +120,9 @@ TAG_NAMES = ["VIP", "Trial", "Refund requested"]
 
 BATCH = 1000
 
+# The Legacy Bundle was retired this many days ago; customers who bought it keep access.
+LEGACY_DELETED_DAYS_AGO = 200
+
 
 def billing_dates(start: datetime, now: datetime, limit: int | None = None) -> list[datetime]:
     """The monthly billing dates from `start` up to now, as the billing run keeps them."""
@@ -356,7 +359,9 @@ def build_demo_academy(users: dict, now: datetime) -> Catalogue:
         source=purchase,
         starts_at=days(400),
     )
-    Offer.objects.filter(pk=catalogue.offers["Legacy Bundle"].pk).update(deleted_at=days(200))
+    legacy = catalogue.offers["Legacy Bundle"]
+    legacy.deleted_at = days(LEGACY_DELETED_DAYS_AGO)
+    legacy.save(update_fields=["deleted_at"])
 
     edsger = contact("edsger@example.com", "Edsger Dijkstra", days(100))
     membership = _grant(
@@ -586,10 +591,11 @@ class CustomerMaker:
         self.batch.contacts.append(contact)
         tags = {"VIP"} if r.random() < 0.08 else set()
         grants = []
-        # About one in six is a lead: on the list, nothing bought yet.
-        if r.random() >= 0.18:
+        # About one in twelve is a lead: on the list, nothing bought yet. The others
+        # hold about three grants each, as customers of a catalogue like this one do.
+        if r.random() >= 0.08:
             trial = None
-            if r.random() < 0.30:
+            if r.random() < 0.65:
                 trial = self.grant(
                     contact,
                     "30-Day Trial",
@@ -603,13 +609,17 @@ class CustomerMaker:
                     tags.add("Trial")
                 if trial.expires_at <= now:
                     self.revoke(trial, trial.expires_at, RevokedVia.EXPIRY)
-            if r.random() < (0.55 if trial else 0.40):
+            if r.random() < (0.85 if trial else 0.70):
                 after = trial.expires_at if trial and trial.expires_at < now else joined
                 grants.append(self.make_bootcamp(contact, self.since(after), tags))
-            if r.random() < 0.30:
+            if r.random() < 0.70:
                 grants.append(self.make_vault(contact, self.since(joined), r))
-            if r.random() < 0.07:
+            if r.random() < 0.25:
                 grants.append(self.make_coaching(contact, self.since(joined), r))
+            legacy = c.offers["Legacy Bundle"]
+            if legacy.deleted_at and joined < legacy.deleted_at and r.random() < 0.6:
+                bought = joined + (legacy.deleted_at - joined) * r.random()
+                grants.append(self.make_legacy(contact, bought))
 
         for title in ("Python Basics", "Advanced Python"):
             held = [g for g in grants if title in g.access_by_title]
@@ -627,6 +637,21 @@ class CustomerMaker:
             ContactTag(contact=contact, tag=c.tags[name], added_at=self.since(joined))
             for name in sorted(tags)
         )
+
+    def make_legacy(self, contact, starts_at):
+        """Bought before the Legacy Bundle was deleted: the customer keeps its access."""
+        grant = self.grant(
+            contact, "Legacy Bundle", Grant.Source.PURCHASE, starts_at, ActorKind.CUSTOMER
+        )
+        self.batch.purchases.append(
+            Purchase(
+                grant=grant,
+                amount=grant.offer.price,
+                currency=grant.offer.currency,
+                purchased_at=starts_at,
+            )
+        )
+        return grant
 
     def make_bootcamp(self, contact, starts_at, tags):
         r = self.r
