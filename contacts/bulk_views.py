@@ -39,6 +39,8 @@ from .models import Tag
 from .tables import page_number
 
 BULK_ACTIONS_PER_PAGE = 25
+# The popup's fields are named like the Contacts tab's filters; their ids must differ.
+AUTO_ID = "bulk-%s"
 
 
 @dataclass
@@ -127,14 +129,14 @@ def _propose(
     if undo_of is not None:
         params = {"undo_of": undo_of.pk}
     elif action.form_class is not None:
-        params_form = action.form_class(params_data, site=request.site)
+        params_form = action.form_class(params_data, site=request.site, auto_id=AUTO_ID)
         if params_form.is_bound and params_form.is_valid():
             params = params_form.params()
     if confirm_form_data is None:
         initial = {name: request.POST.get(name, "") for name in ("reason", "confirm_count")}
-        confirm_form = ConfirmForm(initial=initial, selected=selected)
+        confirm_form = ConfirmForm(initial=initial, selected=selected, auto_id=AUTO_ID)
     else:
-        confirm_form = ConfirmForm(confirm_form_data, selected=selected)
+        confirm_form = ConfirmForm(confirm_form_data, selected=selected, auto_id=AUTO_ID)
     proposal = Proposal(
         action=action,
         selection=selection,
@@ -234,10 +236,8 @@ def bulk_preview(request):
 
 
 def _started(request, bulk: BulkAction):
-    messages.success(
-        request,
-        f"Bulk action #{bulk.pk} started for {bulk.total} contacts. It runs in the background.",
-    )
+    contacts = "1 contact" if bulk.total == 1 else f"{bulk.total} contacts"
+    messages.success(request, f"Bulk action #{bulk.pk} started for {contacts}.")
     url = reverse("purchases:bulk_action", args=[bulk.pk])
     if wants_partial(request):
         return HttpResponseClientRedirect(url)
