@@ -6,6 +6,7 @@ The one in use is named by the `PAYMENT_GATEWAY` setting (a dotted path). The de
 to decline.
 """
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -26,14 +27,14 @@ class GatewayError(Exception):
     """The gateway could not be reached or answered nonsense; the charge counts as failed."""
 
 
-class PaymentGateway:
+class PaymentGateway(ABC):
+    @abstractmethod
     def charge(self, subscription, amount: Decimal) -> ChargeResult:
         """Take `amount` for one billing date of `subscription`; never raise for a decline.
 
         Called while the subscription row is locked, once per billing date: the billing
         run's key for the charge is the subscription and its `next_billing_at`.
         """
-        raise NotImplementedError
 
 
 class TestGateway(PaymentGateway):
