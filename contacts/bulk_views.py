@@ -7,6 +7,7 @@ The "Bulk actions" tab lists past runs and offers Undo for a bulk grant or revok
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -56,8 +57,9 @@ class Proposal:
     back_url: str
     preview_url: str = ""
     query: str = ""
-    preview: bulk_actions.Preview | None = None
     undo_of: BulkAction | None = None
+    # The bulk action as it would start, once its parameters are valid.
+    bulk: BulkAction | None = None
 
     @property
     def title(self) -> str:
@@ -67,8 +69,13 @@ class Proposal:
 
     @property
     def ready(self) -> bool:
-        """The parameters are chosen, so the numbers are known and it can be confirmed."""
-        return self.preview is not None
+        """The parameters are chosen, so the numbers can be counted and it can be confirmed."""
+        return self.bulk is not None
+
+    @cached_property
+    def preview(self) -> bulk_actions.Preview:
+        """Counted only when the popup shows it: it reads the whole selection."""
+        return preview(self.bulk)
 
     @property
     def skipped(self) -> list[tuple[str, int]]:
@@ -150,14 +157,12 @@ def _propose(
         undo_of=undo_of,
     )
     if params:
-        proposal.preview = preview(
-            BulkAction(
-                site=request.site,
-                created_by=request.user,
-                action=action.name,
-                params=params,
-                selection=selection,
-            )
+        proposal.bulk = BulkAction(
+            site=request.site,
+            created_by=request.user,
+            action=action.name,
+            params=params,
+            selection=selection,
         )
     return proposal
 
@@ -259,7 +264,7 @@ def bulk_start(request):
                 site=request.site,
                 user=request.user,
                 action=proposal.action.name,
-                params=proposal.params_form.params(),
+                params=proposal.bulk.params,
                 selection=proposal.selection,
                 reason=confirm.cleaned_data["reason"],
             )

@@ -20,6 +20,8 @@ from tests.factories import ContactFactory, OfferFactory, TagFactory, UserFactor
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
+# Sign-in and site, the selection's validation and count, the offer, the BulkAction row.
+QUERIES_TO_START = 9
 
 
 @pytest.fixture
@@ -338,6 +340,13 @@ def test_a_bad_selection_is_refused_with_a_clear_message(post, academy, url, dat
     assert "Nothing was changed" in html(response)
     assert not BulkAction.objects.exists()
     assert AccessEvent.objects.count() == before
+
+
+def test_a_request_too_large_to_read_is_a_400_not_a_500(post, academy):
+    ids = [str(n) for n in range(1, 1500)]
+    response = post("contacts:bulk_start", {"action": "revoke_offer", "ids": ids})
+    assert response.status_code == 400
+    assert not BulkAction.objects.exists()
 
 
 def test_an_offer_of_another_site_or_a_deleted_one_is_refused(post, academy):
@@ -682,3 +691,23 @@ def test_a_bulk_actions_page_and_progress_run_a_fixed_number_of_queries(
         assert creator_client.get(url).status_code == 200
     with django_assert_max_num_queries(6):
         assert creator_client.get(url, **HTMX).status_code == 200
+
+
+@pytest.mark.parametrize("n", [3, 600])
+def test_confirming_costs_the_same_few_queries_for_any_number_of_contacts(
+    creator_client, academy, django_assert_max_num_queries, n
+):
+    Contact.objects.bulk_create(
+        Contact(site=academy.site, name=f"Bulk {i}", email=f"bulk{i}@example.com") for i in range(n)
+    )
+    data = {
+        "action": "revoke_offer",
+        "offer": academy.bootcamp.pk,
+        "select_all": "on",
+        "query": "q=bulk",
+        "confirm_count": str(n),
+    }
+    with django_assert_max_num_queries(QUERIES_TO_START):
+        response = creator_client.post(reverse("contacts:bulk_start"), data, **HTMX)
+    assert response.status_code == 200
+    assert last_bulk().total == n
