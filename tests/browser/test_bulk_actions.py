@@ -281,6 +281,12 @@ def test_without_javascript_check_rows_and_press_an_action(browser, live_server,
         sign_in(page, live_server)
         page.get_by_role("searchbox", name="Search").fill("ace")
         page.get_by_role("button", name="Apply").click()
+        # Nothing checked: a page says why, and leads back to the same search.
+        page.get_by_role("button", name="Add tag").click()
+        expect(page.get_by_role("alert")).to_have_text("Select at least one contact.")
+        page.screenshot(path=str(ARTIFACTS / "bulk-no-js-nothing-selected.png"), full_page=True)
+        page.get_by_role("link", name="Close").click()
+        expect(page).to_have_url(re.compile(r"/contacts/\?q=ace&"))
         page.get_by_role("checkbox", name="Select Ada Lovelace").check()
         page.get_by_role("checkbox", name="Select Grace Hopper").check()
         page.get_by_role("button", name="Add tag").click()
