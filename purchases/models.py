@@ -345,6 +345,11 @@ class BulkAction(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the run last showed it was alive: as it started and after each chunk.",
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
