@@ -14,6 +14,7 @@ class ContactAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
     readonly_fields = ["created_at"]
     inlines = [GrantInline]
+    list_per_page = 50
     show_full_result_count = False
 
 

@@ -38,7 +38,7 @@ from .models import Contact, Tag
 
 
 def contacts_table(site: Site, now: datetime | None = None) -> QuerySet:
-    """A site's contacts as the Contacts tab lists them, tags prefetched.
+    """A site's contacts as the Contacts tab lists them, tags prefetched into `tag_list`.
 
     `total_products` (the Products a contact can open now) and `is_customer` (holds or
     held a Grant) are subqueries, so the table sorts on them in SQL and a page costs
@@ -58,7 +58,9 @@ def contacts_table(site: Site, now: datetime | None = None) -> QuerySet:
             total_products=Coalesce(Subquery(opens_now, output_field=IntegerField()), 0),
             is_customer=Exists(Grant.objects.filter(contact=OuterRef("pk"))),
         )
-        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name", "pk")))
+        .prefetch_related(
+            Prefetch("tags", queryset=Tag.objects.order_by("name", "pk"), to_attr="tag_list")
+        )
     )
 
 

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",
     "django_htmx",
     "django_tables2",
     "django_filters",
@@ -64,6 +65,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "kajaccess.urls"
+# Form widgets render through the project's templates, so templates/django/forms/ can
+# replace Django's own where a page needs it faster.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 WSGI_APPLICATION = "kajaccess.wsgi.application"
 
 TEMPLATES = [
@@ -145,6 +149,9 @@ TASKS = {
 PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "purchases.gateways.TestGateway")
 # How often the worker runs the billing run and the access sweep.
 PERIODIC_TASK_INTERVAL_MINUTES = int(os.environ.get("PERIODIC_TASK_INTERVAL_MINUTES", 10))
+# A bulk action with no chunk done for this long counts as stopped: the access sweep
+# queues it again.
+BULK_ACTION_STALL_MINUTES = int(os.environ.get("BULK_ACTION_STALL_MINUTES", 5))
 
 DJANGO_TABLES2_TEMPLATE = "contacts/table.html"
 
