@@ -1,26 +1,38 @@
 """Bulk actions on the Contacts tab.
 
-An action is a small class: a name, a label, a form for its parameters, a per-contact
-check (`classify`) and one `execute` over a chunk of contact ids. `REGISTRY` lists them;
-adding an action is adding a class. Actions never write themselves: they call the same
-services as the single-contact flow, whose set-based forms keep the statements per
-chunk fixed whatever the chunk's size.
+An action is a small class: a name, a label, a form for its parameters, a `count` of
+what it will do to a whole selection and one `execute` over a chunk of contact ids.
+`REGISTRY` lists them; adding an action is adding a class. Actions never write
+themselves: they call the same services as the single-contact flow, whose set-based
+forms keep the statements per chunk fixed whatever the chunk's size.
+
+`count` answers with one aggregate query over the selection (a COUNT per outcome, each
+filtered by an EXISTS), so the confirmation popup costs the same few queries for 20 or
+200,000 contacts. Its conditions are the ones `execute` applies, so the preview says
+what the run will then do.
 
 A run (`run_bulk_action`) works through the selection in chunks of CHUNK_SIZE contacts
 in primary-key order. Each chunk and the BulkAction's progress commit in one
 transaction, so a worker that dies loses nothing and a rerun resumes after the last
-committed chunk, changing nothing twice.
+committed chunk, changing nothing twice. Each chunk also moves the run's heartbeat
+(`heartbeat_at`); `resume_stalled_bulk_actions` queues again every run whose heartbeat
+stopped, as after a worker died.
 """
 
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django_tasks import TaskResultStatus
+from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.models import DBTaskResult
 
 from contacts import services as contact_services
 from contacts.models import Contact, ContactTag, Tag
@@ -32,6 +44,7 @@ from purchases.models import AccessEvent, AccessStatus, BulkAction, Grant, Subsc
 
 CHUNK_SIZE = 500
 NOT_IN_SITE = "not in this site"
+HAS_OFFER_AGAIN = "has this offer again"
 
 
 @dataclass
@@ -42,6 +55,32 @@ class Preview:
     will_change: int
     skipped: Counter = field(default_factory=Counter)
     still_billing: int = 0
+
+
+def _tally(
+    contacts: QuerySet, *, will_change: Q, skipped: dict[str, Q], still_billing: Q | None = None
+) -> Preview:
+    """Count a selection in one aggregate query, whatever its size.
+
+    The conditions are read per contact. The selection enters as a subquery of ids, so
+    the annotations, DISTINCT and ordering of an "all matching" selection cannot change
+    the counts.
+    """
+    counts = {"selected": Count("pk"), "will_change": Count("pk", filter=will_change)}
+    reasons = list(skipped)
+    for i, reason in enumerate(reasons):
+        counts[f"skipped_{i}"] = Count("pk", filter=skipped[reason])
+    if still_billing is not None:
+        counts["still_billing"] = Count("pk", filter=still_billing)
+    row = Contact.objects.filter(pk__in=contacts.order_by().values("pk")).aggregate(**counts)
+    return Preview(
+        selected=row["selected"],
+        will_change=row["will_change"],
+        skipped=Counter(
+            {reason: row[f"skipped_{i}"] for i, reason in enumerate(reasons) if row[f"skipped_{i}"]}
+        ),
+        still_billing=row.get("still_billing", 0),
+    )
 
 
 class OfferChoiceForm(forms.Form):
@@ -108,15 +147,12 @@ class BulkActionType(ABC):
         return self.label
 
     @abstractmethod
-    def classify(self, contact_ids: list[int]) -> tuple[list[int], Counter]:
-        """Split a chunk into the contacts that will change and the reasons others won't."""
+    def count(self, contacts: QuerySet) -> Preview:
+        """What `execute` would do to these contacts, counted in one aggregate query."""
 
     @abstractmethod
     def execute(self, contact_ids: list[int]) -> tuple[int, Counter]:
         """Change a chunk; returns how many changed and the skip reasons of the rest."""
-
-    def still_billing(self, contact_ids: list[int]) -> int:
-        return 0
 
     @property
     def undone_by(self) -> BulkAction | None:
@@ -151,16 +187,25 @@ class OfferAction(BulkActionType):
             offer=self.offer, contact_id__in=contact_ids, status=AccessStatus.ACTIVE
         )
 
+    def holds_offer(self) -> Q:
+        """The contact holds an active grant of the Offer."""
+        return Q(
+            Exists(
+                Grant.objects.filter(
+                    offer=self.offer, contact=OuterRef("pk"), status=AccessStatus.ACTIVE
+                )
+            )
+        )
+
 
 class GrantOfferAction(OfferAction):
     name = "grant_offer"
     label = "Grant offer"
     undoable = True
 
-    def classify(self, contact_ids):
-        holding = set(self.active_grants(contact_ids).values_list("contact_id", flat=True))
-        will = [pk for pk in contact_ids if pk not in holding]
-        return will, Counter({"already has this offer": len(holding)} if holding else {})
+    def count(self, contacts):
+        holds = self.holds_offer()
+        return _tally(contacts, will_change=~holds, skipped={"already has this offer": holds})
 
     def execute(self, contact_ids):
         if self.offer.is_deleted:
@@ -199,9 +244,25 @@ class RevokeOfferAction(OfferAction):
             reasons["no such grant"] = none
         return active, reasons
 
-    def classify(self, contact_ids):
-        active, reasons = self._split(contact_ids)
-        return [pk for pk in contact_ids if pk in active], reasons
+    def count(self, contacts):
+        holds = self.holds_offer()
+        held = Q(Exists(Grant.objects.filter(offer=self.offer, contact=OuterRef("pk"))))
+        billing = Q(
+            Exists(
+                Subscription.objects.filter(
+                    grant__offer=self.offer,
+                    grant__contact=OuterRef("pk"),
+                    grant__status=AccessStatus.ACTIVE,
+                    status__in=[Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE],
+                )
+            )
+        )
+        return _tally(
+            contacts,
+            will_change=holds,
+            skipped={"already revoked": held & ~holds, "no such grant": ~held},
+            still_billing=billing,
+        )
 
     def execute(self, contact_ids):
         active, reasons = self._split(contact_ids)
@@ -216,17 +277,6 @@ class RevokeOfferAction(OfferAction):
             reasons["already revoked"] += lost
         return len(revoked), reasons
 
-    def still_billing(self, contact_ids):
-        return (
-            Subscription.objects.filter(
-                grant__in=self.active_grants(contact_ids),
-                status__in=[Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE],
-            )
-            .values("grant__contact")
-            .distinct()
-            .count()
-        )
-
 
 class TagAction(BulkActionType):
     form_class = TagChoiceForm
@@ -240,12 +290,15 @@ class TagAction(BulkActionType):
     def describe(self) -> str:
         return f"{self.label}: {self.params['tag']}"
 
-    def tagged(self, contact_ids) -> set[int]:
-        if self.tag is None:
-            return set()
-        return set(
-            ContactTag.objects.filter(tag=self.tag, contact_id__in=contact_ids).values_list(
-                "contact_id", flat=True
+    def tagged(self) -> Q:
+        """The contact has the tag (none has it while no tag of that name exists)."""
+        return Q(
+            Exists(
+                ContactTag.objects.filter(
+                    contact=OuterRef("pk"),
+                    tag__site=self.site,
+                    tag__name__iexact=self.params["tag"],
+                )
             )
         )
 
@@ -254,10 +307,9 @@ class AddTagAction(TagAction):
     name = "add_tag"
     label = "Add tag"
 
-    def classify(self, contact_ids):
-        tagged = self.tagged(contact_ids)
-        will = [pk for pk in contact_ids if pk not in tagged]
-        return will, Counter({"already tagged": len(tagged)} if tagged else {})
+    def count(self, contacts):
+        tagged = self.tagged()
+        return _tally(contacts, will_change=~tagged, skipped={"already tagged": tagged})
 
     def execute(self, contact_ids):
         tag = contact_services.tag_get_or_create(site=self.site, name=self.params["tag"])
@@ -273,11 +325,9 @@ class RemoveTagAction(TagAction):
     name = "remove_tag"
     label = "Remove tag"
 
-    def classify(self, contact_ids):
-        tagged = self.tagged(contact_ids)
-        will = [pk for pk in contact_ids if pk in tagged]
-        skipped = len(contact_ids) - len(will)
-        return will, Counter({"not tagged": skipped} if skipped else {})
+    def count(self, contacts):
+        tagged = self.tagged()
+        return _tally(contacts, will_change=tagged, skipped={"not tagged": ~tagged})
 
     def execute(self, contact_ids):
         if self.tag is None:
@@ -301,14 +351,16 @@ class UndoAction(BulkActionType):
     def describe(self) -> str:
         return f"{self.label} #{self.params['undo_of']}"
 
-    def changed_grants(self, contact_ids) -> QuerySet:
+    def changed_grants(self) -> QuerySet:
+        """The grants the original bulk action changed."""
         return Grant.objects.filter(
             Exists(
                 AccessEvent.objects.filter(
-                    grant=OuterRef("pk"), bulk_action_id=self.original.pk, kind=self.event_kind
+                    grant=OuterRef("pk"),
+                    bulk_action_id=self.original.pk,
+                    kind=self.event_kind,
                 )
-            ),
-            contact_id__in=contact_ids,
+            )
         )
 
 
@@ -317,28 +369,38 @@ class UndoRevokeAction(UndoAction):
     label = "Undo revoke"
     event_kind = AccessEvent.Kind.REVOKED
 
-    def classify(self, contact_ids):
-        revoked = set(
-            self.changed_grants(contact_ids)
-            .filter(status=AccessStatus.REVOKED)
-            .values_list("contact_id", flat=True)
+    def count(self, contacts):
+        revoked = self.changed_grants().filter(contact=OuterRef("pk"), status=AccessStatus.REVOKED)
+        # restore_grants leaves a grant revoked while its contact holds the Offer again.
+        again = Grant.objects.filter(
+            contact=OuterRef("contact"), offer=OuterRef("offer"), status=AccessStatus.ACTIVE
         )
-        skipped = len(contact_ids) - len(revoked)
-        return [pk for pk in contact_ids if pk in revoked], Counter(
-            {"already restored": skipped} if skipped else {}
+        still_revoked = Q(Exists(revoked))
+        restorable = Q(Exists(revoked.filter(~Exists(again))))
+        return _tally(
+            contacts,
+            will_change=restorable,
+            skipped={
+                "already restored": ~still_revoked,
+                HAS_OFFER_AGAIN: still_revoked & ~restorable,
+            },
         )
 
     def execute(self, contact_ids):
         grant_ids = list(
-            self.changed_grants(contact_ids)
-            .filter(status=AccessStatus.REVOKED)
+            self.changed_grants()
+            .filter(contact_id__in=contact_ids, status=AccessStatus.REVOKED)
             .values_list("pk", flat=True)
         )
         restored = access_services.restore_grants(
             grant_ids=grant_ids, actor=self.actor, reason=self.bulk.reason, bulk_action=self.bulk
         )
-        skipped = len(contact_ids) - len(restored)
-        return len(restored), Counter({"already restored": skipped} if skipped else {})
+        reasons = Counter()
+        if len(grant_ids) > len(restored):
+            reasons[HAS_OFFER_AGAIN] = len(grant_ids) - len(restored)
+        if len(contact_ids) > len(grant_ids):
+            reasons["already restored"] = len(contact_ids) - len(grant_ids)
+        return len(restored), reasons
 
 
 class UndoGrantAction(UndoAction):
@@ -346,21 +408,16 @@ class UndoGrantAction(UndoAction):
     label = "Undo grant"
     event_kind = AccessEvent.Kind.GRANTED
 
-    def classify(self, contact_ids):
-        active = set(
-            self.changed_grants(contact_ids)
-            .filter(status=AccessStatus.ACTIVE)
-            .values_list("contact_id", flat=True)
+    def count(self, contacts):
+        active = Q(
+            Exists(self.changed_grants().filter(contact=OuterRef("pk"), status=AccessStatus.ACTIVE))
         )
-        skipped = len(contact_ids) - len(active)
-        return [pk for pk in contact_ids if pk in active], Counter(
-            {"already revoked": skipped} if skipped else {}
-        )
+        return _tally(contacts, will_change=active, skipped={"already revoked": ~active})
 
     def execute(self, contact_ids):
         grant_ids = list(
-            self.changed_grants(contact_ids)
-            .filter(status=AccessStatus.ACTIVE)
+            self.changed_grants()
+            .filter(contact_id__in=contact_ids, status=AccessStatus.ACTIVE)
             .values_list("pk", flat=True)
         )
         revoked = access_services.revoke_grants(
@@ -444,30 +501,17 @@ def outside_site(site: Site, selection: dict) -> int:
     return len(ids) - Contact.objects.filter(site=site, pk__in=ids).count()
 
 
-def _chunks(contacts: QuerySet, after: int = 0):
-    contacts = contacts.order_by("pk")
-    while True:
-        ids = list(contacts.filter(pk__gt=after).values_list("pk", flat=True)[:CHUNK_SIZE])
-        if not ids:
-            return
-        yield ids
-        after = ids[-1]
-
-
 def preview(bulk: BulkAction) -> Preview:
-    """Count, before anything changes, what a bulk action will change and skip, and why."""
-    action = action_for(bulk)
-    result = Preview(selected=0, will_change=0)
+    """Count, before anything changes, what a bulk action will change and skip, and why.
+
+    A fixed handful of queries whatever the selection's size: the ids of another site,
+    the action's parameters, and one aggregate over the selection.
+    """
+    result = action_for(bulk).count(selected_contacts(bulk.site, bulk.selection))
     outside = outside_site(bulk.site, bulk.selection)
     if outside:
+        result.selected += outside
         result.skipped[NOT_IN_SITE] = outside
-    result.selected = outside
-    for ids in _chunks(selected_contacts(bulk.site, bulk.selection)):
-        will, reasons = action.classify(ids)
-        result.selected += len(ids)
-        result.will_change += len(will)
-        result.skipped.update(reasons)
-        result.still_billing += action.still_billing(will)
     return result
 
 
@@ -550,8 +594,9 @@ def run_bulk_action(bulk_action_id: int) -> BulkAction:
     bulk = BulkAction.objects.get(pk=bulk_action_id)
     if bulk.status == BulkAction.Status.DONE:
         return bulk
-    BulkAction.objects.filter(pk=bulk.pk).update(
-        status=BulkAction.Status.RUNNING, started_at=bulk.started_at or timezone.now()
+    now = timezone.now()
+    BulkAction.objects.filter(pk=bulk.pk).exclude(status=BulkAction.Status.DONE).update(
+        status=BulkAction.Status.RUNNING, started_at=bulk.started_at or now, heartbeat_at=now
     )
     contacts = selected_contacts(bulk.site, bulk.selection).order_by("pk")
     failures = 0
@@ -565,8 +610,8 @@ def run_bulk_action(bulk_action_id: int) -> BulkAction:
             )
             if not ids:
                 bulk.status = BulkAction.Status.DONE
-                bulk.finished_at = timezone.now()
-                bulk.save(update_fields=["status", "finished_at"])
+                bulk.finished_at = bulk.heartbeat_at = timezone.now()
+                bulk.save(update_fields=["status", "finished_at", "heartbeat_at"])
                 return bulk
             action = action_for(bulk)
             try:
@@ -584,10 +629,19 @@ def run_bulk_action(bulk_action_id: int) -> BulkAction:
             bulk.changed += changed
             bulk.skipped += sum(reasons.values())
             bulk.cursor = ids[-1]
+            bulk.heartbeat_at = timezone.now()
             if reasons:
                 bulk.outcome = _merge(bulk.outcome, "skipped", reasons)
             bulk.save(
-                update_fields=["processed", "changed", "skipped", "failed", "cursor", "outcome"]
+                update_fields=[
+                    "processed",
+                    "changed",
+                    "skipped",
+                    "failed",
+                    "cursor",
+                    "outcome",
+                    "heartbeat_at",
+                ]
             )
 
 
@@ -595,3 +649,57 @@ def _describe(error: Exception) -> str:
     if isinstance(error, ValidationError):
         return " ".join(error.messages)
     return f"{type(error).__name__}: {error}"[:200]
+
+
+# --- Stalled runs ---------------------------------------------------------------------
+
+UNFINISHED = [BulkAction.Status.PENDING, BulkAction.Status.RUNNING]
+
+
+def stall_limit() -> timedelta:
+    return timedelta(minutes=settings.BULK_ACTION_STALL_MINUTES)
+
+
+def stalled_bulk_actions(*, now: datetime | None = None) -> QuerySet:
+    """Unfinished bulk actions with no sign of life (a chunk done, or a start) for too long."""
+    since = (now or timezone.now()) - stall_limit()
+    return BulkAction.objects.filter(status__in=UNFINISHED).filter(
+        Q(heartbeat_at__lt=since) | Q(heartbeat_at__isnull=True, created_at__lt=since)
+    )
+
+
+def is_stalled(bulk: BulkAction, *, now: datetime | None = None) -> bool:
+    """The same test as `stalled_bulk_actions`, for a bulk action already read."""
+    if bulk.status not in UNFINISHED:
+        return False
+    last_sign = bulk.heartbeat_at or bulk.created_at
+    return last_sign < (now or timezone.now()) - stall_limit()
+
+
+def _waiting_in_queue(task) -> set[int]:
+    """The bulk actions whose run already waits in the database queue for a worker."""
+    if not isinstance(task.get_backend(), DatabaseBackend):
+        return set()
+    waiting = DBTaskResult.objects.filter(
+        task_path=task.module_path, status=TaskResultStatus.READY
+    ).values_list("args_kwargs", flat=True)
+    return {args_kwargs["args"][0] for args_kwargs in waiting if args_kwargs.get("args")}
+
+
+def resume_stalled_bulk_actions(*, now: datetime | None = None) -> list[int]:
+    """Queue again every bulk action whose run stopped, as when its worker died; their ids.
+
+    Always safe: a run resumes after the last chunk it committed, and the lock on the
+    BulkAction row keeps a slow run and its replacement from doing any chunk twice. A
+    run already waiting in the queue is not queued a second time.
+    """
+    from contacts.tasks import run_bulk_action_task
+
+    stalled = list(stalled_bulk_actions(now=now).order_by("pk").values_list("pk", flat=True))
+    if not stalled:
+        return []
+    waiting = _waiting_in_queue(run_bulk_action_task)
+    resumed = [pk for pk in stalled if pk not in waiting]
+    for pk in resumed:
+        run_bulk_action_task.enqueue(pk)
+    return resumed

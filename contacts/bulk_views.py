@@ -394,6 +394,11 @@ class Entry:
     def is_done(self) -> bool:
         return self.bulk.status == BulkAction.Status.DONE
 
+    @cached_property
+    def is_stalled(self) -> bool:
+        """No chunk done for too long: its worker stopped, and the access sweep requeues it."""
+        return bulk_actions.is_stalled(self.bulk)
+
 
 def _bulk_action(request, bulk_id: int) -> Entry:
     bulk = get_object_or_404(bulk_actions.history(request.site), pk=bulk_id)

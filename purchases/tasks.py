@@ -1,4 +1,5 @@
-"""Periodic work for the task worker: the billing run and the access sweep.
+"""Periodic work for the task worker: the billing run and the access sweep, which also
+queues again any bulk action whose run stopped.
 
 Each task does its work and then enqueues its own next run, one interval later
 (`PERIODIC_TASK_INTERVAL_MINUTES`). Only one run of each task ever waits in the queue:
@@ -10,6 +11,7 @@ meeting, never piles up duplicates (a chain that finds another one waiting stops
 from datetime import timedelta
 
 from django.conf import settings
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django_tasks import TaskResultStatus, task
 from django_tasks_db.backend import DatabaseBackend
@@ -55,8 +57,14 @@ def run_billing_task() -> str:
 
 @task()
 def process_access_task() -> str:
+    # Imported when the sweep runs, not with this module: bulk actions are the Contacts
+    # tab's code, which purchases never loads at import time.
+    from contacts.bulk_actions import resume_stalled_bulk_actions
+
     try:
-        return str(billing.process_access())
+        sweep = billing.process_access()
+        resumed = resume_stalled_bulk_actions()
+        return f"{sweep}, {len(resumed)} stopped bulk action{pluralize(len(resumed))} queued again"
     finally:
         schedule(process_access_task, delay=interval())
 

@@ -1,0 +1,20 @@
+from django.core.management.base import BaseCommand
+
+from contacts.bulk_actions import resume_stalled_bulk_actions
+
+
+class Command(BaseCommand):
+    help = (
+        "Queue again every pending or running bulk action that has done no chunk for "
+        "BULK_ACTION_STALL_MINUTES, as when its worker died. A resumed run goes on after "
+        "its last finished chunk and changes nothing twice."
+    )
+
+    def handle(self, *args, **options):
+        resumed = resume_stalled_bulk_actions()
+        if not resumed:
+            self.stdout.write("No stopped bulk action to resume.")
+            return
+        ids = ", ".join(f"#{pk}" for pk in resumed)
+        noun = "bulk action" if len(resumed) == 1 else "bulk actions"
+        self.stdout.write(f"Queued {len(resumed)} stopped {noun} again: {ids}.")
