@@ -3,12 +3,11 @@
 import django_tables2 as tables
 from django.core.paginator import EmptyPage
 from django.db.models import F
-from django.template.defaultfilters import date as date_format
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timesince import timesince
 
 from .bulk_actions import MENU
 from .models import Contact
@@ -31,6 +30,33 @@ def page_number(value) -> int:
         return max(1, int(value))
     except (TypeError, ValueError):
         return 1
+
+
+# Dates in the table are written by hand: at fifty rows a page, Django's date formatting
+# and timesince were a third of the Contacts tab's time (`make bench`).
+AGO_UNITS = (
+    ("year", 365 * 86400),
+    ("month", 30 * 86400),
+    ("week", 7 * 86400),
+    ("day", 86400),
+    ("hour", 3600),
+    ("minute", 60),
+)
+
+
+def short_date(value) -> str:
+    """ "Jul 31, 2026": the table's date, as Django's "M j, Y" writes it."""
+    return f"{value:%b} {value.day}, {value.year}"
+
+
+def ago(value, now) -> str:
+    """ "3 days ago" in the largest whole unit; "Just now" under a minute."""
+    seconds = (now - value).total_seconds()
+    for unit, size in AGO_UNITS:
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return "Just now"
 
 
 class ContactTable(tables.Table):
@@ -155,22 +181,23 @@ class ContactTable(tables.Table):
         return format_html_join("", '<span class="tag">{}</span>', ((tag.name,) for tag in tags))
 
     def render_created_at(self, record):
-        value = record.created_at
-        return format_html(
-            '<time datetime="{}">{}</time>', value.isoformat(), date_format(value, "M j, Y")
-        )
+        value = timezone.localtime(record.created_at)
+        return format_html('<time datetime="{}">{}</time>', value.isoformat(), short_date(value))
 
     def render_last_activity_at(self, record):
-        value = record.last_activity_at
-        if value is None:
+        if record.last_activity_at is None:
             return "—"
-        ago = timesince(value).split(",")[0]
+        value = timezone.localtime(record.last_activity_at)
         return format_html(
             '<time datetime="{}" title="{}">{}</time>',
             value.isoformat(),
-            date_format(value, "M j, Y, H:i"),
-            "Just now" if ago.startswith("0\xa0") else f"{ago} ago",
+            f"{short_date(value)}, {value:%H:%M}",
+            ago(value, self._now),
         )
+
+    @cached_property
+    def _now(self):
+        return timezone.now()
 
     def order_contact(self, queryset, is_descending):
         fields = ("name", "email", "pk")
