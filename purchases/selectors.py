@@ -18,7 +18,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from contacts.models import Contact
@@ -464,7 +464,7 @@ def weekly_access_changes(
     start = timezone.make_aware(datetime.combine(first_monday, time.min))
     of_product = ProductAccess.objects.filter(grant=OuterRef("grant"), product=product)
     kinds = AccessEvent.Kind
-    rows = (
+    events = (
         AccessEvent.objects.filter(site=product.site_id, at__gte=start, at__lte=now)
         .filter(
             Q(kind__in=[kinds.GRANTED, kinds.REVOKED], grant__isnull=False, product__isnull=True)
@@ -472,22 +472,21 @@ def weekly_access_changes(
             | Q(kind=kinds.PRODUCT_REVOKED, product=product)
         )
         .exclude(actor_kind=ActorKind.EXPIRY)
-        .annotate(week=TruncWeek("at"))
-        .order_by()
-        .values("week", "kind")
-        .annotate(n=Count("pk"))
     )
-    granted: dict[date, int] = defaultdict(int)
-    revoked: dict[date, int] = defaultdict(int)
-    for row in rows:
-        week = row["week"]
-        week = timezone.localtime(week).date() if isinstance(week, datetime) else week
-        if row["kind"] == kinds.GRANTED:
-            granted[week] += row["n"]
-        else:
-            revoked[week] += row["n"]
     mondays = [first_monday + timedelta(weeks=i) for i in range(weeks)]
-    return [WeekOfChanges(m, granted[m], revoked[m]) for m in mondays]
+    starts = [timezone.make_aware(datetime.combine(monday, time.min)) for monday in mondays]
+    # One count per week and kind in a single pass: no per-row date function, which on
+    # SQLite is a Python call for every event.
+    counts = {}
+    for i, week_start in enumerate(starts):
+        in_week = Q(at__gte=week_start) & (Q(at__lt=starts[i + 1]) if i + 1 < weeks else Q())
+        counts[f"granted_{i}"] = Count("pk", filter=in_week & Q(kind=kinds.GRANTED))
+        counts[f"revoked_{i}"] = Count("pk", filter=in_week & ~Q(kind=kinds.GRANTED))
+    totals = events.aggregate(**counts)
+    return [
+        WeekOfChanges(monday, totals[f"granted_{i}"], totals[f"revoked_{i}"])
+        for i, monday in enumerate(mondays)
+    ]
 
 
 # --- Editing an Offer ----------------------------------------------------------------
