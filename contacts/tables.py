@@ -1,12 +1,13 @@
 """The Contacts tab's table. Rows come from contacts.selectors.contacts_table."""
 
+from html import escape
+
 import django_tables2 as tables
 from django.core.paginator import EmptyPage
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from .bulk_actions import MENU
@@ -122,7 +123,9 @@ class ContactTable(tables.Table):
 
         django-tables2 renders a cell through a generic path that inspects the render
         method's signature every time; at fifty rows a page that was most of its time
-        (`make bench`), so the Contacts tab assembles its rows here. Same cells, same order.
+        (`make bench`), so the Contacts tab assembles its rows here, and the render
+        methods write their HTML directly, escaping what the contact typed. Same cells,
+        same order as the columns.
         """
         columns = [
             (getattr(self, f"render_{column.name}"), column.attrs["td"].as_html())
@@ -131,19 +134,16 @@ class ContactTable(tables.Table):
         return [
             mark_safe(
                 f'<tr id="contact-row-{record.pk}">'
-                + "".join(
-                    f"<td {td}>{conditional_escape(render(record))}</td>" for render, td in columns
-                )
+                + "".join(f"<td {td}>{render(record)}</td>" for render, td in columns)
                 + "</tr>"
             )
             for record in (row.record for row in self.page.object_list)
         ]
 
     def render_select(self, record):
-        return format_html(
-            '<input type="checkbox" name="ids" value="{}" aria-label="Select {}">',
-            record.pk,
-            record.display_name,
+        name = escape(record.display_name)
+        return mark_safe(
+            f'<input type="checkbox" name="ids" value="{record.pk}" aria-label="Select {name}">'
         )
 
     @cached_property
@@ -152,13 +152,9 @@ class ContactTable(tables.Table):
 
     def render_contact(self, record):
         url = self._preview_url.format(record.pk)
-        return format_html(
-            '<a href="{}" hx-get="{}" hx-target="#panel" hx-swap="innerHTML">{}</a>'
-            '<span class="muted">{}</span>',
-            url,
-            url,
-            record.display_name,
-            record.email,
+        return mark_safe(
+            f'<a href="{url}" hx-get="{url}" hx-target="#panel" hx-swap="innerHTML">'
+            f'{escape(record.display_name)}</a><span class="muted">{escape(record.email)}</span>'
         )
 
     def render_is_customer(self, record):
@@ -170,29 +166,28 @@ class ContactTable(tables.Table):
         )
 
     def render_total_products(self, record):
-        return format_html(
-            '<span id="total-products-{}">{}</span>', record.pk, record.total_products
+        return mark_safe(
+            f'<span id="total-products-{record.pk}">{int(record.total_products)}</span>'
         )
 
     def render_tags(self, record):
-        tags = record.tag_list
-        if not tags:
+        if not record.tag_list:
             return "—"
-        return format_html_join("", '<span class="tag">{}</span>', ((tag.name,) for tag in tags))
+        return mark_safe(
+            "".join(f'<span class="tag">{escape(tag.name)}</span>' for tag in record.tag_list)
+        )
 
     def render_created_at(self, record):
         value = timezone.localtime(record.created_at)
-        return format_html('<time datetime="{}">{}</time>', value.isoformat(), short_date(value))
+        return mark_safe(f'<time datetime="{value.isoformat()}">{short_date(value)}</time>')
 
     def render_last_activity_at(self, record):
         if record.last_activity_at is None:
             return "—"
         value = timezone.localtime(record.last_activity_at)
-        return format_html(
-            '<time datetime="{}" title="{}">{}</time>',
-            value.isoformat(),
-            f"{short_date(value)}, {value:%H:%M}",
-            ago(value, self._now),
+        return mark_safe(
+            f'<time datetime="{value.isoformat()}" title="{short_date(value)}, {value:%H:%M}">'
+            f"{ago(value, self._now)}</time>"
         )
 
     @cached_property
