@@ -572,6 +572,10 @@ def restore_access(
 # --- Products of an Offer ------------------------------------------------------------
 
 
+def _customers(count: int) -> str:
+    return f"{count} customer" if count == 1 else f"{count} customers"
+
+
 def add_product_to_offer(*, offer: Offer, product: Product, actor: Actor) -> Outcome:
     """Put a Product in an Offer: every active grant of the Offer gains it, one event each."""
     if product.site_id != offer.site_id:
@@ -617,7 +621,7 @@ def add_product_to_offer(*, offer: Offer, product: Product, actor: Actor) -> Out
             ]
         )
     return Outcome(
-        offer, True, f"“{product.title}” added to “{offer.title}” for {len(grants)} customers."
+        offer, True, f"“{product.title}” added to “{offer.title}” for {_customers(len(grants))}."
     )
 
 
@@ -659,7 +663,7 @@ def remove_product_from_offer(*, offer: Offer, product: Product, actor: Actor) -
     return Outcome(
         offer,
         True,
-        f"“{product.title}” removed from “{offer.title}” for {len(accesses)} customers.",
+        f"“{product.title}” removed from “{offer.title}” for {_customers(len(accesses))}.",
     )
 
 

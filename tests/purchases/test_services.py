@@ -458,7 +458,7 @@ def test_adding_a_product_to_an_offer_gives_it_to_every_active_grant(shop):
     extra = ProductFactory(site=shop.site, title="Bonus Workshop")
     outcome = services.add_product_to_offer(offer=shop.bootcamp, product=extra, actor=shop.creator)
     assert outcome.changed
-    assert outcome.message == "“Bonus Workshop” added to “Python Bootcamp” for 1 customers."
+    assert outcome.message == "“Bonus Workshop” added to “Python Bootcamp” for 1 customer."
     assert selectors.has_access(shop.ada, extra)
     assert not selectors.has_access(revoked.contact, extra)
     (event,) = events(kind=Kind.PRODUCT_ADDED)
@@ -483,7 +483,7 @@ def test_removing_a_product_from_an_offer_ends_that_access_with_its_own_event(sh
         offer=shop.bootcamp, product=shop.advanced, actor=shop.creator
     )
     assert outcome.changed
-    assert outcome.message == "“Advanced Python” removed from “Python Bootcamp” for 1 customers."
+    assert outcome.message == "“Advanced Python” removed from “Python Bootcamp” for 1 customer."
     assert library(shop.ada) == ["Python Basics"]
     assert selectors.access_status(selectors.contact_grants(shop.ada).get()) is None
     (event,) = events(kind=Kind.PRODUCT_REMOVED)
