@@ -35,6 +35,7 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
 from contacts import services as contact_services
+from contacts.filters import contacts_matching
 from contacts.models import Contact, ContactTag, Tag
 from kajaccess.actors import Actor
 from kajaccess.models import Site
@@ -479,8 +480,6 @@ def selected_contacts(site: Site, selection: dict) -> QuerySet:
     """
     contacts = Contact.objects.filter(site=site)
     if selection.get("all"):
-        from contacts.selectors import contacts_matching
-
         return contacts_matching(site, selection.get("query", ""))
     if "undo_of" in selection:
         return contacts.filter(

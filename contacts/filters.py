@@ -2,13 +2,15 @@
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 
 from contacts.models import ContactTag, Tag
+from kajaccess.models import Site
 from products.models import Offer, Product
 from purchases.models import Grant, ProductAccess, Subscription
-from purchases.selectors import current_access_q, revoked_access_q
+from purchases.selectors import contacts_table, current_access_q, revoked_access_q
 
 ACCESS_CHOICES = [
     ("has_access", "Has access"),
@@ -88,3 +90,8 @@ class ContactFilter(django_filters.FilterSet):
     def filter_billing(self, queryset, name, status):
         billing = Subscription.objects.filter(grant__contact=OuterRef("pk"), status=status)
         return queryset.filter(Exists(billing))
+
+
+def contacts_matching(site: Site, query: str) -> QuerySet:
+    """The contacts the Contacts tab shows for a query string of its search and filters."""
+    return ContactFilter(QueryDict(query), queryset=contacts_table(site), site=site).qs

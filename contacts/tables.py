@@ -1,4 +1,4 @@
-"""The Contacts tab's table. Rows come from contacts.selectors.contacts_table."""
+"""The Contacts tab's table. Rows come from purchases.selectors.contacts_table."""
 
 from html import escape
 

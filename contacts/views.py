@@ -12,9 +12,9 @@ from django_tables2 import RequestConfig
 
 from kajaccess.dashboard import member_required, wants_partial
 from products.models import Product
+from purchases import selectors
 from purchases.selectors import contact_products, contacts_products_count
 
-from . import selectors
 from .filters import ContactFilter
 from .models import Contact
 from .tables import ContactTable, page_number

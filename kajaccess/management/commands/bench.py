@@ -24,8 +24,8 @@ from django.utils import timezone
 
 from contacts.bulk_actions import run_bulk_action, start_bulk_action
 from contacts.csv_export import csv_lines
+from contacts.filters import contacts_matching
 from contacts.models import Contact
-from contacts.selectors import contacts_matching
 from kajaccess.models import Site
 from products.models import Offer, Product
 from purchases.models import AccessStatus, Grant
