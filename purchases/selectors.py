@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     Exists,
@@ -541,7 +542,17 @@ def contacts_table(site: Site, now: datetime | None = None) -> QuerySet:
         Contact.objects.filter(site=site)
         .annotate(
             total_products=Coalesce(Subquery(opens_now, output_field=IntegerField()), 0),
-            is_customer=Exists(Grant.objects.filter(contact=OuterRef("pk"))),
+            # A scalar subquery rather than EXISTS: PostgreSQL would plan EXISTS for every
+            # contact of the site and hash all their grants, though only a page is shown.
+            is_customer=Coalesce(
+                Subquery(
+                    Grant.objects.filter(contact=OuterRef("pk"))
+                    .annotate(held=Value(True))
+                    .values("held")[:1],
+                    output_field=BooleanField(),
+                ),
+                Value(False),
+            ),
         )
         .prefetch_related(
             Prefetch("tags", queryset=Tag.objects.order_by("name", "pk"), to_attr="tag_list")
