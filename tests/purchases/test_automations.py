@@ -30,21 +30,6 @@ Action = Automation.Action
 
 
 @pytest.fixture
-def member():
-    return MembershipFactory()
-
-
-@pytest.fixture
-def site(member):
-    return member.site
-
-
-@pytest.fixture
-def creator(member):
-    return Actor.creator(member.user)
-
-
-@pytest.fixture
 def commit(django_capture_on_commit_callbacks):
     """Signals are sent after commit: `with commit(): ...` runs them as a real commit would."""
     return lambda: django_capture_on_commit_callbacks(execute=True)

@@ -15,7 +15,7 @@ from purchases import billing, selectors, services
 from purchases.gateways import ChargeResult, GatewayError, PaymentGateway
 from purchases.models import AccessEvent, Grant, Payment, Subscription
 from purchases.signals import payment_failed, subscription_canceled
-from tests.factories import ContactFactory, MembershipFactory, OfferFactory, ProductFactory
+from tests.factories import ContactFactory, OfferFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,16 +25,6 @@ Status = Subscription.Status
 
 def at(days: float) -> datetime:
     return T0 + timedelta(days=days)
-
-
-@pytest.fixture
-def member():
-    return MembershipFactory()
-
-
-@pytest.fixture
-def creator(member):
-    return Actor.creator(member.user)
 
 
 @pytest.fixture

@@ -31,16 +31,6 @@ HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/con
 
 
 @pytest.fixture
-def member():
-    return MembershipFactory()
-
-
-@pytest.fixture
-def site(member):
-    return member.site
-
-
-@pytest.fixture
 def client(member):
     client = Client()
     client.force_login(member.user)

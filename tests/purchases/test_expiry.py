@@ -14,7 +14,7 @@ from products.models import Offer
 from purchases import billing, selectors, services
 from purchases.models import AccessEvent, Grant, Subscription
 from purchases.tasks import PERIODIC_TASKS, process_access_task, run_billing_task
-from tests.factories import ContactFactory, MembershipFactory, OfferFactory, ProductFactory
+from tests.factories import ContactFactory, OfferFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -24,16 +24,6 @@ DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": 
 
 def at(days: float) -> datetime:
     return T0 + timedelta(days=days)
-
-
-@pytest.fixture
-def member():
-    return MembershipFactory()
-
-
-@pytest.fixture
-def creator(member):
-    return Actor.creator(member.user)
 
 
 @pytest.fixture
