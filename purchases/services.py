@@ -493,26 +493,29 @@ def _locked_access(grant: Grant, product: Product) -> ProductAccess:
         raise ValidationError(f"“{product.title}” is not part of “{grant.offer.title}”.") from None
 
 
-def revoke_product(*, grant: Grant, product: Product, actor: Actor, reason: str = "") -> Outcome:
-    """Take away one Product of a grant; the rest of the Offer stays open."""
+def _switch_product_access(
+    *, grant: Grant, product: Product, actor: Actor, reason: str, revoke: bool
+) -> ProductAccess | None:
+    """Revoke or restore one Product of a grant; None when it already was so."""
     reason = _check_reason(reason)
-    via = _revoked_via(actor)
+    via = _revoked_via(actor) if revoke else ""
     now = timezone.now()
-    name = grant.contact.display_name
     with transaction.atomic():
         access = _locked_access(grant, product)
-        if access.status == AccessStatus.REVOKED:
-            return Outcome(access, False, f"“{product.title}” was already revoked for {name}.")
-        access.status = AccessStatus.REVOKED
-        access.revoked_at = now
-        access.revoked_by = actor.user
+        old, new = access.status, AccessStatus.REVOKED if revoke else AccessStatus.ACTIVE
+        if old == new:
+            return None
+        old_via = access.revoked_via
+        access.status = new
+        access.revoked_at = now if revoke else None
+        access.revoked_by = actor.user if revoke else None
         access.revoked_via = via
-        access.revoke_reason = reason
+        access.revoke_reason = reason if revoke else ""
         access.save(
             update_fields=["status", "revoked_at", "revoked_by", "revoked_via", "revoke_reason"]
         )
         _event(
-            AccessEvent.Kind.PRODUCT_REVOKED,
+            AccessEvent.Kind.PRODUCT_REVOKED if revoke else AccessEvent.Kind.PRODUCT_RESTORED,
             site_id=grant.site_id,
             contact_id=grant.contact_id,
             grant_id=grant.pk,
@@ -520,8 +523,20 @@ def revoke_product(*, grant: Grant, product: Product, actor: Actor, reason: str 
             actor=actor,
             reason=reason,
             at=now,
-            details={"status": ["active", "revoked"], "revoked_via": via},
+            details={"status": [old, new], "revoked_via": via or old_via},
         ).save()
+    return access
+
+
+def revoke_product(*, grant: Grant, product: Product, actor: Actor, reason: str = "") -> Outcome:
+    """Take away one Product of a grant; the rest of the Offer stays open."""
+    name = grant.contact.display_name
+    access = _switch_product_access(
+        grant=grant, product=product, actor=actor, reason=reason, revoke=True
+    )
+    if access is None:
+        access = ProductAccess.objects.get(grant=grant, product=product)
+        return Outcome(access, False, f"“{product.title}” was already revoked for {name}.")
     return Outcome(access, True, f"Access to “{product.title}” revoked for {name}.")
 
 
@@ -540,32 +555,12 @@ def restore_access(
                 f"{name} already holds “{grant.offer.title}” through another grant."
             )
         return Outcome(grant, False, f"{name} already has access to “{grant.offer.title}”.")
-    reason = _check_reason(reason)
-    now = timezone.now()
-    with transaction.atomic():
-        access = _locked_access(grant, product)
-        if access.status == AccessStatus.ACTIVE:
-            return Outcome(access, False, f"{name} already has access to “{product.title}”.")
-        old_via = access.revoked_via
-        access.status = AccessStatus.ACTIVE
-        access.revoked_at = None
-        access.revoked_by = None
-        access.revoked_via = ""
-        access.revoke_reason = ""
-        access.save(
-            update_fields=["status", "revoked_at", "revoked_by", "revoked_via", "revoke_reason"]
-        )
-        _event(
-            AccessEvent.Kind.PRODUCT_RESTORED,
-            site_id=grant.site_id,
-            contact_id=grant.contact_id,
-            grant_id=grant.pk,
-            product_id=product.pk,
-            actor=actor,
-            reason=reason,
-            at=now,
-            details={"status": ["revoked", "active"], "revoked_via": old_via},
-        ).save()
+    access = _switch_product_access(
+        grant=grant, product=product, actor=actor, reason=reason, revoke=False
+    )
+    if access is None:
+        access = ProductAccess.objects.get(grant=grant, product=product)
+        return Outcome(access, False, f"{name} already has access to “{product.title}”.")
     return Outcome(access, True, f"Access to “{product.title}” restored for {name}.")
 
 
