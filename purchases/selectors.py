@@ -10,6 +10,7 @@ from django.db.models import (
     Case,
     Count,
     Exists,
+    F,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -354,24 +355,35 @@ def product_progress(product: Product, now: datetime | None = None) -> QuerySet:
     )
 
 
-def completion_distribution(contacts: QuerySet, lessons_total: int) -> list[tuple[str, int]]:
-    """How many of these contacts (from product_progress) are in each COMPLETION_BUCKETS band.
+def completion_band(lessons_done: int, lessons_total: int) -> int:
+    """The index in COMPLETION_BUCKETS of `lessons_done` of `lessons_total` lessons.
 
     The bands are of exact fractions: 1 of 4 lessons is 25%, 2 of 7 is in 26-50%.
     """
+    if lessons_done <= 0:
+        return 0
+    if lessons_done >= lessons_total:
+        return 5
+    for band, quarters in enumerate((1, 2, 3), start=1):
+        if lessons_done <= quarters * lessons_total // 4:
+            return band
+    return 4
+
+
+def completion_distribution(contacts: QuerySet, lessons_total: int) -> list[tuple[str, int]]:
+    """How many of these contacts (from product_progress) are in each COMPLETION_BUCKETS band.
+
+    One query, grouped by the number of lessons done: each contact's count is worked out
+    once, where a count per band filtered on it would work it out again for every band.
+    """
+    counts = [0] * len(COMPLETION_BUCKETS)
     if lessons_total <= 0:
-        return [(label, 0) for label in COMPLETION_BUCKETS]
-    quarter, half, three_quarters = lessons_total // 4, lessons_total // 2, 3 * lessons_total // 4
-    done = "lessons_done"
-    counts = contacts.order_by().aggregate(
-        b0=Count("pk", filter=Q(**{f"{done}__lte": 0})),
-        b1=Count("pk", filter=Q(**{f"{done}__gt": 0, f"{done}__lte": quarter})),
-        b2=Count("pk", filter=Q(**{f"{done}__gt": quarter, f"{done}__lte": half})),
-        b3=Count("pk", filter=Q(**{f"{done}__gt": half, f"{done}__lte": three_quarters})),
-        b4=Count("pk", filter=Q(**{f"{done}__gt": three_quarters, f"{done}__lt": lessons_total})),
-        b5=Count("pk", filter=Q(**{f"{done}__gte": lessons_total})),
-    )
-    return [(label, counts[f"b{i}"]) for i, label in enumerate(COMPLETION_BUCKETS)]
+        return list(zip(COMPLETION_BUCKETS, counts, strict=True))
+    for lessons_done, contacts_count in (
+        contacts.order_by().values_list("lessons_done").annotate(n=Count("pk"))
+    ):
+        counts[completion_band(lessons_done, lessons_total)] += contacts_count
+    return list(zip(COMPLETION_BUCKETS, counts, strict=True))
 
 
 @dataclass
@@ -393,13 +405,48 @@ class ProductSummary:
         return round(100 * self.lessons_done / (self.holders * self.lessons_total))
 
 
-def _count_by_product(accesses: QuerySet) -> dict[int, int]:
-    return dict(
-        accesses.order_by()
-        .values("product")
-        .annotate(n=Count("grant__contact", distinct=True))
-        .values_list("product", "n")
+def open_access_q(prefix: str = "", now: datetime | None = None) -> Q:
+    """A ProductAccess that opens its Product now or will (the report's first two states)."""
+    return current_access_q(prefix, now) | scheduled_access_q(prefix, now)
+
+
+def _contacts_per_product(
+    accesses: QuerySet, products: list[int], **conditions: Q
+) -> dict[str, dict[int, int]]:
+    """For each named condition, the distinct contacts per Product with such an access.
+
+    One query of one count per Product and condition, rather than a GROUP BY: SQLite
+    groups by sorting every access, while a distinct count only keeps the contacts seen.
+    """
+    counts = accesses.order_by().aggregate(
+        **{
+            f"{name}_{pk}": Count("grant__contact", distinct=True, filter=Q(product=pk) & condition)
+            for name, condition in conditions.items()
+            for pk in products
+        }
     )
+    return {name: {pk: counts.get(f"{name}_{pk}", 0) for pk in products} for name in conditions}
+
+
+def _lessons_done_by_holders(products: list[int]) -> dict[int, int]:
+    """Completed lessons of each Product, counting only contacts who hold or held it.
+
+    The (contact, Product) pairs that hold a Product are worked out once, as one set,
+    each pair written as a single number: contact * k + Product, k above every Product id.
+    """
+    if not products:
+        return {}
+    k = max(products) + 1
+    holders = ProductAccess.objects.filter(held_access_q(), product__in=products).values(
+        pair=F("grant__contact") * k + F("product")
+    )
+    counts = (
+        LessonCompletion.objects.filter(lesson__product__in=products)
+        .alias(pair=F("contact") * k + F("lesson__product"))
+        .filter(pair__in=holders)
+        .aggregate(**{str(pk): Count("pk", filter=Q(lesson__product=pk)) for pk in products})
+    )
+    return {pk: counts[str(pk)] for pk in products}
 
 
 def product_summaries(site, product: Product | None = None) -> list[ProductSummary]:
@@ -411,36 +458,25 @@ def product_summaries(site, product: Product | None = None) -> list[ProductSumma
     """
     now = timezone.now()
     products = Product.objects.filter(site=site).annotate(lessons_total=Count("lessons"))
-    accesses = ProductAccess.objects.filter(product__site=site)
     if product is not None:
         products = products.filter(pk=product.pk)
-        accesses = accesses.filter(product=product)
     summaries = {p.pk: ProductSummary(p, p.lessons_total) for p in products.order_by("title", "pk")}
-    opens_now = ProductAccess.objects.filter(
-        current_access_q(now=now) | scheduled_access_q(now=now),
-        grant__contact=OuterRef("grant__contact"),
-        product=OuterRef("product"),
+    pks = list(summaries)
+    held = ProductAccess.objects.filter(held_access_q(), product__in=pks)
+    opens = open_access_q(now=now)
+    with_access = _contacts_per_product(held.filter(current_access_q(now=now)), pks, n=Q())["n"]
+    # Revoked: contacts with a revoked access and none that opens the Product now or later,
+    # that is those with either kind of access less those with one that opens it.
+    reached = _contacts_per_product(
+        held.filter(opens | revoked_access_q()), pks, either=Q(), opens=opens
     )
-    with_access = _count_by_product(accesses.filter(current_access_q(now=now)))
-    revoked = _count_by_product(accesses.filter(revoked_access_q()).exclude(Exists(opens_now)))
-    holders = _count_by_product(accesses.filter(held_access_q()))
-    held = ProductAccess.objects.filter(
-        held_access_q(), grant__contact=OuterRef("contact"), product=OuterRef("lesson__product")
-    )
-    completions = LessonCompletion.objects.filter(lesson__product__in=summaries).filter(
-        Exists(held)
-    )
-    done = dict(
-        completions.order_by()
-        .values("lesson__product")
-        .annotate(n=Count("pk"))
-        .values_list("lesson__product", "n")
-    )
+    holders = _contacts_per_product(held, pks, n=Q())["n"]
+    done = _lessons_done_by_holders(pks)
     for pk, summary in summaries.items():
-        summary.with_access = with_access.get(pk, 0)
-        summary.revoked = revoked.get(pk, 0)
-        summary.holders = holders.get(pk, 0)
-        summary.lessons_done = done.get(pk, 0)
+        summary.with_access = with_access[pk]
+        summary.revoked = reached["either"][pk] - reached["opens"][pk]
+        summary.holders = holders[pk]
+        summary.lessons_done = done[pk]
     return list(summaries.values())
 
 
@@ -464,31 +500,35 @@ def weekly_access_changes(
     today = timezone.localtime(now).date()
     first_monday = today - timedelta(days=today.weekday(), weeks=weeks - 1)
     start = timezone.make_aware(datetime.combine(first_monday, time.min))
-    of_product = ProductAccess.objects.filter(grant=OuterRef("grant"), product=product)
     kinds = AccessEvent.Kind
+    # The grants that hold the Product, worked out once as a set rather than per event.
+    grants = ProductAccess.objects.filter(product=product).values("grant")
     events = (
         AccessEvent.objects.filter(site=product.site_id, at__gte=start, at__lte=now)
         .filter(
-            Q(kind__in=[kinds.GRANTED, kinds.REVOKED], grant__isnull=False, product__isnull=True)
-            & Exists(of_product)
+            Q(kind__in=[kinds.GRANTED, kinds.REVOKED], product__isnull=True, grant__in=grants)
             | Q(kind=kinds.PRODUCT_REVOKED, product=product)
         )
         .exclude(actor_kind=ActorKind.EXPIRY)
     )
     mondays = [first_monday + timedelta(weeks=i) for i in range(weeks)]
     starts = [timezone.make_aware(datetime.combine(monday, time.min)) for monday in mondays]
-    # One count per week and kind in a single pass: no per-row date function, which on
-    # SQLite is a Python call for every event.
-    counts = {}
-    for i, week_start in enumerate(starts):
-        in_week = Q(at__gte=week_start) & (Q(at__lt=starts[i + 1]) if i + 1 < weeks else Q())
-        counts[f"granted_{i}"] = Count("pk", filter=in_week & Q(kind=kinds.GRANTED))
-        counts[f"revoked_{i}"] = Count("pk", filter=in_week & ~Q(kind=kinds.GRANTED))
-    totals = events.aggregate(**counts)
-    return [
-        WeekOfChanges(monday, totals[f"granted_{i}"], totals[f"revoked_{i}"])
-        for i, monday in enumerate(mondays)
-    ]
+    # Each event's week from comparisons of its time, newest week first, then one count
+    # per week and kind: no per-row date function, which on SQLite is a Python call.
+    week = Case(
+        *[When(at__gte=starts[i], then=Value(i)) for i in range(weeks - 1, 0, -1)],
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    granted, revoked = [0] * weeks, [0] * weeks
+    for i, kind, count in (
+        events.order_by().annotate(week=week).values_list("week", "kind").annotate(n=Count("pk"))
+    ):
+        if kind == kinds.GRANTED:
+            granted[i] += count
+        else:
+            revoked[i] += count
+    return [WeekOfChanges(monday, granted[i], revoked[i]) for i, monday in enumerate(mondays)]
 
 
 # --- Editing an Offer ----------------------------------------------------------------
