@@ -402,7 +402,12 @@ class AccessEvent(models.Model):
     class Meta:
         ordering = ["-at", "-pk"]
         indexes = [
-            models.Index(fields=["site", "-at"], name="event_site_at"),
+            # A site's trail by time, carrying what the Activity filters and the Product
+            # Progress chart read, so both are answered from the index alone.
+            models.Index(
+                fields=["site", "-at", "kind", "actor_kind", "grant", "product"],
+                name="event_site_at_covering",
+            ),
             models.Index(fields=["contact", "-at"], name="event_contact_at"),
             models.Index(fields=["bulk_action", "grant"], name="event_bulk_grant"),
         ]
