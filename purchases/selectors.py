@@ -436,7 +436,7 @@ def _contacts_per_product(
             for pk in products
         }
     )
-    return {name: {pk: counts.get(f"{name}_{pk}", 0) for pk in products} for name in conditions}
+    return {name: {pk: counts[f"{name}_{pk}"] for pk in products} for name in conditions}
 
 
 def _lessons_done_by_holders(products: list[int]) -> dict[int, int]:

@@ -52,6 +52,19 @@ def test_access_through_another_offer_beats_a_revoked_one(academy):
     assert (summary.with_access, summary.revoked) == (3, 0)
 
 
+def test_access_that_starts_later_through_another_offer_beats_a_revoked_one(academy):
+    later = OfferFactory(site=academy["site"], products=[academy["basics"]])
+    services.grant_offer(
+        contact=academy["edsger"],
+        offer=later,
+        actor=academy["creator"],
+        starts_at=timezone.now() + timedelta(days=3),
+    )
+    assert states(academy["basics"])["Edsger Dijkstra"] == (5, "scheduled")
+    summary = selectors.product_summaries(academy["site"], academy["basics"])[0]
+    assert (summary.with_access, summary.revoked, summary.holders) == (2, 0, 5)
+
+
 def test_an_expiry_recorded_by_the_sweep_reads_expired_not_revoked(academy):
     assert services.expire_grants() == 1
     assert states(academy["basics"])["Alan Turing"] == (0, "expired")
