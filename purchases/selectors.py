@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from django.db import connections
 from django.db.models import (
     BooleanField,
     Case,
@@ -426,17 +427,39 @@ def _contacts_per_product(
 ) -> dict[str, dict[int, int]]:
     """For each named condition, the distinct contacts per Product with such an access.
 
-    One query of one count per Product and condition, rather than a GROUP BY: SQLite
-    groups by sorting every access, while a distinct count only keeps the contacts seen.
+    One query. The two databases are fastest with different forms of it: PostgreSQL
+    groups the accesses by Product with parallel workers, while SQLite groups by sorting
+    every access, so there one distinct count per Product and condition, which only keeps
+    the contacts it has seen, is twice as fast.
     """
-    counts = accesses.order_by().aggregate(
-        **{
-            f"{name}_{pk}": Count("grant__contact", distinct=True, filter=Q(product=pk) & condition)
-            for name, condition in conditions.items()
-            for pk in products
-        }
+    counts = {name: dict.fromkeys(products, 0) for name in conditions}
+    contact = "grant__contact"
+    if connections[accesses.db].vendor == "sqlite":
+        row = accesses.order_by().aggregate(
+            **{
+                f"{name}_{pk}": Count(contact, distinct=True, filter=Q(product=pk) & condition)
+                for name, condition in conditions.items()
+                for pk in products
+            }
+        )
+        for name, per_product in counts.items():
+            for pk in per_product:
+                per_product[pk] = row[f"{name}_{pk}"]
+        return counts
+    rows = (
+        accesses.order_by()
+        .values("product")
+        .annotate(
+            **{
+                name: Count(contact, distinct=True, filter=condition or None)
+                for name, condition in conditions.items()
+            }
+        )
     )
-    return {name: {pk: counts[f"{name}_{pk}"] for pk in products} for name in conditions}
+    for row in rows:
+        for name, per_product in counts.items():
+            per_product[row["product"]] = row[name]
+    return counts
 
 
 def _lessons_done_by_holders(products: list[int]) -> dict[int, int]:
