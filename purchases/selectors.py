@@ -325,15 +325,17 @@ def product_progress(product: Product, now: datetime | None = None) -> QuerySet:
     One query, whatever the number of contacts.
     """
     now = now or timezone.now()
-    accesses = ProductAccess.objects.filter(
-        held_access_q(), product=product, grant__contact=OuterRef("pk")
-    )
+    # A contact's accesses are reached through their grants, each access by its grant and
+    # Product (a unique index): without statistics, SQLite would otherwise read every
+    # access to the Product for each contact.
+    access = ProductAccess.objects.filter(held_access_q(), product=product, grant=OuterRef("pk"))
+    grants = Grant.objects.filter(Exists(access), contact=OuterRef("pk")).order_by()
     completions = LessonCompletion.objects.filter(
         contact=OuterRef("pk"), lesson__product=product
     ).order_by()
     return (
         Contact.objects.filter(site=product.site_id)
-        .filter(Exists(accesses))
+        .filter(Exists(grants))
         .annotate(
             lessons_done=Coalesce(
                 Subquery(
@@ -349,7 +351,11 @@ def product_progress(product: Product, now: datetime | None = None) -> QuerySet:
             # runs it for the rows of a page, where an EXISTS per state would be hashed
             # over every customer of the Product.
             access_rank=Subquery(
-                accesses.annotate(rank=_access_rank(now)).order_by("rank").values("rank")[:1],
+                grants.annotate(
+                    rank=Subquery(access.annotate(rank=_access_rank(now)).values("rank"))
+                )
+                .order_by("rank")
+                .values("rank")[:1],
                 output_field=IntegerField(),
             ),
         )
