@@ -1,8 +1,7 @@
 from django.contrib import admin
 
+from contacts.models import Contact, Tag
 from purchases.admin import GrantInline
-
-from .models import Contact, Tag
 
 
 @admin.register(Contact)

@@ -9,8 +9,9 @@ from django.utils import timezone
 from contacts.models import ContactTag, Tag
 from kajaccess.models import Site
 from products.models import Offer, Product
+from purchases.access.selectors import current_access_q, revoked_access_q
 from purchases.models import Grant, ProductAccess, Subscription
-from purchases.selectors import contacts_table, current_access_q, revoked_access_q
+from purchases.reports.selectors import contacts_table
 
 ACCESS_CHOICES = [
     ("has_access", "Has access"),

@@ -6,11 +6,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from contacts.models import Contact, ContactTag, Tag
+from contacts.signals import tag_added
 from kajaccess.actors import Actor
 from kajaccess.models import Site
-
-from .models import Contact, ContactTag, Tag
-from .signals import tag_added
 
 
 def tag_get_or_create(*, site: Site, name: str) -> Tag:

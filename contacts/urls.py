@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import bulk_views, views
+from contacts import views
+from contacts.bulk import views as bulk_views
 
 app_name = "contacts"
 

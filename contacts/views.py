@@ -10,14 +10,16 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
-from kajaccess.dashboard import member_required, wants_partial
+from contacts.filters import ContactFilter
+from contacts.models import Contact
+from contacts.table import ContactTable, page_number
+from kajaccess.web import member_required, wants_partial
 from products.models import Product
-from purchases import selectors
-from purchases.selectors import contact_products, contacts_products_count
-
-from .filters import ContactFilter
-from .models import Contact
-from .tables import ContactTable, page_number
+from purchases.access import selectors
+from purchases.access.selectors import contact_products
+from purchases.billing import selectors as billing_selectors
+from purchases.reports import selectors as reports_selectors
+from purchases.reports.selectors import contacts_products_count
 
 EVENTS_PER_PAGE = 50
 
@@ -43,7 +45,7 @@ def _panel(request, template: str, context: dict):
 @require_GET
 def contact_list(request):
     filters = ContactFilter(
-        request.GET, queryset=selectors.contacts_table(request.site), site=request.site
+        request.GET, queryset=reports_selectors.contacts_table(request.site), site=request.site
     )
     table = ContactTable(filters.qs)
     RequestConfig(request, paginate=False).configure(table)
@@ -64,7 +66,7 @@ def preview(request, contact_id: int):
     context = {
         "contact": contact,
         "total_products": contacts_products_count([contact.pk])[contact.pk],
-        "subscriptions": selectors.contact_subscriptions(contact),
+        "subscriptions": billing_selectors.contact_subscriptions(contact),
     }
     return _panel(request, "contacts/partials/preview.html", context)
 

@@ -144,9 +144,9 @@ TASKS = {
     }
 }
 
-# Where billing runs take the money: a dotted path to a purchases.gateways.PaymentGateway.
+# Where billing runs take the money: a dotted path to a purchases.billing.gateways.PaymentGateway.
 # The test gateway takes no real money and declines only contacts whose test card is set so.
-PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "purchases.gateways.TestGateway")
+PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "purchases.billing.gateways.TestGateway")
 # How often the worker runs the billing run and the access sweep.
 PERIODIC_TASK_INTERVAL_MINUTES = int(os.environ.get("PERIODIC_TASK_INTERVAL_MINUTES", 10))
 # A bulk action with no chunk done for this long counts as stopped: the access sweep

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Lesson, Offer, Product
+from products.models import Lesson, Offer, Product
 
 
 class LessonInline(admin.TabularInline):

@@ -2,7 +2,7 @@ import django_filters
 from django.db.models import Q
 
 from contacts.models import Contact
-from purchases.selectors import ACCESS_RANK, PRODUCT_ACCESS_STATES
+from purchases.access.selectors import ACCESS_RANK, PRODUCT_ACCESS_STATES
 
 
 class ProgressFilter(django_filters.FilterSet):

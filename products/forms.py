@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import Offer, Product
+from products.models import Offer, Product
 
 
 class SiteProductsField(forms.ModelMultipleChoiceField):

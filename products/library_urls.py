@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import library_views
+from products.views import library as library_views
 
 app_name = "library"
 

@@ -6,8 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contacts.models import Contact
-
-from .models import Lesson, LessonCompletion
+from products.models import Lesson, LessonCompletion
 
 
 def complete_lesson(

@@ -2,7 +2,7 @@ import django_tables2 as tables
 from django.utils.html import format_html
 
 from contacts.models import Contact
-from purchases.selectors import PRODUCT_ACCESS_STATES
+from purchases.access.selectors import PRODUCT_ACCESS_STATES
 
 STATE_BADGE = {
     "active": "badge--active",

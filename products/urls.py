@@ -1,15 +1,16 @@
 from django.urls import path
 
-from . import views
+from products.views import offers as views
+from products.views import products as views_products
 
 app_name = "products"
 
 urlpatterns = [
-    path("products/", views.product_list, name="list"),
-    path("products/<int:product_id>/progress/", views.product_progress, name="progress"),
+    path("products/", views_products.product_list, name="list"),
+    path("products/<int:product_id>/progress/", views_products.product_progress, name="progress"),
     path(
         "products/<int:product_id>/progress/export/",
-        views.product_progress_csv,
+        views_products.product_progress_csv,
         name="progress_csv",
     ),
     path("offers/", views.offer_list, name="offers"),

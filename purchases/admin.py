@@ -4,9 +4,17 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from kajaccess.actors import Actor
-
-from . import billing, services
-from .models import AccessEvent, Automation, BulkAction, Grant, Payment, ProductAccess, Subscription
+from purchases.access import services
+from purchases.billing import services as billing
+from purchases.models import (
+    AccessEvent,
+    Automation,
+    BulkAction,
+    Grant,
+    Payment,
+    ProductAccess,
+    Subscription,
+)
 
 ACCESS_FIELDS = [
     "status",

@@ -6,4 +6,4 @@ class PurchasesConfig(AppConfig):
 
     def ready(self):
         # Automations listen to the signals of the access, billing and tag services.
-        from . import automations  # noqa: F401
+        from purchases.automations import runner  # noqa: F401

@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from . import automation_views, billing_views
+from purchases.automations import views as automation_views
+from purchases.billing import views as billing_views
 
 SUBSCRIPTION = "subscriptions/<int:subscription_id>/"
 AUTOMATION = "automations/<int:automation_id>/"

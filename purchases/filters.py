@@ -1,8 +1,7 @@
 import django_filters
 
 from kajaccess.actors import ActorKind
-
-from .models import AccessEvent
+from purchases.models import AccessEvent
 
 
 class ActivityFilter(django_filters.FilterSet):

@@ -1,8 +1,7 @@
 from django import forms
 
 from products.models import Offer
-
-from .services import REASON_MAX_LENGTH
+from purchases.access.services import REASON_MAX_LENGTH
 
 
 class AccessChangeForm(forms.Form):

@@ -17,7 +17,7 @@ from django_tasks import TaskResultStatus, task
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
-from . import billing
+from purchases.billing import runs as billing
 
 
 def interval() -> timedelta:
@@ -59,7 +59,7 @@ def run_billing_task() -> str:
 def process_access_task() -> str:
     # Imported when the sweep runs, not with this module: bulk actions are the Contacts
     # tab's code, which purchases never loads at import time.
-    from contacts.bulk_actions import resume_stalled_bulk_actions
+    from contacts.bulk.recovery import resume_stalled_bulk_actions
 
     try:
         sweep = billing.process_access()

@@ -1,8 +1,7 @@
 from django.urls import include, path
 
-from contacts import bulk_views
-
-from . import views
+from contacts.bulk import views as bulk_views
+from purchases import views
 
 app_name = "purchases"
 

@@ -20,16 +20,16 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from contacts.models import Contact
-from contacts.tables import page_number
+from contacts.table import page_number
+from kajaccess import outcomes as kajaccess_outcomes
 from kajaccess.actors import Actor
-from kajaccess.dashboard import member_required, next_url, wants_partial
+from kajaccess.web import member_required, next_url, wants_partial
 from products.models import Product
-
-from . import services
-from .filters import ActivityFilter
-from .forms import AccessChangeForm, GrantOfferForm
-from .models import Grant
-from .selectors import billing_subscriptions
+from purchases.access import services
+from purchases.billing.selectors import billing_subscriptions
+from purchases.filters import ActivityFilter
+from purchases.forms import AccessChangeForm, GrantOfferForm
+from purchases.models import Grant
 
 EVENTS_PER_PAGE = 50
 
@@ -56,7 +56,7 @@ class AccessChange:
             return reverse(f"purchases:{self.verb}_product{name}", args=[*args, self.product.pk])
         return reverse(f"purchases:{self.verb}{name}", args=args)
 
-    def apply(self, actor: Actor, reason: str) -> services.Outcome:
+    def apply(self, actor: Actor, reason: str) -> kajaccess_outcomes.Outcome:
         if self.verb == "revoke" and self.product is None:
             return services.revoke_grant(grant=self.grant, actor=actor, reason=reason)
         if self.verb == "revoke":
@@ -109,7 +109,7 @@ def _access_popup(request, change: AccessChange, form, status: int = 200):
     return _popup(request, "purchases/partials/access_form.html", context, status)
 
 
-def _changed(request, outcome: services.Outcome, contact: Contact, next_url: str):
+def _changed(request, outcome: kajaccess_outcomes.Outcome, contact: Contact, next_url: str):
     """Say what happened; HTMX pages refresh their lists and close the popup."""
     messages.add_message(
         request, messages.SUCCESS if outcome.changed else messages.INFO, outcome.message
@@ -193,7 +193,7 @@ def grant_offer(request, contact_id: int):
             if outcome.changed and form.cleaned_data["send_email"]:
                 library_url = request.build_absolute_uri(reverse("library:index"))
                 transaction.on_commit(partial(_send_grant_email, outcome.obj, library_url))
-                outcome = services.Outcome(
+                outcome = kajaccess_outcomes.Outcome(
                     outcome.obj, True, f"{outcome.message} An email is on its way to them."
                 )
             default = reverse("contacts:profile", args=[contact.pk])

@@ -13,7 +13,7 @@ from django.utils import timezone
 from contacts.models import Contact
 from kajaccess.actors import Actor
 from products.models import LessonCompletion, Offer, Product
-from purchases import services
+from purchases.access import services
 from purchases.models import Grant
 from tests.factories import (
     ContactFactory,

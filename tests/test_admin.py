@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from contacts.models import Contact
-from purchases import selectors
+from purchases.access import selectors
 from purchases.models import AccessEvent, Grant
 
 pytestmark = pytest.mark.django_db

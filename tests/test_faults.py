@@ -8,10 +8,10 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from contacts import bulk_actions
-from contacts.bulk_actions import run_bulk_action
+from contacts.bulk import runner
+from contacts.bulk.runner import run_bulk_action
 from kajaccess.actors import Actor
-from purchases import services
+from purchases.access import services
 from purchases.models import AccessEvent, AccessStatus, BulkAction, Grant
 from tests.factories import ContactFactory, MembershipFactory, OfferFactory, ProductFactory
 
@@ -109,7 +109,7 @@ def test_a_database_error_in_a_chunk_rolls_it_back_and_the_job_resumes(shop, mon
     owner, offer, _ = shop
     ids = [c.pk for c in ContactFactory.create_batch(12, site=owner.site)]
     services.grant_offer_to_contacts(offer=offer, contact_ids=ids, actor=Actor.creator(owner.user))
-    monkeypatch.setattr(bulk_actions, "CHUNK_SIZE", 5)
+    monkeypatch.setattr(runner, "CHUNK_SIZE", 5)
     real = services.revoke_grants
     calls = {"n": 0}
 

@@ -19,7 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from contacts.models import Contact
 from kajaccess.actors import Actor
 from products.models import Lesson, LessonCompletion, Offer, Product
-from purchases import services
+from purchases.access import services
 from purchases.models import AccessEvent, Automation, BulkAction, Grant, ProductAccess, Subscription
 
 pytestmark = pytest.mark.django_db

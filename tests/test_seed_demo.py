@@ -9,9 +9,9 @@ from django.utils import timezone
 from contacts.models import Contact
 from kajaccess.models import Site, SiteMembership
 from products.models import Offer, Product
-from purchases import selectors
-from purchases.billing import process_access, run_billing
-from purchases.gateways import TestGateway
+from purchases.access import selectors
+from purchases.billing.gateways import TestGateway
+from purchases.billing.runs import process_access, run_billing
 from purchases.models import AccessEvent, AccessStatus, Grant, Payment, RevokedVia, Subscription
 
 pytestmark = pytest.mark.django_db

@@ -6,9 +6,9 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.test import RequestFactory
 
-from kajaccess.dashboard import member_required
 from kajaccess.middleware import CurrentSiteMiddleware
 from kajaccess.models import SiteMembership
+from kajaccess.web import member_required
 from tests.factories import ContactFactory, MembershipFactory, SiteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from contacts.models import Contact, ContactTag
 from products.models import Offer
 from purchases.models import AccessStatus, BulkAction, Grant
-from purchases.selectors import contacts_products_count
+from purchases.reports.selectors import contacts_products_count
 from tests.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,11 +5,13 @@ from django.db import DatabaseError, connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
-from contacts import bulk_actions
-from contacts.bulk_actions import preview, run_bulk_action, start_bulk_action
+from contacts.bulk import actions as bulk_actions
+from contacts.bulk import runner
+from contacts.bulk.runner import run_bulk_action, start_bulk_action
+from contacts.bulk.selection import preview
 from contacts.models import ContactTag
 from kajaccess.actors import Actor
-from purchases import services
+from purchases.access import services
 from purchases.models import AccessEvent, AccessStatus, BulkAction, Grant
 from tests.factories import (
     ContactFactory,
@@ -162,7 +164,7 @@ def test_a_rerun_after_a_failure_in_the_middle_changes_nothing_twice(shop, monke
         offer=offer, contact_ids=[p.pk for p in more], actor=Actor.creator(member.user)
     )
     everyone = [c.pk for c in contacts + more]
-    monkeypatch.setattr(bulk_actions, "CHUNK_SIZE", 4)
+    monkeypatch.setattr(runner, "CHUNK_SIZE", 4)
     bulk = start(member, "revoke_offer", {"offer": offer.pk}, everyone, run=False)
 
     real = bulk_actions.RevokeOfferAction.execute

@@ -5,10 +5,10 @@ import threading
 import pytest
 from django.db import connection
 
-from contacts import bulk_actions
-from contacts.bulk_actions import run_bulk_action
+from contacts.bulk import runner
+from contacts.bulk.runner import run_bulk_action
 from kajaccess.actors import Actor
-from purchases import services
+from purchases.access import services
 from purchases.models import AccessEvent, AccessStatus, BulkAction, Grant
 from tests.factories import ContactFactory, MembershipFactory, OfferFactory, ProductFactory
 
@@ -36,7 +36,7 @@ def run_together(*jobs):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_overlapping_bulk_revokes_revoke_each_grant_once(postgres_only, monkeypatch):
-    monkeypatch.setattr(bulk_actions, "CHUNK_SIZE", 7)
+    monkeypatch.setattr(runner, "CHUNK_SIZE", 7)
     member = MembershipFactory()
     offer = OfferFactory(site=member.site, products=[ProductFactory(site=member.site)])
     people = ContactFactory.create_batch(60, site=member.site)
@@ -68,7 +68,7 @@ def test_two_overlapping_bulk_revokes_revoke_each_grant_once(postgres_only, monk
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_on_one_job_change_nothing_twice(postgres_only, monkeypatch):
-    monkeypatch.setattr(bulk_actions, "CHUNK_SIZE", 5)
+    monkeypatch.setattr(runner, "CHUNK_SIZE", 5)
     member = MembershipFactory()
     offer = OfferFactory(site=member.site, products=[ProductFactory(site=member.site)])
     ids = [p.pk for p in ContactFactory.create_batch(40, site=member.site)]

@@ -8,11 +8,13 @@ from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
-from contacts import bulk_actions
-from contacts.bulk_actions import preview, start_bulk_action
+from contacts.bulk import actions as bulk_actions
+from contacts.bulk import runner
+from contacts.bulk.runner import start_bulk_action
+from contacts.bulk.selection import preview
 from contacts.models import Contact, ContactTag, Tag
 from kajaccess.actors import Actor
-from purchases import services
+from purchases.access import services
 from purchases.models import AccessEvent, AccessStatus, BulkAction, Grant, Subscription
 from tests.factories import (
     ContactFactory,
@@ -29,7 +31,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def shop(monkeypatch):
     """Twelve contacts in every state a bulk action can meet, run in chunks of 3."""
-    monkeypatch.setattr(bulk_actions, "CHUNK_SIZE", 3)
+    monkeypatch.setattr(runner, "CHUNK_SIZE", 3)
     member = MembershipFactory()
     site = member.site
     actor = Actor.creator(member.user)

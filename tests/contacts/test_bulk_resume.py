@@ -11,11 +11,13 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from contacts import bulk_actions
-from contacts.bulk_actions import resume_stalled_bulk_actions, run_bulk_action, start_bulk_action
-from contacts.tasks import run_bulk_action_task
+from contacts.bulk import actions as bulk_actions
+from contacts.bulk import runner
+from contacts.bulk.recovery import resume_stalled_bulk_actions
+from contacts.bulk.runner import run_bulk_action, start_bulk_action
+from contacts.bulk.tasks import run_bulk_action_task
 from kajaccess.actors import Actor
-from purchases import services
+from purchases.access import services
 from purchases.models import AccessEvent, AccessStatus, BulkAction, Grant
 from purchases.tasks import process_access_task
 from tests.factories import ContactFactory, MembershipFactory, OfferFactory, ProductFactory
@@ -71,7 +73,7 @@ def queue(member, offer, ids) -> BulkAction:
 def killed_run(shop, monkeypatch):
     """A bulk revoke of 13 contacts whose worker died in its second chunk of four."""
     member, offer, ids = shop
-    monkeypatch.setattr(bulk_actions, "CHUNK_SIZE", 4)
+    monkeypatch.setattr(runner, "CHUNK_SIZE", 4)
     bulk = queue(member, offer, ids)
     real = bulk_actions.RevokeOfferAction.execute
     calls = {"n": 0}

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from contacts.models import Contact, ContactTag, Tag
 from kajaccess.actors import Actor
-from purchases import services
+from purchases.access import services
 from purchases.models import AccessEvent, AccessStatus, BulkAction, Grant
 from tests.academy import build_academy
 from tests.factories import ContactFactory, OfferFactory, TagFactory, UserFactory

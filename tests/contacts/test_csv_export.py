@@ -4,10 +4,10 @@ import tracemalloc
 
 import pytest
 
-from contacts import csv_export
+from contacts import export as csv_export
 from contacts.models import Contact, ContactTag
 from kajaccess.actors import Actor
-from purchases import services
+from purchases.access import services
 from tests.factories import (
     ContactFactory,
     MembershipFactory,

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from contacts.tables import ago, short_date
+from contacts.table import ago, short_date
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from kajaccess.actors import Actor
-from purchases import services
+from purchases.access import services
 from purchases.models import Subscription
 from tests.academy import build_academy
 from tests.factories import (

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from kajaccess.actors import Actor
-from purchases import services
+from purchases.access import services
 from purchases.models import Grant
 from tests.factories import (
     ContactFactory,

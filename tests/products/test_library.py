@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from kajaccess.actors import Actor
 from products.models import LessonCompletion
-from purchases import services
+from purchases.access import services
 from purchases.models import Grant
 from tests.factories import (
     ContactFactory,

@@ -3,11 +3,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from purchases import selectors, services
+from purchases.access import selectors as access_selectors
+from purchases.access import services
 from purchases.models import AccessEvent
+from purchases.offers import selectors as offers_selectors
+from purchases.reports import selectors
 from tests.factories import ContactFactory, OfferFactory, ProductFactory
-
-from .conftest import complete
+from tests.products.conftest import complete
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +18,7 @@ def states(product):
     return {
         contact.name: (
             contact.lessons_done,
-            selectors.PRODUCT_ACCESS_STATES[contact.access_rank][0],
+            access_selectors.PRODUCT_ACCESS_STATES[contact.access_rank][0],
         )
         for contact in selectors.product_progress(product)
     }
@@ -204,9 +206,12 @@ def test_weekly_access_changes_leave_out_other_products_offers(academy):
 
 def test_offer_change_counts_reach_active_grants_only(academy):
     extra = ProductFactory(site=academy["site"], lessons=1)
-    counts = selectors.offer_change_counts(
+    counts = offers_selectors.offer_change_counts(
         academy["bootcamp"], added=[extra.pk], removed=[academy["advanced"].pk]
     )
     # Ada, Grace, Alan (expired but not yet swept) and Barbara hold active grants.
     assert counts == {"gain": 4, "lose": {academy["advanced"].pk: 4}}
-    assert selectors.offer_change_counts(academy["bootcamp"], [], []) == {"gain": 0, "lose": {}}
+    assert offers_selectors.offer_change_counts(academy["bootcamp"], [], []) == {
+        "gain": 0,
+        "lose": {},
+    }

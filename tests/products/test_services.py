@@ -8,9 +8,10 @@ from django.utils import timezone
 from kajaccess.actors import Actor
 from products import services
 from products.models import LessonCompletion, Offer
-from purchases import selectors
-from purchases import services as access
+from purchases.access import selectors
+from purchases.access import services as access_services
 from purchases.models import AccessEvent, Grant, ProductAccess
+from purchases.offers import services as access
 from tests.factories import ContactFactory, LessonFactory, OfferFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +36,7 @@ def test_complete_lesson_records_the_completion_and_the_activity_once():
     assert LessonCompletion.objects.filter(contact=contact, lesson=lesson).count() == 1
 
 
-# --- Offers: create, edit, delete, restore (purchases.services) ------------------------
+# --- Offers: create, edit, delete, restore (purchases.offers.services) ------------------------
 
 
 def offer_details(offer, **changes):
@@ -122,7 +123,9 @@ def test_new_access_days_apply_to_new_grants_only(academy):
     assert (bootcamp.access_days, bootcamp.price) == (30, Decimal("249.00"))
     assert access_snapshot(academy["site"]) == before
     newcomer = ContactFactory(site=academy["site"])
-    grant = access.grant_offer(contact=newcomer, offer=bootcamp, actor=academy["creator"]).obj
+    grant = access_services.grant_offer(
+        contact=newcomer, offer=bootcamp, actor=academy["creator"]
+    ).obj
     assert grant.expires_at is not None
 
 
@@ -193,7 +196,9 @@ def test_deleting_an_offer_changes_no_access_and_ends_granting(academy):
     assert selectors.has_access(academy["ada"], academy["basics"])
     assert bootcamp not in Offer.objects.live()
     with pytest.raises(ValidationError, match="can no longer be granted"):
-        access.grant_offer(contact=ContactFactory(site=site), offer=bootcamp, actor=creator)
+        access_services.grant_offer(
+            contact=ContactFactory(site=site), offer=bootcamp, actor=creator
+        )
 
     again = access.delete_offer(offer=bootcamp, actor=creator)
     assert not again.changed
@@ -211,7 +216,7 @@ def test_restoring_an_offer_makes_it_grantable_again(academy):
     assert bootcamp in Offer.objects.live()
     assert not access.restore_offer(offer=bootcamp, actor=creator).changed
     newcomer = ContactFactory(site=site)
-    assert access.grant_offer(contact=newcomer, offer=bootcamp, actor=creator).changed
+    assert access_services.grant_offer(contact=newcomer, offer=bootcamp, actor=creator).changed
 
 
 def test_deleting_leaves_other_offers_alone(academy):

@@ -9,9 +9,10 @@ from django.test import Client
 from django.urls import reverse
 
 from products.models import Offer
-from purchases import selectors
-from purchases import services as access
+from purchases.access import selectors
+from purchases.access import services as access
 from purchases.models import AccessEvent, Grant, ProductAccess
+from purchases.offers import services as offers_services
 from tests.factories import (
     ContactFactory,
     MembershipFactory,
@@ -19,8 +20,7 @@ from tests.factories import (
     ProductFactory,
     UserFactory,
 )
-
-from .conftest import complete
+from tests.products.conftest import complete
 
 pytestmark = pytest.mark.django_db
 
@@ -464,7 +464,7 @@ def test_delete_and_restore_over_htmx_swap_the_offers_and_close_the_dialog(creat
 
 
 def test_restore_offer_is_post_only(creator_client, academy):
-    access.delete_offer(offer=academy["bootcamp"], actor=academy["creator"])
+    offers_services.delete_offer(offer=academy["bootcamp"], actor=academy["creator"])
     url = reverse("products:offer_restore", args=[academy["bootcamp"].pk])
     assert creator_client.get(url).status_code == 405
     assert academy["bootcamp"] not in Offer.objects.live()
@@ -493,7 +493,7 @@ def test_offers_tab_runs_the_same_queries_at_two_sizes(
             contact=ContactFactory(site=academy["site"]), offer=offer, actor=academy["creator"]
         )
         if i % 3 == 0:
-            access.delete_offer(offer=offer, actor=academy["creator"])
+            offers_services.delete_offer(offer=offer, actor=academy["creator"])
     with django_assert_num_queries(len(small.captured_queries)):
         creator_client.get(url)
 

@@ -8,11 +8,15 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from contacts import bulk_actions
+from contacts.bulk import runner
 from contacts.services import add_tag, tag_get_or_create
 from kajaccess.actors import Actor
 from products.models import Offer
-from purchases import automations, billing, selectors, services
+from purchases.access import selectors, services
+from purchases.automations import runner as automations_runner
+from purchases.automations import services as automations
+from purchases.billing import runs as billing_runs
+from purchases.billing import services as billing
 from purchases.models import AccessEvent, Automation, Grant, Subscription
 from tests.factories import (
     ContactFactory,
@@ -148,7 +152,7 @@ def test_payment_failed_for_an_offer(site, commit):
             starts_at=T0,
         )
     with commit():
-        billing.run_billing(now=T0)
+        billing_runs.run_billing(now=T0)
     assert not holds(ada, community)
     assert tab_label(ada, community) == "Revoked by automation"
     assert holds(grace, community)
@@ -277,14 +281,14 @@ def test_a_cycle_terminates_with_real_commits():
 
 
 def test_a_long_chain_stops_at_its_depth(site, creator, commit):
-    offers = [offer(site, f"Step {n}") for n in range(automations.MAX_CHAIN_DEPTH + 4)]
+    offers = [offer(site, f"Step {n}") for n in range(automations_runner.MAX_CHAIN_DEPTH + 4)]
     for before, after in zip(offers, offers[1:], strict=False):
         automation(site, Trigger.OFFER_GRANTED, Action.GRANT_OFFER, after, on=before)
     ada = ContactFactory(site=site)
     with commit():
         services.grant_offer(contact=ada, offer=offers[0], actor=creator)
     # The first grant, then one per level of the chain up to its depth.
-    assert Grant.objects.filter(contact=ada).count() == automations.MAX_CHAIN_DEPTH + 2
+    assert Grant.objects.filter(contact=ada).count() == automations_runner.MAX_CHAIN_DEPTH + 2
 
 
 # --- Creating, pausing, deleting ------------------------------------------------------
@@ -362,7 +366,7 @@ def test_delete_automation_leaves_what_it_did(site, creator, commit):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_bulk_add_tag_action_sets_it_off_once_per_contact(monkeypatch):
-    monkeypatch.setattr(bulk_actions, "CHUNK_SIZE", 10)
+    monkeypatch.setattr(runner, "CHUNK_SIZE", 10)
     member = MembershipFactory()
     site, creator = member.site, Actor.creator(member.user)
     bootcamp = offer(site, "Python Bootcamp")
@@ -372,7 +376,7 @@ def test_a_bulk_add_tag_action_sets_it_off_once_per_contact(monkeypatch):
     ids = [c.pk for c in contacts]
     services.grant_offer_to_contacts(offer=bootcamp, contact_ids=ids, actor=creator)
 
-    bulk = bulk_actions.start_bulk_action(
+    bulk = runner.start_bulk_action(
         site=site,
         user=member.user,
         action="add_tag",

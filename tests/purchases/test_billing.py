@@ -11,8 +11,10 @@ from django.test import override_settings
 
 from kajaccess.actors import Actor
 from products.models import Offer
-from purchases import billing, selectors, services
-from purchases.gateways import ChargeResult, GatewayError, PaymentGateway
+from purchases.access import selectors, services
+from purchases.billing import runs as billing_runs
+from purchases.billing import services as billing
+from purchases.billing.gateways import ChargeResult, GatewayError, PaymentGateway
 from purchases.models import AccessEvent, Grant, Payment, Subscription
 from purchases.signals import payment_failed, subscription_canceled
 from tests.factories import ContactFactory, OfferFactory, ProductFactory
@@ -67,7 +69,7 @@ def buy(offer, contact=None, starts_at=T0) -> Subscription:
 def paid(offer, contact=None) -> Subscription:
     """A subscription whose first payment went through at T0: next billing a month later."""
     subscription = buy(offer, contact)
-    billing.run_billing(now=T0)
+    billing_runs.run_billing(now=T0)
     subscription.refresh_from_db()
     return subscription
 
@@ -197,7 +199,7 @@ def test_ending_a_subscription_keeps_an_earlier_revoke_as_it_was(vault, creator)
 def test_a_finished_payment_plan_cannot_be_canceled(coaching, creator):
     sub = buy(coaching)
     for when in (T0, at(31), at(61)):
-        billing.run_billing(now=when)
+        billing_runs.run_billing(now=when)
     sub.refresh_from_db()
     assert sub.status == Status.COMPLETED
     with pytest.raises(ValidationError, match="paid in full"):
@@ -246,7 +248,7 @@ def test_pause_indefinitely_keeps_access_and_takes_no_payment(vault, creator):
     assert selectors.has_access(sub.grant.contact, product_of(sub))
     assert selectors.access_status(selectors.contact_grants(sub.grant.contact).get()) is None
 
-    assert billing.run_billing(now=at(40)).charged == 0
+    assert billing_runs.run_billing(now=at(40)).charged == 0
     assert sub.payments.count() == 1
     event = AccessEvent.objects.get(kind=AccessEvent.Kind.SUBSCRIPTION_PAUSED)
     assert event.details["status"] == ["active", "paused"]
@@ -280,7 +282,7 @@ def test_resume_takes_payments_again_from_now(vault, creator):
     assert (sub.status, sub.paused_until, sub.next_billing_at) == (Status.ACTIVE, None, at(45))
     assert kinds(sub)[-1] == AccessEvent.Kind.SUBSCRIPTION_RESUMED
 
-    assert billing.run_billing(now=at(45)).charged == 1
+    assert billing_runs.run_billing(now=at(45)).charged == 1
     sub.refresh_from_db()
     assert sub.next_billing_at == billing.next_billing_date(at(45), "month")
 
@@ -308,7 +310,7 @@ def test_revoking_access_never_changes_billing(vault, creator):
     assert (sub.status, sub.cancel_at, sub.paused_until) == (Status.ACTIVE, None, None)
     assert sub.is_billing
     # A revoke never skips billing: the revoked customer is charged until someone cancels.
-    run = billing.run_billing(now=at(31))
+    run = billing_runs.run_billing(now=at(31))
     assert (run.charged, run.failed) == (1, 0)
     assert list(sub.payments.values_list("due_at", "status")) == [
         (at(31), "succeeded"),
@@ -338,7 +340,7 @@ def test_cancelling_and_pausing_never_revoke(vault, creator):
 def test_billing_run_charges_what_is_due_once(vault, creator):
     sub = buy(vault)
     later = buy(vault, starts_at=at(10))
-    run = billing.run_billing(now=at(1))
+    run = billing_runs.run_billing(now=at(1))
     assert (run.charged, run.failed) == (1, 0)
     sub.refresh_from_db()
     payment = sub.payments.get()
@@ -355,17 +357,17 @@ def test_billing_run_charges_what_is_due_once(vault, creator):
     assert (event.actor_kind, event.details["amount"]) == ("system", "29.00")
 
     # The same day again: nothing is charged twice.
-    assert billing.run_billing(now=at(1)).charged == 0
-    assert billing.run_billing(now=at(1.5)).charged == 0
+    assert billing_runs.run_billing(now=at(1)).charged == 0
+    assert billing_runs.run_billing(now=at(1.5)).charged == 0
     assert Payment.objects.count() == 1
 
 
 def test_a_late_run_charges_one_billing_date_per_run(vault):
     sub = buy(vault)
-    assert billing.run_billing(now=at(70)).charged == 1
+    assert billing_runs.run_billing(now=at(70)).charged == 1
     sub.refresh_from_db()
     assert sub.next_billing_at == at(31)
-    assert billing.run_billing(now=at(70)).charged == 1
+    assert billing_runs.run_billing(now=at(70)).charged == 1
     assert sorted(sub.payments.values_list("due_at", flat=True)) == [T0, at(31)]
 
 
@@ -376,7 +378,7 @@ def test_billing_skips_paused_and_canceled_and_pending_at_period_end(vault, crea
     billing.pause_subscription(subscription=paused, actor=creator, now=at(2))
     billing.end_subscription(subscription=canceled, actor=creator, now=at(2))
     billing.cancel_subscription(subscription=pending, actor=creator, now=at(2))
-    assert billing.run_billing(now=at(31)).charged == 0
+    assert billing_runs.run_billing(now=at(31)).charged == 0
     assert Payment.objects.count() == 3  # the first payment of each
 
 
@@ -385,13 +387,13 @@ def test_a_pending_cancellation_after_the_billing_date_is_still_charged(vault, c
     billing.cancel_subscription(
         subscription=sub, actor=creator, when="date", on=at(40).date(), now=at(2)
     )
-    assert billing.run_billing(now=at(31)).charged == 1
+    assert billing_runs.run_billing(now=at(31)).charged == 1
 
 
 def test_payment_plan_completes_after_its_last_installment_and_keeps_access(coaching):
     sub = buy(coaching)
     for when in (T0, at(31), at(61)):
-        billing.run_billing(now=when)
+        billing_runs.run_billing(now=when)
     sub.refresh_from_db()
     assert (sub.status, sub.installments_paid, sub.next_billing_at) == (Status.COMPLETED, 3, None)
     assert sub.display_status == "Completed"
@@ -399,7 +401,7 @@ def test_payment_plan_completes_after_its_last_installment_and_keeps_access(coac
     assert kinds(sub)[-1] == AccessEvent.Kind.PLAN_COMPLETED
     assert selectors.has_access(sub.grant.contact, product_of(sub), now=at(400))
     assert selectors.access_status(selectors.contact_grants(sub.grant.contact).get()) is None
-    assert billing.run_billing(now=at(400)).charged == 0
+    assert billing_runs.run_billing(now=at(400)).charged == 0
 
 
 def test_a_declined_card_makes_it_past_due_and_fires_payment_failed(
@@ -417,7 +419,7 @@ def test_a_declined_card_makes_it_past_due_and_fires_payment_failed(
     try:
         with django_capture_on_commit_callbacks(execute=True):
             # Tried again a day after the first decline.
-            run = billing.run_billing(now=at(1.5))
+            run = billing_runs.run_billing(now=at(1.5))
     finally:
         payment_failed.disconnect(listener)
     assert (run.charged, run.failed) == (0, 1)
@@ -432,12 +434,12 @@ def test_a_declined_card_makes_it_past_due_and_fires_payment_failed(
     event = AccessEvent.objects.filter(kind=AccessEvent.Kind.PAYMENT_FAILED).latest("pk")
     assert "declined" in event.details["message"]
     # Not tried again on the same day; access is not touched by a failed payment.
-    assert billing.run_billing(now=at(2)).failed == 0
+    assert billing_runs.run_billing(now=at(2)).failed == 0
     assert selectors.has_access(contact, product_of(sub), now=at(2))
 
     contact.test_card_declines = False
     contact.save()
-    assert billing.run_billing(now=at(3)).charged == 1
+    assert billing_runs.run_billing(now=at(3)).charged == 1
     sub.refresh_from_db()
     assert (sub.status, sub.next_billing_at) == (Status.ACTIVE, at(31))
     assert list(sub.payments.values_list("status", flat=True)) == [
@@ -450,8 +452,8 @@ def test_a_declined_card_makes_it_past_due_and_fires_payment_failed(
 def test_a_due_pause_resumes_before_the_run_charges(vault, creator):
     sub = paid(vault)
     billing.pause_subscription(subscription=sub, actor=creator, until=at(45).date(), now=at(3))
-    assert billing.run_billing(now=at(40)).charged == 0
-    run = billing.run_billing(now=at(46))
+    assert billing_runs.run_billing(now=at(40)).charged == 0
+    run = billing_runs.run_billing(now=at(46))
     assert (run.resumed, run.charged) == (1, 1)
     sub.refresh_from_db()
     assert sub.status == Status.ACTIVE
@@ -472,7 +474,7 @@ class BrokenGateway(PaymentGateway):
 @override_settings(PAYMENT_GATEWAY="tests.purchases.test_billing.DecliningGateway")
 def test_the_gateway_comes_from_settings(vault):
     sub = buy(vault)
-    assert billing.run_billing(now=at(1)).failed == 1
+    assert billing_runs.run_billing(now=at(1)).failed == 1
     assert sub.payments.get().status == "failed"
     event = AccessEvent.objects.get(kind=AccessEvent.Kind.PAYMENT_FAILED)
     assert event.details["message"] == "Insufficient funds"
@@ -480,7 +482,7 @@ def test_the_gateway_comes_from_settings(vault):
 
 def test_a_gateway_error_counts_as_a_failed_payment(vault):
     sub = buy(vault)
-    run = billing.run_billing(now=at(1), gateway=BrokenGateway())
+    run = billing_runs.run_billing(now=at(1), gateway=BrokenGateway())
     assert (run.charged, run.failed) == (0, 1)
     sub.refresh_from_db()
     assert sub.status == Status.PAST_DUE
@@ -507,7 +509,7 @@ def test_two_billing_runs_at_once_charge_once(postgres_only, vault):
     def run():
         try:
             barrier.wait()
-            billing.run_billing(now=at(1))
+            billing_runs.run_billing(now=at(1))
         except Exception as error:  # reported below
             errors.append(error)
         finally:

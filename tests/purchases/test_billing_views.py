@@ -14,7 +14,9 @@ from django.utils import timezone
 from contacts.services import add_tag, tag_get_or_create
 from kajaccess.actors import Actor
 from products.models import Offer
-from purchases import billing, selectors, services
+from purchases.access import selectors, services
+from purchases.billing import runs as billing_runs
+from purchases.billing import services as billing
 from purchases.models import AccessEvent, Automation, Grant, Subscription
 from tests.factories import (
     ContactFactory,
@@ -69,7 +71,7 @@ def subscribe(offer, name="Ada Lovelace") -> Subscription:
         source=Grant.Source.PURCHASE,
         starts_at=timezone.now() - timedelta(days=3),
     ).obj
-    billing.run_billing()
+    billing_runs.run_billing()
     return Subscription.objects.select_related("grant__contact", "grant__offer").get(grant=grant)
 
 
@@ -185,7 +187,7 @@ def test_the_partial_runs_fixed_queries_through_contact_grants(
             starts_at=timezone.now() - timedelta(days=40 * n),
         )
     for _ in range(3):
-        billing.run_billing(now=timezone.now() + timedelta(days=200))
+        billing_runs.run_billing(now=timezone.now() + timedelta(days=200))
     with django_assert_num_queries(len(counted.captured_queries)):
         rendered = render_all(many)
     assert len(rendered) == 4
@@ -540,7 +542,7 @@ def test_purchases_tab_reads_revoked_after_expiry(client, site, member):
         row = access_status_row(purchases_tab(client, alan))
         assert row.startswith("Access revoked · Revoked")
         assert "Revoked by" not in row
-        billing.process_access()
+        billing_runs.process_access()
     assert Grant.objects.get(contact=alan).revoked_via == "expiry"
 
 
@@ -600,7 +602,7 @@ def test_a_past_due_subscription_says_its_period_is_over(client, site):
         source=Grant.Source.PURCHASE,
         starts_at=timezone.now() - timedelta(days=2),
     ).obj
-    billing.run_billing()
+    billing_runs.run_billing()
     subscription = Subscription.objects.get(grant=grant)
     assert subscription.display_status == "Past due"
     popup = text(client.get(url("subscription_cancel", subscription), HTTP_HX_REQUEST="true"))

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from kajaccess.actors import Actor
-from purchases import services
+from purchases.access import services
 from purchases.models import AccessEvent, Grant, ProductAccess
 from tests.factories import ContactFactory, MembershipFactory, OfferFactory, ProductFactory
 

@@ -7,7 +7,9 @@ from django.utils import timezone
 
 from contacts.filters import contacts_matching
 from kajaccess.actors import Actor
-from purchases import selectors, services
+from purchases.access import selectors, services
+from purchases.offers import services as offers_services
+from purchases.reports import selectors as reports_selectors
 from tests.academy import build_academy
 from tests.factories import ContactFactory, GrantFactory, OfferFactory, ProductFactory
 
@@ -20,7 +22,7 @@ def academy():
 
 
 def total_products(site) -> dict[str, int]:
-    return {c.name: c.total_products for c in selectors.contacts_table(site)}
+    return {c.name: c.total_products for c in reports_selectors.contacts_table(site)}
 
 
 def test_total_products_counts_distinct_products_open_now(academy):
@@ -47,14 +49,16 @@ def test_total_products_leaves_out_revoked_expired_scheduled_and_removed_access(
         expires_at=timezone.now() - timedelta(days=10),
     )
     services.revoke_product(grant=academy.bootcamp_grant, product=academy.basics, actor=actor)
-    services.remove_product_from_offer(offer=academy.membership, product=academy.vault, actor=actor)
+    offers_services.remove_product_from_offer(
+        offer=academy.membership, product=academy.vault, actor=actor
+    )
     assert total_products(academy.site) == {"Ada Lovelace": 1, "Grace Hopper": 0}
 
 
 def test_the_customer_mark_is_holding_or_having_held_a_grant(academy):
     services.revoke_grant(grant=academy.bootcamp_grant, actor=Actor.creator(academy.creator))
     services.revoke_grant(grant=academy.vault_grant, actor=Actor.creator(academy.creator))
-    marks = {c.name: c.is_customer for c in selectors.contacts_table(academy.site)}
+    marks = {c.name: c.is_customer for c in reports_selectors.contacts_table(academy.site)}
     assert marks == {"Ada Lovelace": True, "Grace Hopper": False}
 
 

@@ -11,7 +11,9 @@ from django_tasks_db.models import DBTaskResult
 
 from kajaccess.actors import Actor
 from products.models import Offer
-from purchases import billing, selectors, services
+from purchases.access import selectors, services
+from purchases.billing import runs as billing_runs
+from purchases.billing import services as billing
 from purchases.models import AccessEvent, Grant, Subscription
 from purchases.tasks import PERIODIC_TASKS, process_access_task, run_billing_task
 from tests.factories import ContactFactory, OfferFactory, ProductFactory
@@ -67,7 +69,7 @@ def subscribe(offer) -> Subscription:
         source=Grant.Source.PURCHASE,
         starts_at=T0,
     ).obj
-    billing.run_billing(now=T0)
+    billing_runs.run_billing(now=T0)
     return Subscription.objects.select_related("grant__contact", "grant__offer").get(grant=grant)
 
 
@@ -104,8 +106,8 @@ def test_expired_access_is_refused_before_the_sweep(trial, creator):
 
 def test_process_access_records_expiry(trial, creator):
     g = grant(trial, creator)
-    assert billing.process_access(now=at(29)).expired == 0
-    sweep = billing.process_access(now=at(31))
+    assert billing_runs.process_access(now=at(29)).expired == 0
+    sweep = billing_runs.process_access(now=at(31))
     assert sweep.expired == 1
     g.refresh_from_db()
     assert (g.status, g.revoked_via, g.revoked_at) == ("revoked", "expiry", at(31))
@@ -113,7 +115,7 @@ def test_process_access_records_expiry(trial, creator):
     assert (state.label, state.revoked_by) == ("Access revoked", "Revoked")
     event = AccessEvent.objects.get(kind=AccessEvent.Kind.REVOKED)
     assert (event.actor_kind, event.grant_id) == ("expiry", g.pk)
-    assert billing.process_access(now=at(32)).expired == 0
+    assert billing_runs.process_access(now=at(32)).expired == 0
     assert AccessEvent.objects.filter(kind=AccessEvent.Kind.REVOKED).count() == 1
 
 
@@ -124,12 +126,12 @@ def test_cancel_at_period_end_through_process_access(vault, creator):
     sub = subscribe(vault)
     billing.cancel_subscription(subscription=sub, actor=creator, when="period_end", now=at(3))
 
-    assert billing.process_access(now=at(30.9)).canceled == 0
+    assert billing_runs.process_access(now=at(30.9)).canceled == 0
     sub.refresh_from_db()
     assert sub.display_status == "Cancellation pending"
     assert purchases_tab_state(sub.grant.contact, at(30.9)) is None
 
-    sweep = billing.process_access(now=at(31))
+    sweep = billing_runs.process_access(now=at(31))
     assert sweep.canceled == 1
     sub.refresh_from_db()
     assert (sub.status, sub.canceled_at) == ("canceled", at(31))
@@ -137,8 +139,8 @@ def test_cancel_at_period_end_through_process_access(vault, creator):
     assert (state.label, state.revoked_by) == ("Access revoked", "Revoked")
     canceled = AccessEvent.objects.get(kind=AccessEvent.Kind.SUBSCRIPTION_CANCELED)
     assert canceled.actor_kind == "cancellation"
-    assert billing.run_billing(now=at(31)).charged == 0
-    assert billing.process_access(now=at(40)).canceled == 0
+    assert billing_runs.run_billing(now=at(31)).charged == 0
+    assert billing_runs.process_access(now=at(40)).canceled == 0
 
 
 def test_cancel_on_a_date_through_process_access(vault, creator):
@@ -146,9 +148,9 @@ def test_cancel_on_a_date_through_process_access(vault, creator):
     billing.cancel_subscription(
         subscription=sub, actor=creator, when="date", on=at(12).date(), now=at(3)
     )
-    assert billing.process_access(now=at(11)).canceled == 0
+    assert billing_runs.process_access(now=at(11)).canceled == 0
     # The date starts at midnight: the first sweep of that day ends it.
-    assert billing.process_access(now=billing.start_of(at(12).date())).canceled == 1
+    assert billing_runs.process_access(now=billing.start_of(at(12).date())).canceled == 1
     sub.refresh_from_db()
     assert sub.status == "canceled"
     assert sub.grant.status == "revoked"
@@ -159,7 +161,7 @@ def test_a_paused_subscription_set_to_cancel_ends_on_its_date(vault, creator):
     sub = subscribe(vault)
     billing.cancel_subscription(subscription=sub, actor=creator, now=at(3))
     billing.pause_subscription(subscription=sub, actor=creator, now=at(4))
-    assert billing.process_access(now=at(31)).canceled == 1
+    assert billing_runs.process_access(now=at(31)).canceled == 1
     sub.refresh_from_db()
     assert sub.status == "canceled"
 
@@ -167,8 +169,8 @@ def test_a_paused_subscription_set_to_cancel_ends_on_its_date(vault, creator):
 def test_a_pause_with_a_date_resumes_by_itself(vault, creator):
     sub = subscribe(vault)
     billing.pause_subscription(subscription=sub, actor=creator, until=at(20).date(), now=at(3))
-    assert billing.process_access(now=at(19)).resumed == 0
-    assert billing.process_access(now=at(20)).resumed == 1
+    assert billing_runs.process_access(now=at(19)).resumed == 0
+    assert billing_runs.process_access(now=at(20)).resumed == 1
     sub.refresh_from_db()
     assert (sub.status, sub.paused_until) == ("active", None)
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from kajaccess.actors import Actor
 from products.models import Offer
-from purchases import selectors, services
+from purchases.access import selectors, services
 from purchases.models import (
     AccessEvent,
     AccessStatus,
@@ -21,6 +21,7 @@ from purchases.models import (
     RevokedVia,
     Subscription,
 )
+from purchases.offers import services as offers_services
 from tests.factories import (
     ContactFactory,
     GrantFactory,
@@ -456,14 +457,18 @@ def test_adding_a_product_to_an_offer_gives_it_to_every_active_grant(shop):
     revoked = GrantFactory(offer=shop.bootcamp)
     services.revoke_grant(grant=revoked, actor=shop.creator)
     extra = ProductFactory(site=shop.site, title="Bonus Workshop")
-    outcome = services.add_product_to_offer(offer=shop.bootcamp, product=extra, actor=shop.creator)
+    outcome = offers_services.add_product_to_offer(
+        offer=shop.bootcamp, product=extra, actor=shop.creator
+    )
     assert outcome.changed
     assert outcome.message == "“Bonus Workshop” added to “Python Bootcamp” for 1 customer."
     assert selectors.has_access(shop.ada, extra)
     assert not selectors.has_access(revoked.contact, extra)
     (event,) = events(kind=Kind.PRODUCT_ADDED)
     assert (event.grant, event.product, event.actor) == (grant, extra, shop.owner)
-    again = services.add_product_to_offer(offer=shop.bootcamp, product=extra, actor=shop.creator)
+    again = offers_services.add_product_to_offer(
+        offer=shop.bootcamp, product=extra, actor=shop.creator
+    )
     assert not again.changed
     assert again.message == "“Bonus Workshop” is already in “Python Bootcamp”."
     assert len(events(kind=Kind.PRODUCT_ADDED)) == 1
@@ -471,7 +476,7 @@ def test_adding_a_product_to_an_offer_gives_it_to_every_active_grant(shop):
 
 def test_a_product_of_another_site_cannot_join_an_offer(shop):
     with pytest.raises(ValidationError, match="another site"):
-        services.add_product_to_offer(
+        offers_services.add_product_to_offer(
             offer=shop.bootcamp, product=ProductFactory(), actor=shop.creator
         )
     assert shop.bootcamp.products.count() == 2
@@ -479,7 +484,7 @@ def test_a_product_of_another_site_cannot_join_an_offer(shop):
 
 def test_removing_a_product_from_an_offer_ends_that_access_with_its_own_event(shop):
     grant = granted(shop)
-    outcome = services.remove_product_from_offer(
+    outcome = offers_services.remove_product_from_offer(
         offer=shop.bootcamp, product=shop.advanced, actor=shop.creator
     )
     assert outcome.changed
@@ -488,7 +493,7 @@ def test_removing_a_product_from_an_offer_ends_that_access_with_its_own_event(sh
     assert selectors.access_status(selectors.contact_grants(shop.ada).get()) is None
     (event,) = events(kind=Kind.PRODUCT_REMOVED)
     assert (event.grant, event.product) == (grant, shop.advanced)
-    again = services.remove_product_from_offer(
+    again = offers_services.remove_product_from_offer(
         offer=shop.bootcamp, product=shop.advanced, actor=shop.creator
     )
     assert not again.changed
@@ -498,10 +503,12 @@ def test_removing_a_product_from_an_offer_ends_that_access_with_its_own_event(sh
 
 def test_a_product_put_back_in_an_offer_reopens_the_same_access(shop):
     grant = granted(shop)
-    services.remove_product_from_offer(
+    offers_services.remove_product_from_offer(
         offer=shop.bootcamp, product=shop.advanced, actor=shop.creator
     )
-    services.add_product_to_offer(offer=shop.bootcamp, product=shop.advanced, actor=shop.creator)
+    offers_services.add_product_to_offer(
+        offer=shop.bootcamp, product=shop.advanced, actor=shop.creator
+    )
     assert ProductAccess.objects.filter(grant=grant, product=shop.advanced).count() == 1
     assert selectors.has_access(shop.ada, shop.advanced)
 

@@ -8,9 +8,9 @@ from django.test import Client
 from django.urls import reverse
 
 from kajaccess.actors import Actor
-from purchases import services
+from purchases.access import services
+from purchases.access.selectors import has_access
 from purchases.models import AccessEvent, AccessStatus, Grant, ProductAccess
-from purchases.selectors import has_access
 from tests.academy import build_academy
 from tests.factories import ContactFactory, OfferFactory, ProductFactory
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from contacts.bulk_actions import resume_stalled_bulk_actions
+from contacts.bulk.recovery import resume_stalled_bulk_actions
 
 
 class Command(BaseCommand):

@@ -22,8 +22,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from contacts.bulk_actions import run_bulk_action, start_bulk_action
-from contacts.csv_export import csv_lines
+from contacts.bulk.runner import run_bulk_action, start_bulk_action
+from contacts.export import csv_lines
 from contacts.filters import contacts_matching
 from contacts.models import Contact
 from kajaccess.models import Site

@@ -4,7 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from purchases import billing
+from purchases.billing import runs as billing
+from purchases.billing import services as billing_services
 
 
 def parse_now(value: str | None) -> datetime:
@@ -14,7 +15,7 @@ def parse_now(value: str | None) -> datetime:
     try:
         moment = parse_datetime(value)
         if moment is None and (day := parse_date(value)) is not None:
-            moment = billing.start_of(day)
+            moment = billing_services.start_of(day)
     except ValueError:
         moment = None
     if moment is None:

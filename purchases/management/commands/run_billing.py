@@ -1,8 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from purchases import billing
-
-from .process_access import parse_now
+from purchases.billing import runs as billing
+from purchases.management.commands.process_access import parse_now
 
 
 class Command(BaseCommand):

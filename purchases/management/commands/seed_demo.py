@@ -29,8 +29,10 @@ from contacts.services import add_tag, tag_get_or_create
 from kajaccess.actors import Actor, ActorKind
 from kajaccess.models import Site, SiteMembership
 from products.models import Lesson, LessonCompletion, Offer, Product
-from purchases.billing import charge_subscription, next_billing_date
-from purchases.gateways import TestGateway
+from purchases.access.services import expire_grants, grant_offer_to_contacts, revoke_grant
+from purchases.billing.gateways import TestGateway
+from purchases.billing.runs import charge_subscription
+from purchases.billing.services import next_billing_date
 from purchases.models import (
     AccessEvent,
     AccessStatus,
@@ -41,7 +43,6 @@ from purchases.models import (
     RevokedVia,
     Subscription,
 )
-from purchases.services import expire_grants, grant_offer_to_contacts, revoke_grant
 
 PASSWORD = "kajaccess-demo"
 DEMO_ACADEMY = "demo-academy"

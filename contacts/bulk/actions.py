@@ -1,50 +1,19 @@
-"""Bulk actions on the Contacts tab.
-
-An action is a small class: a name, a label, a form for its parameters, a `count` of
-what it will do to a whole selection and one `execute` over a chunk of contact ids.
-`REGISTRY` lists them; adding an action is adding a class. Actions never write
-themselves: they call the same services as the single-contact flow, whose set-based
-forms keep the statements per chunk fixed whatever the chunk's size.
-
-`count` answers with one aggregate query over the selection (a COUNT per outcome, each
-filtered by an EXISTS), so the confirmation popup costs the same few queries for 20 or
-200,000 contacts. Its conditions are the ones `execute` applies, so the preview says
-what the run will then do.
-
-A run (`run_bulk_action`) works through the selection in chunks of CHUNK_SIZE contacts
-in primary-key order. Each chunk and the BulkAction's progress commit in one
-transaction, so a worker that dies loses nothing and a rerun resumes after the last
-committed chunk, changing nothing twice. Each chunk also moves the run's heartbeat
-(`heartbeat_at`); `resume_stalled_bulk_actions` queues again every run whose heartbeat
-stopped, as after a worker died.
-"""
-
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.utils import timezone
-from django_tasks import TaskResultStatus
-from django_tasks_db.backend import DatabaseBackend
-from django_tasks_db.models import DBTaskResult
 
 from contacts import services as contact_services
-from contacts.filters import contacts_matching
 from contacts.models import Contact, ContactTag, Tag
 from kajaccess.actors import Actor
 from kajaccess.models import Site
 from products.models import Offer
-from purchases import services as access_services
+from purchases.access import services as access_services
 from purchases.models import AccessEvent, AccessStatus, BulkAction, Grant, Subscription
 
-CHUNK_SIZE = 500
-NOT_IN_SITE = "not in this site"
 HAS_OFFER_AGAIN = "has this offer again"
 
 
@@ -439,8 +408,12 @@ REGISTRY: dict[str, type[BulkActionType]] = {
         UndoGrantAction,
     )
 }
+
+
 # What the Contacts tab's action bar offers; undo actions start from the history page.
 MENU = [GrantOfferAction, RevokeOfferAction, AddTagAction, RemoveTagAction]
+
+
 UNDO_OF = {"revoke_offer": UndoRevokeAction, "grant_offer": UndoGrantAction}
 
 
@@ -468,237 +441,3 @@ def actions_for(bulks) -> list[BulkActionType]:
             if isinstance(action, OfferAction):
                 action._offer = offers[action.params["offer"]]
     return actions
-
-
-# --- Selections -----------------------------------------------------------------------
-
-
-def selected_contacts(site: Site, selection: dict) -> QuerySet:
-    """The contacts of `site` a selection names, rebuilt from the filters for "all matching".
-
-    Ids of another site are never in it: they are ignored (and counted as skipped).
-    """
-    contacts = Contact.objects.filter(site=site)
-    if selection.get("all"):
-        return contacts_matching(site, selection.get("query", ""))
-    if "undo_of" in selection:
-        return contacts.filter(
-            Exists(
-                AccessEvent.objects.filter(
-                    contact=OuterRef("pk"), bulk_action_id=selection["undo_of"], grant__isnull=False
-                )
-            )
-        )
-    return contacts.filter(pk__in=selection.get("ids", []))
-
-
-def outside_site(site: Site, selection: dict) -> int:
-    """How many checked ids are not contacts of this site."""
-    ids = set(selection.get("ids", []))
-    if not ids:
-        return 0
-    return len(ids) - Contact.objects.filter(site=site, pk__in=ids).count()
-
-
-def preview(bulk: BulkAction) -> Preview:
-    """Count, before anything changes, what a bulk action will change and skip, and why.
-
-    A fixed handful of queries whatever the selection's size: the ids of another site,
-    the action's parameters, and one aggregate over the selection.
-    """
-    result = action_for(bulk).count(selected_contacts(bulk.site, bulk.selection))
-    outside = outside_site(bulk.site, bulk.selection)
-    if outside:
-        result.selected += outside
-        result.skipped[NOT_IN_SITE] = outside
-    return result
-
-
-# --- Running --------------------------------------------------------------------------
-
-ATTEMPTS_PER_CHUNK = 3
-
-
-def start_bulk_action(
-    *,
-    site: Site,
-    user,
-    action: str,
-    params: dict,
-    selection: dict,
-    reason: str = "",
-    undo_of: BulkAction | None = None,
-) -> BulkAction:
-    """Record a bulk action and queue it for the worker; the selection is counted now."""
-    from contacts.tasks import run_bulk_action_task
-
-    if action not in REGISTRY:
-        raise ValidationError(f"Unknown bulk action “{action}”.")
-    outside = outside_site(site, selection)
-    with transaction.atomic():
-        bulk = BulkAction.objects.create(
-            site=site,
-            created_by=user,
-            action=action,
-            params=params,
-            selection=selection,
-            reason=access_services._check_reason(reason),
-            undo_of=undo_of,
-            total=selected_contacts(site, selection).count() + outside,
-            skipped=outside,
-            processed=outside,
-            outcome={"skipped": {NOT_IN_SITE: outside}} if outside else {},
-        )
-        transaction.on_commit(lambda: run_bulk_action_task.enqueue(bulk.pk))
-    return bulk
-
-
-def start_undo(*, site: Site, user, original: BulkAction, reason: str = "") -> BulkAction:
-    """Queue the undo of a finished bulk grant or revoke, as a bulk action of its own.
-
-    The original is locked while this checks it, so it is undone at most once.
-    """
-    with transaction.atomic():
-        original = BulkAction.objects.select_for_update().get(site=site, pk=original.pk)
-        action = action_for(original)
-        if action.undone_by is not None:
-            raise ValidationError(
-                f"Bulk action #{original.pk} was already undone by #{action.undone_by.pk}."
-            )
-        if not action.can_undo:
-            raise ValidationError(f"Bulk action #{original.pk} cannot be undone.")
-        return start_bulk_action(
-            site=site,
-            user=user,
-            action=UNDO_OF[original.action].name,
-            params={"undo_of": original.pk},
-            selection={"undo_of": original.pk},
-            reason=reason,
-            undo_of=original,
-        )
-
-
-def _merge(outcome: dict, key: str, reasons: Counter) -> dict:
-    merged = Counter(outcome.get(key, {}))
-    merged.update(reasons)
-    return {**outcome, key: dict(merged)}
-
-
-def run_bulk_action(bulk_action_id: int) -> BulkAction:
-    """Work through a bulk action chunk by chunk; safe to run again after a crash.
-
-    Each chunk and the progress it makes commit together, under a lock on the
-    BulkAction row, so two workers on one job, or a rerun, never change a contact twice.
-    """
-    bulk = BulkAction.objects.get(pk=bulk_action_id)
-    if bulk.status == BulkAction.Status.DONE:
-        return bulk
-    now = timezone.now()
-    BulkAction.objects.filter(pk=bulk.pk).exclude(status=BulkAction.Status.DONE).update(
-        status=BulkAction.Status.RUNNING, started_at=bulk.started_at or now, heartbeat_at=now
-    )
-    contacts = selected_contacts(bulk.site, bulk.selection).order_by("pk")
-    failures = 0
-    while True:
-        with transaction.atomic():
-            bulk = BulkAction.objects.select_for_update().select_related("site").get(pk=bulk.pk)
-            if bulk.status == BulkAction.Status.DONE:
-                return bulk
-            ids = list(
-                contacts.filter(pk__gt=bulk.cursor).values_list("pk", flat=True)[:CHUNK_SIZE]
-            )
-            if not ids:
-                bulk.status = BulkAction.Status.DONE
-                bulk.finished_at = bulk.heartbeat_at = timezone.now()
-                bulk.save(update_fields=["status", "finished_at", "heartbeat_at"])
-                return bulk
-            action = action_for(bulk)
-            try:
-                with transaction.atomic():
-                    changed, reasons = action.execute(ids)
-            except Exception as error:  # noqa: BLE001 - any failure rolls the chunk back
-                failures += 1
-                if failures < ATTEMPTS_PER_CHUNK:
-                    continue
-                bulk.failed += len(ids)
-                bulk.outcome = _merge(bulk.outcome, "failed", Counter({_describe(error): len(ids)}))
-                changed, reasons = 0, Counter()
-            failures = 0
-            bulk.processed += len(ids)
-            bulk.changed += changed
-            bulk.skipped += sum(reasons.values())
-            bulk.cursor = ids[-1]
-            bulk.heartbeat_at = timezone.now()
-            if reasons:
-                bulk.outcome = _merge(bulk.outcome, "skipped", reasons)
-            bulk.save(
-                update_fields=[
-                    "processed",
-                    "changed",
-                    "skipped",
-                    "failed",
-                    "cursor",
-                    "outcome",
-                    "heartbeat_at",
-                ]
-            )
-
-
-def _describe(error: Exception) -> str:
-    if isinstance(error, ValidationError):
-        return " ".join(error.messages)
-    return f"{type(error).__name__}: {error}"[:200]
-
-
-# --- Stalled runs ---------------------------------------------------------------------
-
-UNFINISHED = [BulkAction.Status.PENDING, BulkAction.Status.RUNNING]
-
-
-def stall_limit() -> timedelta:
-    return timedelta(minutes=settings.BULK_ACTION_STALL_MINUTES)
-
-
-def stalled_bulk_actions(*, now: datetime | None = None) -> QuerySet:
-    """Unfinished bulk actions with no sign of life (a chunk done, or a start) for too long."""
-    since = (now or timezone.now()) - stall_limit()
-    return BulkAction.objects.filter(status__in=UNFINISHED).filter(
-        Q(heartbeat_at__lt=since) | Q(heartbeat_at__isnull=True, created_at__lt=since)
-    )
-
-
-def is_stalled(bulk: BulkAction, *, now: datetime | None = None) -> bool:
-    """The same test as `stalled_bulk_actions`, for a bulk action already read."""
-    if bulk.status not in UNFINISHED:
-        return False
-    last_sign = bulk.heartbeat_at or bulk.created_at
-    return last_sign < (now or timezone.now()) - stall_limit()
-
-
-def _waiting_in_queue(task) -> set[int]:
-    """The bulk actions whose run already waits in the database queue for a worker."""
-    if not isinstance(task.get_backend(), DatabaseBackend):
-        return set()
-    waiting = DBTaskResult.objects.filter(
-        task_path=task.module_path, status=TaskResultStatus.READY
-    ).values_list("args_kwargs", flat=True)
-    return {args_kwargs["args"][0] for args_kwargs in waiting if args_kwargs.get("args")}
-
-
-def resume_stalled_bulk_actions(*, now: datetime | None = None) -> list[int]:
-    """Queue again every bulk action whose run stopped, as when its worker died; their ids.
-
-    Always safe: a run resumes after the last chunk it committed, and the lock on the
-    BulkAction row keeps a slow run and its replacement from doing any chunk twice. A
-    run already waiting in the queue is not queued a second time.
-    """
-    from contacts.tasks import run_bulk_action_task
-
-    stalled = list(stalled_bulk_actions(now=now).order_by("pk").values_list("pk", flat=True))
-    if not stalled:
-        return []
-    waiting = _waiting_in_queue(run_bulk_action_task)
-    resumed = [pk for pk in stalled if pk not in waiting]
-    for pk in resumed:
-        run_bulk_action_task.enqueue(pk)
-    return resumed

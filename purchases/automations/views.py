@@ -1,5 +1,3 @@
-"""The Automations tab: list, create, pause, resume and delete a site's automations."""
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -7,11 +5,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
-from kajaccess.dashboard import member_required
-
-from . import automations
-from .billing_forms import AutomationForm
-from .models import Automation
+from kajaccess.web import member_required
+from purchases.automations import services as automations
+from purchases.automations.forms import AutomationForm
+from purchases.models import Automation
 
 
 def _page(request, form, status: int = 200):

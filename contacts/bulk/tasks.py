@@ -1,6 +1,6 @@
 from django_tasks import task
 
-from .bulk_actions import run_bulk_action
+from contacts.bulk.runner import run_bulk_action
 
 
 @task()

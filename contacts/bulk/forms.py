@@ -1,23 +1,26 @@
-"""The forms of bulk actions: the selection the Contacts tab sends, and the confirmation."""
-
 import re
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
-from purchases.services import REASON_MAX_LENGTH
-
-from .bulk_actions import MENU
-from .filters import ContactFilter
-from .models import Contact
+from contacts.bulk.actions import MENU
+from contacts.filters import ContactFilter
+from contacts.models import Contact
+from purchases.access.services import REASON_MAX_LENGTH
 
 # More than the largest page of the table; "Select all matching" covers any number.
 MAX_CHECKED = 500
+
+
 # Above this many contacts the creator types the number to confirm.
 CONFIRM_ABOVE = 100
+
+
 # How the table is shown, not which contacts match: left out of "all matching".
 VIEW_PARAMETERS = ("page", "sort", "per_page")
+
+
 CONTACT_ID = re.compile(r"[1-9][0-9]{0,17}")
 
 

@@ -1,11 +1,3 @@
-"""Payment gateways: where a billing run takes the money.
-
-A gateway is a class with one method, `charge(subscription, amount) -> ChargeResult`.
-The one in use is named by the `PAYMENT_GATEWAY` setting (a dotted path). The default,
-`TestGateway`, takes no real money: it succeeds unless the contact's test card is set
-to decline.
-"""
-
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from decimal import Decimal
@@ -13,7 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-DEFAULT_GATEWAY = "purchases.gateways.TestGateway"
+DEFAULT_GATEWAY = "purchases.billing.gateways.TestGateway"
 
 
 @dataclass(frozen=True)

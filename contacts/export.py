@@ -1,5 +1,3 @@
-"""`Export CSV`: the selected contacts, streamed in chunks so memory stays flat at any size."""
-
 import csv
 from collections import defaultdict
 from collections.abc import Iterator
@@ -11,7 +9,11 @@ from contacts.models import ContactTag
 from purchases.models import AccessStatus, ProductAccess, RevokedVia, Subscription
 
 HEADER = ["Name", "Email", "Tags", "Products", "Subscriptions"]
+
+
 CHUNK_SIZE = 2000
+
+
 STATE_RANK = {"active": 0, "scheduled": 1, "revoked": 2, "expired": 3}
 
 

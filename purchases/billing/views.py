@@ -1,12 +1,3 @@
-"""Cancel, pause and resume a subscription or payment plan from the dashboard.
-
-`Cancel Payments` and `Pause Payments` open a popup (GET; a page of its own without
-JavaScript) whose form posts the change. `Stop cancellation` and `Resume Payments` post
-straight from the subscription. After a change the subscription is drawn again where it
-is shown, with a message, and pages that list the contact's access refresh themselves on
-the `accessChanged` event.
-"""
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,12 +6,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
 from kajaccess.actors import Actor
-from kajaccess.dashboard import member_required, next_url
-
-from . import billing
-from .billing_forms import CancelPaymentsForm, PausePaymentsForm
-from .models import Subscription
-from .services import Outcome
+from kajaccess.outcomes import Outcome
+from kajaccess.web import member_required, next_url
+from purchases.billing import services as billing
+from purchases.billing.forms import CancelPaymentsForm, PausePaymentsForm
+from purchases.models import Subscription
 
 
 def _subscription(request, subscription_id: int) -> Subscription:

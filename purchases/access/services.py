@@ -1,32 +1,17 @@
-"""The only code that changes access.
-
-Every service here takes keyword-only arguments and an explicit Actor, runs in one
-transaction, locks the rows it changes in primary-key order, writes one AccessEvent
-per real change in that same transaction, and is idempotent: a second identical call
-changes nothing, writes nothing and says so. None of them sends the customer anything.
-
-The set-based functions (`grant_offer_to_contacts`, `revoke_grants`, `restore_grants`)
-run a fixed number of statements whatever the number of rows, so a bulk action's chunk
-costs the same whether it holds one contact or five hundred; the single-row services
-are those same functions applied to one row.
-"""
-
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from contacts.models import Contact
 from kajaccess.actors import Actor, ActorKind
+from kajaccess.outcomes import Outcome
 from products.models import Offer, Product
-
-from .models import (
+from purchases.access.events import _event, _insert_grant_events
+from purchases.models import (
     AccessEvent,
     AccessStatus,
     BulkAction,
@@ -36,9 +21,10 @@ from .models import (
     RevokedVia,
     Subscription,
 )
-from .signals import offer_granted
+from purchases.signals import offer_granted
 
 REASON_MAX_LENGTH = 500
+
 
 REVOKED_VIA_BY_ACTOR = {
     ActorKind.CREATOR: RevokedVia.CREATOR,
@@ -48,15 +34,6 @@ REVOKED_VIA_BY_ACTOR = {
     ActorKind.CANCELLATION: RevokedVia.CANCELLATION,
     ActorKind.SYSTEM: RevokedVia.CREATOR,
 }
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a service did: the row it acted on, whether anything changed, and in words."""
-
-    obj: Any
-    changed: bool
-    message: str
 
 
 def _check_reason(reason: str) -> str:
@@ -73,94 +50,6 @@ def _revoked_via(actor: Actor) -> str:
         return REVOKED_VIA_BY_ACTOR[actor.kind]
     except KeyError:
         raise ValidationError(f"A {actor.kind} cannot revoke access.") from None
-
-
-def _event(
-    kind: str,
-    *,
-    site_id: int,
-    contact_id: int,
-    actor: Actor,
-    grant_id: int | None = None,
-    product_id: int | None = None,
-    reason: str = "",
-    bulk_action: BulkAction | None = None,
-    at: datetime,
-    details: dict | None = None,
-) -> AccessEvent:
-    return AccessEvent(
-        site_id=site_id,
-        contact_id=contact_id,
-        grant_id=grant_id,
-        product_id=product_id,
-        kind=kind,
-        actor_id=actor.user_id,
-        actor_kind=actor.kind,
-        reason=reason,
-        bulk_action=bulk_action,
-        at=at,
-        details=details or {},
-    )
-
-
-def record_event(kind: str, *, contact: Contact, actor: Actor, **fields) -> AccessEvent:
-    """Write one audit row; for services of other modules that change billing state."""
-    event = _event(
-        kind,
-        site_id=contact.site_id,
-        contact_id=contact.pk,
-        actor=actor,
-        at=fields.pop("at", None) or timezone.now(),
-        **fields,
-    )
-    event.save()
-    return event
-
-
-def _insert_grant_events(
-    grant_ids: list[int],
-    kind: str,
-    *,
-    actor: Actor,
-    reason: str,
-    bulk_action: BulkAction | None,
-    at: datetime,
-    details: dict,
-) -> None:
-    """One audit row for each of these grants, written by a single INSERT ... SELECT.
-
-    A bulk revoke of thousands of grants then costs one statement for its audit trail
-    instead of building thousands of model instances; the rows are the same as
-    `record_event` writes.
-    """
-    if not grant_ids:
-        return
-    event, grant = AccessEvent._meta, Grant._meta
-    qn = connection.ops.quote_name
-    columns = ["site", "contact", "grant", "kind", "actor", "actor_kind", "reason"]
-    columns += ["bulk_action", "at", "details"]
-    target = ", ".join(qn(event.get_field(name).column) for name in columns)
-    values = [
-        kind,
-        actor.user_id,
-        actor.kind,
-        reason,
-        bulk_action.pk if bulk_action else None,
-        event.get_field("at").get_db_prep_save(at, connection),
-        event.get_field("details").get_db_prep_save(details, connection),
-    ]
-    source = ", ".join(qn(grant.get_field(name).column) for name in ("site", "contact", "id"))
-    placeholders = ", ".join(["%s"] * len(grant_ids))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {qn(event.db_table)} ({target}) "
-            f"SELECT {source}, {', '.join(['%s'] * len(values))} FROM {qn(grant.db_table)} "
-            f"WHERE {qn(grant.pk.column)} IN ({placeholders}) ORDER BY {qn(grant.pk.column)}",
-            [*values, *grant_ids],
-        )
-
-
-# --- Granting ------------------------------------------------------------------------
 
 
 def _expiry(offer: Offer, starts_at: datetime) -> datetime | None:
@@ -325,9 +214,6 @@ def grant_offer(
                 )
 
 
-# --- Revoking and restoring whole grants ---------------------------------------------
-
-
 def revoke_grants(
     *,
     grant_ids: Iterable[int],
@@ -481,9 +367,6 @@ def restore_grants(
     return [grant.pk for grant in chosen]
 
 
-# --- One Product of a grant ----------------------------------------------------------
-
-
 def _locked_access(grant: Grant, product: Product) -> ProductAccess:
     try:
         return ProductAccess.objects.select_for_update().get(
@@ -562,231 +445,6 @@ def restore_access(
         access = ProductAccess.objects.get(grant=grant, product=product)
         return Outcome(access, False, f"{name} already has access to “{product.title}”.")
     return Outcome(access, True, f"Access to “{product.title}” restored for {name}.")
-
-
-# --- Products of an Offer ------------------------------------------------------------
-
-
-def _customers(count: int) -> str:
-    return f"{count} customer" if count == 1 else f"{count} customers"
-
-
-def add_product_to_offer(*, offer: Offer, product: Product, actor: Actor) -> Outcome:
-    """Put a Product in an Offer: every active grant of the Offer gains it, one event each."""
-    if product.site_id != offer.site_id:
-        raise ValidationError("That product belongs to another site.")
-    now = timezone.now()
-    with transaction.atomic():
-        offer = Offer.objects.select_for_update().get(pk=offer.pk)
-        if offer.products.filter(pk=product.pk).exists():
-            return Outcome(offer, False, f"“{product.title}” is already in “{offer.title}”.")
-        offer.products.add(product)
-        grants = list(
-            Grant.objects.select_for_update()
-            .filter(offer=offer, status=AccessStatus.ACTIVE)
-            .order_by("pk")
-            .values_list("pk", "site_id", "contact_id")
-        )
-        grant_ids = [pk for pk, _, _ in grants]
-        # A grant that had the Product before it was taken out gets that same row back.
-        ProductAccess.objects.filter(grant_id__in=grant_ids, product=product).update(
-            removed_at=None
-        )
-        had = set(
-            ProductAccess.objects.filter(grant_id__in=grant_ids, product=product).values_list(
-                "grant_id", flat=True
-            )
-        )
-        ProductAccess.objects.bulk_create(
-            [ProductAccess(grant_id=pk, product=product) for pk in grant_ids if pk not in had]
-        )
-        AccessEvent.objects.bulk_create(
-            [
-                _event(
-                    AccessEvent.Kind.PRODUCT_ADDED,
-                    site_id=site_id,
-                    contact_id=contact_id,
-                    grant_id=pk,
-                    product_id=product.pk,
-                    actor=actor,
-                    at=now,
-                    details={"offer": offer.title, "product": product.title},
-                )
-                for pk, site_id, contact_id in grants
-            ]
-        )
-    return Outcome(
-        offer, True, f"“{product.title}” added to “{offer.title}” for {_customers(len(grants))}."
-    )
-
-
-def remove_product_from_offer(*, offer: Offer, product: Product, actor: Actor) -> Outcome:
-    """Take a Product out of an Offer: active grants of it lose that Product, one event each."""
-    now = timezone.now()
-    with transaction.atomic():
-        offer = Offer.objects.select_for_update().get(pk=offer.pk)
-        if not offer.products.filter(pk=product.pk).exists():
-            return Outcome(offer, False, f"“{product.title}” is not in “{offer.title}”.")
-        offer.products.remove(product)
-        accesses = list(
-            ProductAccess.objects.select_for_update()
-            .filter(
-                grant__offer=offer,
-                grant__status=AccessStatus.ACTIVE,
-                product=product,
-                removed_at__isnull=True,
-            )
-            .order_by("pk")
-            .values_list("pk", "grant_id", "grant__site_id", "grant__contact_id")
-        )
-        ProductAccess.objects.filter(pk__in=[row[0] for row in accesses]).update(removed_at=now)
-        AccessEvent.objects.bulk_create(
-            [
-                _event(
-                    AccessEvent.Kind.PRODUCT_REMOVED,
-                    site_id=site_id,
-                    contact_id=contact_id,
-                    grant_id=grant_id,
-                    product_id=product.pk,
-                    actor=actor,
-                    at=now,
-                    details={"offer": offer.title, "product": product.title},
-                )
-                for _, grant_id, site_id, contact_id in accesses
-            ]
-        )
-    return Outcome(
-        offer,
-        True,
-        f"“{product.title}” removed from “{offer.title}” for {_customers(len(accesses))}.",
-    )
-
-
-# --- Offers: creating, editing, deleting, restoring ----------------------------------
-
-
-def _check_offer_products(site_id: int, products: Iterable[Product]) -> list[Product]:
-    products = sorted(set(products), key=lambda product: product.pk)
-    if any(product.site_id != site_id for product in products):
-        raise ValidationError("That product belongs to another site.")
-    return products
-
-
-def create_offer(
-    *,
-    site,
-    actor: Actor,
-    title: str,
-    products: Iterable[Product],
-    price: Decimal,
-    payment_type: str,
-    interval: str = Offer.Interval.MONTH,
-    installments: int | None = None,
-    access_days: int | None = None,
-) -> Outcome:
-    """Create an Offer with its Products; nobody holds it yet, so no access changes."""
-    products = _check_offer_products(site.pk, products)
-    offer = Offer(
-        site=site,
-        title=title,
-        price=price,
-        payment_type=payment_type,
-        interval=interval,
-        installments=installments,
-        access_days=access_days,
-    )
-    offer.full_clean()
-    with transaction.atomic():
-        offer.save()
-        offer.products.set(products)
-    return Outcome(offer, True, f"“{offer.title}” created.")
-
-
-def update_offer(
-    *,
-    offer: Offer,
-    actor: Actor,
-    title: str,
-    products: Iterable[Product],
-    price: Decimal,
-    payment_type: str,
-    interval: str,
-    installments: int | None,
-    access_days: int | None,
-) -> Outcome:
-    """Change a live Offer's details and Products in one transaction.
-
-    Products come and go through add_product_to_offer and remove_product_from_offer, so
-    every existing customer gains or loses them with one AccessEvent each. The price,
-    payment type and access days apply to new grants only: existing grants, their
-    expiry and their billing stay as they are.
-    """
-    products = _check_offer_products(offer.site_id, products)
-    with transaction.atomic():
-        offer = Offer.objects.select_for_update().get(pk=offer.pk)
-        if offer.is_deleted:
-            raise ValidationError(f"“{offer.title}” was deleted; restore it before editing it.")
-        details = {
-            "title": title,
-            "price": price,
-            "payment_type": payment_type,
-            "interval": interval,
-            "installments": installments,
-            "access_days": access_days,
-        }
-        for name, value in details.items():
-            setattr(offer, name, value)
-        offer.full_clean()
-        # full_clean may tidy values (a one-time offer has no installments): compare after.
-        saved = Offer.objects.filter(pk=offer.pk).values(*details).get()
-        changed = [name for name in details if getattr(offer, name) != saved[name]]
-        if changed:
-            offer.save(update_fields=changed)
-        current = set(offer.products.values_list("pk", flat=True))
-        wanted = {product.pk for product in products}
-        notes = []
-        for product in products:
-            if product.pk not in current:
-                notes.append(add_product_to_offer(offer=offer, product=product, actor=actor))
-        for product in Product.objects.filter(pk__in=current - wanted).order_by("pk"):
-            notes.append(remove_product_from_offer(offer=offer, product=product, actor=actor))
-    if not changed and not notes:
-        return Outcome(offer, False, f"Nothing to change in “{offer.title}”.")
-    message = " ".join([f"“{offer.title}” saved.", *(note.message for note in notes)])
-    return Outcome(offer, True, message)
-
-
-def delete_offer(*, offer: Offer, actor: Actor) -> Outcome:
-    """Retire an Offer: it can no longer be granted or sold.
-
-    A soft delete: every grant of the Offer, its access and its billing stay exactly
-    as they were, and restore_offer brings the Offer back.
-    """
-    with transaction.atomic():
-        locked = Offer.objects.select_for_update().get(pk=offer.pk)
-        offer.deleted_at = locked.deleted_at
-        if locked.is_deleted:
-            return Outcome(offer, False, f"“{locked.title}” was already deleted.")
-        locked.deleted_at = offer.deleted_at = timezone.now()
-        locked.save(update_fields=["deleted_at"])
-    return Outcome(
-        offer, True, f"“{locked.title}” deleted. Its customers keep their access to its products."
-    )
-
-
-def restore_offer(*, offer: Offer, actor: Actor) -> Outcome:
-    """Bring a deleted Offer back, so it can be granted and sold again."""
-    with transaction.atomic():
-        locked = Offer.objects.select_for_update().get(pk=offer.pk)
-        offer.deleted_at = locked.deleted_at
-        if not locked.is_deleted:
-            return Outcome(offer, False, f"“{locked.title}” is not deleted.")
-        locked.deleted_at = offer.deleted_at = None
-        locked.save(update_fields=["deleted_at"])
-    return Outcome(offer, True, f"“{locked.title}” restored: it can be granted and sold again.")
-
-
-# --- Expiry ---------------------------------------------------------------------------
 
 
 def expire_grants(*, now: datetime | None = None, batch_size: int = 500) -> int:

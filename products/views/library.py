@@ -1,10 +1,3 @@
-"""The customer Library: the Products a signed-in contact can open now, and their lessons.
-
-Whether a customer may open a Product is asked of purchases.selectors.has_access, the
-same selector the dashboard uses; anything else is the same friendly 404 whatever the
-reason, so a URL never tells a customer what exists or why it is closed.
-"""
-
 from functools import wraps
 
 from django.contrib import messages
@@ -14,10 +7,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from contacts.models import Contact
-from purchases.selectors import has_access, library_products
-
-from . import services
-from .models import Lesson, LessonCompletion, Product
+from products import services
+from products.models import Lesson, LessonCompletion, Product
+from purchases.access.selectors import has_access, library_products
 
 NOT_IN_LIBRARY = "This product isn't in your Library."
 

@@ -1,5 +1,3 @@
-"""The Contacts tab's table. Rows come from purchases.selectors.contacts_table."""
-
 from html import escape
 
 import django_tables2 as tables
@@ -10,10 +8,12 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.safestring import SafeString, mark_safe
 
-from .bulk_actions import MENU
-from .models import Contact
+from contacts.bulk.actions import MENU
+from contacts.models import Contact
 
 PER_PAGE_CHOICES = (10, 25, 50, 100)
+
+
 PER_PAGE_DEFAULT = 25
 
 

@@ -1,11 +1,3 @@
-"""Bulk actions from the Contacts tab.
-
-The action bar posts its selection to the confirmation popup, which shows what will
-change before anything does (a page of its own without JavaScript). Confirming queues
-the bulk action and leads to its page, whose progress bar polls until the run is done.
-The "Bulk actions" tab lists past runs and offers Undo for a bulk grant or revoke.
-"""
-
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -19,27 +11,21 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from kajaccess.dashboard import member_required, wants_partial
+from contacts.bulk import actions as bulk_actions
+from contacts.bulk import recovery as bulk_recovery
+from contacts.bulk.actions import REGISTRY, UNDO_OF, BulkActionType, actions_for
+from contacts.bulk.forms import BulkActionForm, ConfirmForm, SelectionForm
+from contacts.bulk.runner import start_bulk_action, start_undo
+from contacts.bulk.selection import outside_site, preview, selected_contacts
+from contacts.export import csv_lines
+from contacts.models import Tag
+from contacts.table import page_number
+from kajaccess.web import member_required, wants_partial
 from purchases.models import BulkAction
 
-from . import bulk_actions
-from .bulk_actions import (
-    REGISTRY,
-    UNDO_OF,
-    BulkActionType,
-    actions_for,
-    outside_site,
-    preview,
-    selected_contacts,
-    start_bulk_action,
-    start_undo,
-)
-from .bulk_forms import BulkActionForm, ConfirmForm, SelectionForm
-from .csv_export import csv_lines
-from .models import Tag
-from .tables import page_number
-
 BULK_ACTIONS_PER_PAGE = 25
+
+
 # The popup's fields are named like the Contacts tab's filters; their ids must differ.
 AUTO_ID = "bulk-%s"
 
@@ -275,9 +261,6 @@ def bulk_start(request):
     return _confirmation(request, proposal, status=400)
 
 
-# --- Undo -------------------------------------------------------------------------------
-
-
 def _undoable(request, bulk_id: int) -> BulkAction:
     return get_object_or_404(
         BulkAction.objects.prefetch_related("undone_by"), site=request.site, pk=bulk_id
@@ -344,9 +327,6 @@ def undo(request, bulk_id: int):
     return _confirmation(request, proposal, status=400)
 
 
-# --- A bulk action's page and the history -----------------------------------------------
-
-
 @dataclass
 class Entry:
     """A bulk action as its page and the history show it."""
@@ -397,7 +377,7 @@ class Entry:
     @cached_property
     def is_stalled(self) -> bool:
         """No chunk done for too long: its worker stopped, and the access sweep requeues it."""
-        return bulk_actions.is_stalled(self.bulk)
+        return bulk_recovery.is_stalled(self.bulk)
 
 
 def _bulk_action(request, bulk_id: int) -> Entry:
@@ -427,9 +407,6 @@ def history(request):
         "contacts/bulk/history.html",
         {"page": page, "entries": entries, "active_tab": "bulk"},
     )
-
-
-# --- Export CSV -------------------------------------------------------------------------
 
 
 @member_required

@@ -1,0 +1,52 @@
+"""Which contacts a bulk action acts on, and what it will do to them before it starts."""
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from contacts.bulk.actions import Preview, action_for
+from contacts.filters import contacts_matching
+from contacts.models import Contact
+from kajaccess.models import Site
+from purchases.models import AccessEvent, BulkAction
+
+NOT_IN_SITE = "not in this site"
+
+
+def selected_contacts(site: Site, selection: dict) -> QuerySet:
+    """The contacts of `site` a selection names, rebuilt from the filters for "all matching".
+
+    Ids of another site are never in it: they are ignored (and counted as skipped).
+    """
+    contacts = Contact.objects.filter(site=site)
+    if selection.get("all"):
+        return contacts_matching(site, selection.get("query", ""))
+    if "undo_of" in selection:
+        return contacts.filter(
+            Exists(
+                AccessEvent.objects.filter(
+                    contact=OuterRef("pk"), bulk_action_id=selection["undo_of"], grant__isnull=False
+                )
+            )
+        )
+    return contacts.filter(pk__in=selection.get("ids", []))
+
+
+def outside_site(site: Site, selection: dict) -> int:
+    """How many checked ids are not contacts of this site."""
+    ids = set(selection.get("ids", []))
+    if not ids:
+        return 0
+    return len(ids) - Contact.objects.filter(site=site, pk__in=ids).count()
+
+
+def preview(bulk: BulkAction) -> Preview:
+    """Count, before anything changes, what a bulk action will change and skip, and why.
+
+    A fixed handful of queries whatever the selection's size: the ids of another site,
+    the action's parameters, and one aggregate over the selection.
+    """
+    result = action_for(bulk).count(selected_contacts(bulk.site, bulk.selection))
+    outside = outside_site(bulk.site, bulk.selection)
+    if outside:
+        result.selected += outside
+        result.skipped[NOT_IN_SITE] = outside
+    return result

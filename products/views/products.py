@@ -1,0 +1,137 @@
+import csv
+from urllib.parse import urlencode
+
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET
+from django_tables2 import RequestConfig
+
+from kajaccess.web import member_required
+from products.charts import completion_chart, weekly_chart
+from products.filters import ProgressFilter
+from products.models import Product
+from products.tables import ProgressTable, percent_done
+from purchases.access import selectors as access_selectors
+from purchases.reports import selectors
+
+PER_PAGE = 50
+
+
+@member_required
+@require_GET
+def product_list(request):
+    return render(
+        request,
+        "products/list.html",
+        {"summaries": selectors.product_summaries(request.site), "active_tab": "products"},
+    )
+
+
+def _progress_filter(request, product):
+    lessons_total = product.lessons.count()
+    report = ProgressFilter(request.GET, queryset=selectors.product_progress(product))
+    return report, lessons_total
+
+
+@member_required
+@require_GET
+def product_progress(request, product_id: int):
+    product = get_object_or_404(Product, site=request.site, pk=product_id)
+    report, lessons_total = _progress_filter(request, product)
+    if not report.is_valid():
+        return render(
+            request,
+            "products/progress.html",
+            {"product": product, "filter": report, "active_tab": "products", "invalid": True},
+            status=400,
+        )
+    table = ProgressTable(report.qs, lessons_total=lessons_total)
+    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    distribution = selectors.completion_distribution(report.qs, lessons_total)
+    context = {
+        "product": product,
+        "filter": report,
+        "table": table,
+        "lessons_total": lessons_total,
+        "shown": sum(count for _, count in distribution),
+        "distribution": completion_chart(distribution),
+        "csv_url": _csv_url(request, product),
+        "active_tab": "products",
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "products/partials/progress_report.html", context)
+    context["summary"] = selectors.product_summaries(request.site, product)[0]
+    context["weeks"] = weekly_chart(selectors.weekly_access_changes(product))
+    return render(request, "products/progress.html", context)
+
+
+def _csv_url(request, product) -> str:
+    """Export CSV of the rows the filters show, whatever the page and the sort."""
+    url = reverse("products:progress_csv", args=[product.pk])
+    filters = {name: request.GET[name] for name in ("q", "access") if request.GET.get(name)}
+    return f"{url}?{urlencode(filters)}" if filters else url
+
+
+class _Line:
+    """A file-like object whose write() hands the line back, for streaming CSV."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value) -> str:
+    # A spreadsheet runs a cell that starts like a formula; a leading quote keeps it text.
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@member_required
+@require_GET
+def product_progress_csv(request, product_id: int):
+    product = get_object_or_404(Product, site=request.site, pk=product_id)
+    report, lessons_total = _progress_filter(request, product)
+    if not report.is_valid():
+        return HttpResponse(
+            "Those filters are not valid: pick an access state from the list.",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    writer = csv.writer(_Line())
+    states = access_selectors.PRODUCT_ACCESS_STATES
+    contacts = report.qs.order_by("name", "email", "pk").values_list(
+        "name", "email", "lessons_done", "last_completed_at", "access_rank"
+    )
+
+    def lines():
+        yield writer.writerow(
+            [
+                "Name",
+                "Email",
+                "Lessons completed",
+                "Lessons total",
+                "Percent",
+                "Last activity",
+                "Access",
+            ]
+        )
+        for name, email, done, last, rank in contacts.iterator(chunk_size=2000):
+            percent = percent_done(done, lessons_total)
+            yield writer.writerow(
+                [
+                    _cell(name),
+                    _cell(email),
+                    done,
+                    lessons_total,
+                    "" if percent is None else percent,
+                    timezone.localtime(last).isoformat(timespec="seconds") if last else "",
+                    states[rank][1],
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    filename = f"{slugify(product.title) or 'product'}-progress.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

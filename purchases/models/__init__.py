@@ -1,0 +1,27 @@
+"""The purchases app's models, one module per concern; imported here for the app registry."""
+
+from purchases.models.access import (
+    AccessStatus,
+    Grant,
+    ProductAccess,
+    RevokedVia,
+    revoked_fields_match_status,
+)
+from purchases.models.audit import AccessEvent
+from purchases.models.automation import Automation
+from purchases.models.billing import Payment, Purchase, Subscription
+from purchases.models.bulk import BulkAction
+
+__all__ = [
+    "AccessEvent",
+    "AccessStatus",
+    "Automation",
+    "BulkAction",
+    "Grant",
+    "Payment",
+    "ProductAccess",
+    "Purchase",
+    "RevokedVia",
+    "Subscription",
+    "revoked_fields_match_status",
+]

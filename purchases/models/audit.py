@@ -1,0 +1,69 @@
+"""The audit trail of every change of access or billing state."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from contacts.models import Contact
+from kajaccess.actors import ActorKind
+from kajaccess.models import Site
+from products.models import Product
+from purchases.models.access import Grant
+from purchases.models.bulk import BulkAction
+
+
+class AccessEvent(models.Model):
+    """The audit trail: one row for every change of access or billing state. Append-only."""
+
+    class Kind(models.TextChoices):
+        GRANTED = "granted", "Offer granted"
+        REVOKED = "revoked", "Access revoked"
+        RESTORED = "restored", "Access restored"
+        PRODUCT_REVOKED = "product_revoked", "Product access revoked"
+        PRODUCT_RESTORED = "product_restored", "Product access restored"
+        PRODUCT_ADDED = "product_added", "Product added to offer"
+        PRODUCT_REMOVED = "product_removed", "Product removed from offer"
+        CANCELLATION_SCHEDULED = "cancellation_scheduled", "Cancellation scheduled"
+        CANCELLATION_STOPPED = "cancellation_stopped", "Cancellation stopped"
+        SUBSCRIPTION_CANCELED = "subscription_canceled", "Payments canceled"
+        SUBSCRIPTION_PAUSED = "subscription_paused", "Payments paused"
+        SUBSCRIPTION_RESUMED = "subscription_resumed", "Payments resumed"
+        PAYMENT_SUCCEEDED = "payment_succeeded", "Payment succeeded"
+        PAYMENT_FAILED = "payment_failed", "Payment failed"
+        PLAN_COMPLETED = "plan_completed", "Payment plan completed"
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="access_events")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="access_events")
+    grant = models.ForeignKey(
+        Grant, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_kind = models.CharField(max_length=20, choices=ActorKind.choices)
+    reason = models.CharField(max_length=500, blank=True)
+    bulk_action = models.ForeignKey(
+        BulkAction, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            # A site's trail by time, carrying what the Activity filters and the Product
+            # Progress chart read, so both are answered from the index alone.
+            models.Index(
+                fields=["site", "-at", "kind", "actor_kind", "grant", "product"],
+                name="event_site_at_covering",
+            ),
+            models.Index(fields=["contact", "-at"], name="event_contact_at"),
+            models.Index(fields=["bulk_action", "grant"], name="event_bulk_grant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.contact}"

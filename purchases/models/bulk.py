@@ -1,0 +1,53 @@
+"""A bulk action on many contacts, with its progress."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from kajaccess.models import Site
+
+
+class BulkAction(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="bulk_actions")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    action = models.CharField(max_length=40)
+    params = models.JSONField(default=dict, blank=True)
+    selection = models.JSONField(default=dict, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    undo_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="undone_by"
+    )
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    cursor = models.BigIntegerField(
+        default=0, help_text="The last contact id done: a rerun resumes after it."
+    )
+    outcome = models.JSONField(
+        default=dict, blank=True, help_text="Counts of skipped and failed contacts by reason."
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the run last showed it was alive: as it started and after each chunk.",
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} #{self.pk}"
