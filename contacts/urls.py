@@ -1,19 +1,49 @@
+"""Every `/contacts/...` page: the tab, a contact's panel and profile, and changing their access."""
+
 from django.urls import path
 
 from contacts import views
-from contacts.bulk import views as bulk_views
+from purchases import views as access_views
 
 app_name = "contacts"
 
+CONTACT = "<int:contact_id>/"
+GRANT = CONTACT + "grants/<int:grant_id>/"
+GRANT_PRODUCT = GRANT + "products/<int:product_id>/"
+
 urlpatterns = [
     path("", views.contact_list, name="list"),
-    path("<int:contact_id>/", views.profile, name="profile"),
-    path("<int:contact_id>/preview/", views.preview, name="preview"),
-    path("<int:contact_id>/products/", views.products, name="products"),
-    path("<int:contact_id>/products/<int:product_id>/", views.more_info, name="more_info"),
-    path("<int:contact_id>/purchases/", views.purchases, name="purchases"),
-    path("<int:contact_id>/activity/", views.activity, name="activity"),
-    path("bulk/", bulk_views.bulk_preview, name="bulk_preview"),
-    path("bulk/start/", bulk_views.bulk_start, name="bulk_start"),
-    path("bulk/export/", bulk_views.bulk_export, name="bulk_export"),
+    path(CONTACT, views.profile, name="profile"),
+    path(f"{CONTACT}preview/", views.preview, name="preview"),
+    path(f"{CONTACT}products/", views.products, name="products"),
+    path(f"{CONTACT}products/<int:product_id>/", views.more_info, name="more_info"),
+    path(f"{CONTACT}purchases/", views.purchases, name="purchases"),
+    path(f"{CONTACT}activity/", views.activity, name="activity"),
+    path(
+        f"{CONTACT}grant-offer/choose/", access_views.grant_offer_form, name="grant_offer_form"
+    ),
+    path(f"{CONTACT}grant-offer/", access_views.grant_offer, name="grant_offer"),
 ]
+
+for verb in ("revoke", "restore"):
+    urlpatterns += [
+        path(
+            f"{GRANT}{verb}/confirm/",
+            access_views.confirm_access_change,
+            {"verb": verb},
+            name=f"{verb}_confirm",
+        ),
+        path(f"{GRANT}{verb}/", access_views.change_access, {"verb": verb}, name=verb),
+        path(
+            f"{GRANT_PRODUCT}{verb}/confirm/",
+            access_views.confirm_access_change,
+            {"verb": verb},
+            name=f"{verb}_product_confirm",
+        ),
+        path(
+            f"{GRANT_PRODUCT}{verb}/",
+            access_views.change_access,
+            {"verb": verb},
+            name=f"{verb}_product",
+        ),
+    ]

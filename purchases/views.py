@@ -53,8 +53,8 @@ class AccessChange:
     def url(self, name: str) -> str:
         args = [self.grant.contact_id, self.grant.pk]
         if self.product is not None:
-            return reverse(f"purchases:{self.verb}_product{name}", args=[*args, self.product.pk])
-        return reverse(f"purchases:{self.verb}{name}", args=args)
+            return reverse(f"contacts:{self.verb}_product{name}", args=[*args, self.product.pk])
+        return reverse(f"contacts:{self.verb}{name}", args=args)
 
     def apply(self, actor: Actor, reason: str) -> kajaccess_outcomes.Outcome:
         if self.verb == "revoke" and self.product is None:
@@ -152,7 +152,7 @@ def _grant_popup(request, contact: Contact, form, status: int = 200):
     context = {
         "contact": contact,
         "form": form,
-        "action_url": reverse("purchases:grant_offer", args=[contact.pk]),
+        "action_url": reverse("contacts:grant_offer", args=[contact.pk]),
         "back_url": next_url(request, reverse("contacts:profile", args=[contact.pk])),
     }
     return _popup(request, "purchases/partials/grant_offer_form.html", context, status)

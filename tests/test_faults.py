@@ -89,7 +89,7 @@ def test_revokes_restores_and_grants_from_many_threads_end_consistent(shop):
 def test_a_double_clicked_confirmation_revokes_once(shop):
     owner, offer, contact = shop
     grant = services.grant_offer(contact=contact, offer=offer, actor=Actor.creator(owner.user)).obj
-    url = reverse("purchases:revoke", args=[contact.pk, grant.pk])
+    url = reverse("contacts:revoke", args=[contact.pk, grant.pk])
 
     def click():
         client = Client()

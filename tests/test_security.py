@@ -28,27 +28,27 @@ pytestmark = pytest.mark.django_db
 # the bulk action preview, which is sent the selection.
 CHANGING = {
     "library:complete",
-    "contacts:bulk_preview",
-    "contacts:bulk_start",
-    "purchases:bulk_undo",
+    "bulk:preview",
+    "bulk:start",
+    "bulk:undo",
     "products:offer_restore",
-    "purchases:grant_offer",
-    "purchases:revoke",
-    "purchases:revoke_product",
-    "purchases:restore",
-    "purchases:restore_product",
-    "purchases:subscription_stop_cancellation",
-    "purchases:subscription_resume",
-    "purchases:automation_pause",
-    "purchases:automation_resume",
+    "contacts:grant_offer",
+    "contacts:revoke",
+    "contacts:revoke_product",
+    "contacts:restore",
+    "contacts:restore_product",
+    "billing:stop_cancellation",
+    "billing:resume",
+    "automations:pause",
+    "automations:resume",
 }
 # URL names that show a page (and may also take a form's POST, such as create and edit).
 READING = {
     "contacts:list",
-    "contacts:bulk_export",
-    "purchases:bulk_actions",
-    "purchases:bulk_action",
-    "purchases:bulk_undo_confirm",
+    "bulk:export",
+    "bulk:history",
+    "bulk:detail",
+    "bulk:undo_confirm",
     "contacts:profile",
     "contacts:preview",
     "contacts:products",
@@ -67,30 +67,30 @@ READING = {
     "products:offer_delete",
     "products:offer_changes",
     "purchases:activity",
-    "purchases:grant_offer_form",
-    "purchases:revoke_confirm",
-    "purchases:revoke_product_confirm",
-    "purchases:restore_confirm",
-    "purchases:restore_product_confirm",
-    "purchases:subscription",
-    "purchases:subscription_cancel",
-    "purchases:subscription_pause",
-    "purchases:automations",
-    "purchases:automation_delete",
+    "contacts:grant_offer_form",
+    "contacts:revoke_confirm",
+    "contacts:revoke_product_confirm",
+    "contacts:restore_confirm",
+    "contacts:restore_product_confirm",
+    "billing:subscription",
+    "billing:cancel",
+    "billing:pause",
+    "automations:list",
+    "automations:delete",
 }
 # Reading URLs whose page is a form that POSTs back to the same URL to change something.
 FORMS = {
     "products:offer_create",
     "products:offer_edit",
     "products:offer_delete",
-    "purchases:subscription_cancel",
-    "purchases:subscription_pause",
-    "purchases:automations",
-    "purchases:automation_delete",
-    "contacts:bulk_export",
+    "billing:cancel",
+    "billing:pause",
+    "automations:list",
+    "automations:delete",
+    "bulk:export",
 }
 # Reading URLs that say what is missing when called bare: Export CSV needs a selection.
-NEEDS_INPUT = {"contacts:bulk_export"}
+NEEDS_INPUT = {"bulk:export"}
 OUTSIDE = {"home", "login", "logout"}
 BAD_VALUES = ["-1", "0", "99999999999999999999999", "abc", "ünïcødé ☃", "x" * 10_000, "1;DROP"]
 BAD_PARAMS = [
@@ -377,7 +377,7 @@ def test_revokes_by_get_are_impossible_even_with_a_valid_session(world):
     """A link in an email cannot revoke anything: only the form's POST can."""
     creator = client_for(world["creator"])
     url = reverse(
-        "purchases:revoke",
+        "contacts:revoke",
         kwargs={"contact_id": world["ids"]["contact_id"], "grant_id": world["ids"]["grant_id"]},
     )
     assert creator.get(url).status_code == 405

@@ -207,8 +207,8 @@ def _menu_proposal(request, form: BulkActionForm, *, confirming: bool) -> Propos
         selection=form.selection(),
         params_data=params_data,
         confirm_form_data=request.POST if confirming else None,
-        action_url=reverse("contacts:bulk_start"),
-        preview_url=reverse("contacts:bulk_preview"),
+        action_url=reverse("bulk:start"),
+        preview_url=reverse("bulk:preview"),
         back_url=_contacts_url(form.cleaned_data["query"]),
         query=form.cleaned_data["query"],
     )
@@ -229,7 +229,7 @@ def bulk_preview(request):
 def _started(request, bulk: BulkAction):
     contacts = "1 contact" if bulk.total == 1 else f"{bulk.total} contacts"
     messages.success(request, f"Bulk action #{bulk.pk} started for {contacts}.")
-    url = reverse("purchases:bulk_action", args=[bulk.pk])
+    url = reverse("bulk:detail", args=[bulk.pk])
     if wants_partial(request):
         return HttpResponseClientRedirect(url)
     return redirect(url)
@@ -275,8 +275,8 @@ def _undo_proposal(request, original: BulkAction, confirm_form_data) -> Proposal
         selection=selection,
         params_data=None,
         confirm_form_data=confirm_form_data,
-        action_url=reverse("purchases:bulk_undo", args=[original.pk]),
-        back_url=reverse("purchases:bulk_actions"),
+        action_url=reverse("bulk:undo", args=[original.pk]),
+        back_url=reverse("bulk:history"),
         undo_of=original,
     )
 
@@ -291,7 +291,7 @@ def _undo_refusal(request, original: BulkAction):
         message = f"Bulk action #{original.pk} is still running: undo it once it is done."
     else:
         message = f"Bulk action #{original.pk} changed nothing, so there is nothing to undo."
-    return _refusal(request, [message], reverse("purchases:bulk_actions"))
+    return _refusal(request, [message], reverse("bulk:history"))
 
 
 @member_required

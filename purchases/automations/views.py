@@ -33,7 +33,7 @@ def automation_list(request):
             form.add_error(None, error)
         else:
             messages.success(request, f"Automation created: {automations.describe(automation)}.")
-            return redirect("purchases:automations")
+            return redirect("automations:list")
     return _page(request, form, status=400)
 
 
@@ -52,7 +52,7 @@ def _set_active(request, automation_id: int, active: bool):
         request, messages.SUCCESS if outcome.changed else messages.INFO, outcome.message
     )
     if not request.htmx:
-        return redirect("purchases:automations")
+        return redirect("automations:list")
     row = automations.AutomationRow(
         automation, automations.when_words(automation), automations.then_words(automation)
     )
@@ -80,8 +80,8 @@ def automation_delete(request, automation_id: int):
             "automation": automation,
             "description": automations.describe(automation),
             "form_template": "purchases/automations/delete_form.html",
-            "action_url": reverse("purchases:automation_delete", args=[automation.pk]),
-            "back_url": reverse("purchases:automations"),
+            "action_url": reverse("automations:delete", args=[automation.pk]),
+            "back_url": reverse("automations:list"),
             "in_dialog": bool(request.htmx),
             "active_tab": "automations",
             "page_title": "Delete automation",
@@ -95,7 +95,7 @@ def automation_delete(request, automation_id: int):
         request, messages.SUCCESS if outcome.changed else messages.INFO, outcome.message
     )
     if not request.htmx:
-        return redirect("purchases:automations")
+        return redirect("automations:list")
     response = render(request, "purchases/automations/deleted.html", {"automation": automation})
     trigger_client_event(response, "closeDialog")
     return response

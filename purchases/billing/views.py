@@ -22,7 +22,7 @@ def _subscription(request, subscription_id: int) -> Subscription:
 
 
 def _back_url(request, subscription: Subscription) -> str:
-    return next_url(request, reverse("purchases:subscription", args=[subscription.pk]))
+    return next_url(request, reverse("billing:subscription", args=[subscription.pk]))
 
 
 def _page_url(request) -> str:
@@ -49,7 +49,7 @@ def _popup(request, subscription, form, *, kind: str, status: int = 200):
         subscription,
         form=form,
         form_template=f"purchases/billing/{kind}_form.html",
-        action_url=reverse(f"purchases:subscription_{kind}", args=[subscription.pk]),
+        action_url=reverse(f"billing:{kind}", args=[subscription.pk]),
         back_url=_back_url(request, subscription),
         in_dialog=bool(request.htmx),
         page_title=f"{kind.capitalize()} payments for {subscription.grant.offer.title}",

@@ -187,7 +187,7 @@ def test_a_run_already_waiting_in_the_queue_is_not_queued_twice(shop, clock):
 
 def test_the_page_of_a_stopped_run_says_it_will_resume(client, killed_run, clock):
     client.force_login(killed_run.created_by)
-    url = reverse("purchases:bulk_action", args=[killed_run.pk])
+    url = reverse("bulk:detail", args=[killed_run.pk])
     htmx = {"HTTP_HX_REQUEST": "true"}
 
     fresh = client.get(url, **htmx).content.decode()

@@ -96,7 +96,7 @@ def test_the_contacts_tab_has_a_checkbox_per_row_and_the_action_bar(creator_clie
     assert f'name="ids" value="{academy.ada.pk}" aria-label="Select Ada Lovelace"' in page
     assert 'aria-label="Select all contacts on this page"' in page
     assert (
-        f'<form id="bulk-form" class="bulk-form" method="post" action="{reverse("contacts:bulk_preview")}"'
+        f'<form id="bulk-form" class="bulk-form" method="post" action="{reverse("bulk:preview")}"'
         in page
     )
     for label in ("Grant offer", "Revoke offer", "Add tag", "Remove tag", "Export CSV"):
@@ -123,7 +123,7 @@ def test_select_all_matching_is_offered_when_more_contacts_match_than_the_page_s
 
 
 def test_the_popup_first_asks_for_the_offer_and_changes_nothing(post, academy):
-    response = post("contacts:bulk_preview", {"action": "revoke_offer", "ids": [academy.ada.pk]})
+    response = post("bulk:preview", {"action": "revoke_offer", "ids": [academy.ada.pk]})
     assert response.status_code == 200
     page = html(response)
     assert '<dialog class="dialog dialog--bulk" data-autoshow' in page
@@ -141,7 +141,7 @@ def test_the_preview_counts_what_will_change_and_why_others_are_skipped(post, ac
     data = revoke_data(
         academy, academy.ada, academy.linus, academy.alan, academy.grace, academy.other_ada
     )
-    response = post("contacts:bulk_preview", data)
+    response = post("bulk:preview", data)
     assert response.status_code == 200
     assert numbers(response) == {"Selected": 5, "Will change": 2, "Skipped": 3}
     assert reasons(response) == {"Already revoked": 1, "No such grant": 1, "Not in this site": 1}
@@ -153,20 +153,20 @@ def test_the_preview_counts_what_will_change_and_why_others_are_skipped(post, ac
 
 def test_the_preview_of_a_revoke_says_how_many_keep_billing(post, academy):
     data = {"action": "revoke_offer", "offer": academy.membership.pk, "ids": [academy.ada.pk]}
-    response = post("contacts:bulk_preview", data)
+    response = post("bulk:preview", data)
     assert "Payments continue for 1 of them" in html(response)
     assert "revoking access does not stop payments" in html(response)
-    no_billing = post("contacts:bulk_preview", revoke_data(academy, academy.ada))
+    no_billing = post("bulk:preview", revoke_data(academy, academy.ada))
     assert "Payments continue" not in html(no_billing)
 
 
 def test_without_javascript_the_popup_is_a_page_of_its_own(post, academy):
-    response = post("contacts:bulk_preview", revoke_data(academy, academy.ada), htmx=False)
+    response = post("bulk:preview", revoke_data(academy, academy.ada), htmx=False)
     page = html(response)
     assert response.status_code == 200
     assert "<dialog" not in page
     assert 'aria-current="page">Contacts</a>' in page
-    assert f'<form method="post" action="{reverse("contacts:bulk_start")}"' in page
+    assert f'<form method="post" action="{reverse("bulk:start")}"' in page
     assert f'<input type="hidden" name="ids" value="{academy.ada.pk}">' in page
 
 
@@ -177,10 +177,10 @@ def test_confirming_a_revoke_runs_it_and_leads_to_its_page(post, creator_client,
     data = revoke_data(
         academy, academy.ada, academy.linus, academy.alan, academy.other_ada, reason="Refunds"
     )
-    response = post("contacts:bulk_start", data)
+    response = post("bulk:start", data)
     bulk = last_bulk()
     assert response.status_code == 200
-    assert response["HX-Redirect"] == reverse("purchases:bulk_action", args=[bulk.pk])
+    assert response["HX-Redirect"] == reverse("bulk:detail", args=[bulk.pk])
     assert bootcamp_status(academy.ada) == AccessStatus.REVOKED
     assert bootcamp_status(academy.linus) == AccessStatus.REVOKED
     assert Grant.objects.get(pk=academy.other_grant.pk).status == AccessStatus.ACTIVE
@@ -201,9 +201,9 @@ def test_confirming_a_revoke_runs_it_and_leads_to_its_page(post, creator_client,
 
 
 def test_without_javascript_confirming_redirects_to_the_bulk_actions_page(post, academy):
-    response = post("contacts:bulk_start", revoke_data(academy, academy.ada), htmx=False)
+    response = post("bulk:start", revoke_data(academy, academy.ada), htmx=False)
     assert response.status_code == 302
-    assert response.url == reverse("purchases:bulk_action", args=[last_bulk().pk])
+    assert response.url == reverse("bulk:detail", args=[last_bulk().pk])
 
 
 def test_grant_offer_through_the_views(post, academy):
@@ -212,10 +212,10 @@ def test_grant_offer_through_the_views(post, academy):
         "offer": academy.membership.pk,
         "ids": [academy.ada.pk, academy.grace.pk, academy.linus.pk],
     }
-    preview = post("contacts:bulk_preview", data)
+    preview = post("bulk:preview", data)
     assert numbers(preview) == {"Selected": 3, "Will change": 2, "Skipped": 1}
     assert reasons(preview) == {"Already has this offer": 1}
-    post("contacts:bulk_start", data)
+    post("bulk:start", data)
     holders = Grant.objects.filter(offer=academy.membership, status=AccessStatus.ACTIVE)
     assert set(holders.values_list("contact__name", flat=True)) == {
         "Ada Lovelace",
@@ -227,19 +227,19 @@ def test_grant_offer_through_the_views(post, academy):
 
 def test_add_and_remove_tag_through_the_views(post, academy):
     ids = [academy.ada.pk, academy.grace.pk]
-    preview = post("contacts:bulk_preview", {"action": "add_tag", "tag": " vip ", "ids": ids})
+    preview = post("bulk:preview", {"action": "add_tag", "tag": " vip ", "ids": ids})
     assert numbers(preview) == {"Selected": 2, "Will change": 1, "Skipped": 1}
     assert reasons(preview) == {"Already tagged": 1}
     assert '<datalist id="site-tags"><option value="VIP"></option></datalist>' in html(preview)
-    post("contacts:bulk_start", {"action": "add_tag", "tag": "vip", "ids": ids})
+    post("bulk:start", {"action": "add_tag", "tag": "vip", "ids": ids})
     assert set(Tag.objects.get(site=academy.site).contacts.all()) == {academy.ada, academy.grace}
 
-    post("contacts:bulk_start", {"action": "add_tag", "tag": "Spring cohort", "ids": ids})
+    post("bulk:start", {"action": "add_tag", "tag": "Spring cohort", "ids": ids})
     assert academy.grace.tags.filter(name="Spring cohort").exists()
 
     data = {"action": "remove_tag", "tag": "VIP", "ids": [academy.grace.pk, academy.linus.pk]}
-    assert reasons(post("contacts:bulk_preview", data)) == {"Not tagged": 1}
-    post("contacts:bulk_start", data)
+    assert reasons(post("bulk:preview", data)) == {"Not tagged": 1}
+    post("bulk:start", data)
     assert not academy.grace.tags.filter(name="VIP").exists()
     assert academy.ada.tags.filter(name="VIP").exists()
 
@@ -255,9 +255,9 @@ def test_all_matching_acts_on_the_search_and_filters_not_on_the_page(post, acade
     query = f"q=example.com&tag={vip.pk}&page=2&sort=-created_at&per_page=10"
 
     data = {"action": "add_tag", "tag": "Cohort", "select_all": "on", "query": query}
-    preview = post("contacts:bulk_preview", data)
+    preview = post("bulk:preview", data)
     assert numbers(preview)["Selected"] == 4  # Ada and the three others tagged VIP
-    post("contacts:bulk_start", data)
+    post("bulk:start", data)
 
     bulk = last_bulk()
     assert bulk.selection == {"all": True, "query": f"q=example.com&tag={vip.pk}"}
@@ -268,15 +268,15 @@ def test_all_matching_acts_on_the_search_and_filters_not_on_the_page(post, acade
 
 def test_checked_ids_act_only_on_those_contacts_even_with_a_search(post, academy):
     data = revoke_data(academy, academy.ada, query="q=Linus")
-    post("contacts:bulk_start", data)
+    post("bulk:start", data)
     assert bootcamp_status(academy.ada) == AccessStatus.REVOKED
     assert bootcamp_status(academy.linus) == AccessStatus.ACTIVE
 
 
 def test_all_matching_a_search_never_reaches_another_site(post, academy):
     data = {"action": "add_tag", "tag": "Lovelaces", "select_all": "on", "query": "q=Lovelace"}
-    assert numbers(post("contacts:bulk_preview", data))["Selected"] == 1
-    post("contacts:bulk_start", data)
+    assert numbers(post("bulk:preview", data))["Selected"] == 1
+    post("bulk:start", data)
     assert list(Contact.objects.filter(tags__name="Lovelaces")) == [academy.ada]
 
 
@@ -287,18 +287,18 @@ def test_above_100_contacts_the_creator_types_their_number(post, academy):
     batch = ContactFactory.create_batch(101, site=academy.site)
     data = {"action": "add_tag", "tag": "Cohort", "ids": [c.pk for c in batch]}
 
-    preview = post("contacts:bulk_preview", data)
+    preview = post("bulk:preview", data)
     assert "Type 101 to confirm" in html(preview)
 
-    missing = post("contacts:bulk_start", data)
-    wrong = post("contacts:bulk_start", {**data, "confirm_count": "100"})
+    missing = post("bulk:start", data)
+    wrong = post("bulk:start", {**data, "confirm_count": "100"})
     for response in (missing, wrong):
         assert response.status_code == 400
         assert "Type 101, the number of selected contacts, to confirm." in html(response)
     assert not BulkAction.objects.exists()
     assert not ContactTag.objects.filter(tag__name="Cohort").exists()
 
-    right = post("contacts:bulk_start", {**data, "confirm_count": "101"})
+    right = post("bulk:start", {**data, "confirm_count": "101"})
     assert right.status_code == 200
     assert ContactTag.objects.filter(tag__name="Cohort").count() == 101
 
@@ -306,10 +306,10 @@ def test_above_100_contacts_the_creator_types_their_number(post, academy):
 def test_up_to_100_contacts_need_no_typed_number(post, academy):
     batch = ContactFactory.create_batch(96, site=academy.site)  # 100 with the academy's four
     data = {"action": "add_tag", "tag": "Cohort", "select_all": "on", "query": ""}
-    preview = post("contacts:bulk_preview", data)
+    preview = post("bulk:preview", data)
     assert numbers(preview)["Selected"] == 100
     assert "to confirm" not in html(preview)
-    assert post("contacts:bulk_start", data).status_code == 200
+    assert post("bulk:start", data).status_code == 200
     assert ContactTag.objects.filter(tag__name="Cohort").count() == 100
     assert len(batch) == 96
 
@@ -331,7 +331,7 @@ def test_up_to_100_contacts_need_no_typed_number(post, academy):
         ),
     ],
 )
-@pytest.mark.parametrize("url", ["contacts:bulk_preview", "contacts:bulk_start"])
+@pytest.mark.parametrize("url", ["bulk:preview", "bulk:start"])
 def test_a_bad_selection_is_refused_with_a_clear_message(post, academy, url, data, message):
     before = AccessEvent.objects.count()
     response = post(url, data)
@@ -344,7 +344,7 @@ def test_a_bad_selection_is_refused_with_a_clear_message(post, academy, url, dat
 
 def test_a_request_too_large_to_read_is_a_400_not_a_500(post, academy):
     ids = [str(n) for n in range(1, 1500)]
-    response = post("contacts:bulk_start", {"action": "revoke_offer", "ids": ids})
+    response = post("bulk:start", {"action": "revoke_offer", "ids": ids})
     assert response.status_code == 400
     assert not BulkAction.objects.exists()
 
@@ -354,7 +354,7 @@ def test_an_offer_of_another_site_or_a_deleted_one_is_refused(post, academy):
     other_offer = academy.other_grant.offer
     for offer in (other_offer, deleted, "nope"):
         data = {"action": "grant_offer", "offer": getattr(offer, "pk", offer)}
-        response = post("contacts:bulk_start", {**data, "ids": [academy.grace.pk]})
+        response = post("bulk:start", {**data, "ids": [academy.grace.pk]})
         assert response.status_code == 400
         assert "Choose one of your live offers." in html(response)
     assert not BulkAction.objects.exists()
@@ -362,13 +362,13 @@ def test_an_offer_of_another_site_or_a_deleted_one_is_refused(post, academy):
 
 
 def test_a_missing_offer_or_tag_and_a_long_reason_are_refused(post, academy):
-    no_offer = post("contacts:bulk_start", {"action": "revoke_offer", "ids": [academy.ada.pk]})
+    no_offer = post("bulk:start", {"action": "revoke_offer", "ids": [academy.ada.pk]})
     assert no_offer.status_code == 400
     assert "Choose an offer." in html(no_offer)
-    no_tag = post("contacts:bulk_start", {"action": "add_tag", "tag": "  ", "ids": [1]})
+    no_tag = post("bulk:start", {"action": "add_tag", "tag": "  ", "ids": [1]})
     assert no_tag.status_code == 400
     assert "Enter a tag." in html(no_tag)
-    long_reason = post("contacts:bulk_start", revoke_data(academy, academy.ada, reason="x" * 501))
+    long_reason = post("bulk:start", revoke_data(academy, academy.ada, reason="x" * 501))
     assert long_reason.status_code == 400
     assert "The reason can be at most 500 characters (it has 501)." in html(long_reason)
     assert not BulkAction.objects.exists()
@@ -378,9 +378,9 @@ def test_a_missing_offer_or_tag_and_a_long_reason_are_refused(post, academy):
 def test_changes_are_post_only(creator_client, academy):
     bulk = BulkAction.objects.create(site=academy.site, action="add_tag", params={"tag": "x"})
     for url in (
-        reverse("contacts:bulk_preview"),
-        reverse("contacts:bulk_start"),
-        reverse("purchases:bulk_undo", args=[bulk.pk]),
+        reverse("bulk:preview"),
+        reverse("bulk:start"),
+        reverse("bulk:undo", args=[bulk.pk]),
     ):
         assert creator_client.get(url).status_code == 405, url
 
@@ -388,7 +388,7 @@ def test_changes_are_post_only(creator_client, academy):
 def test_changes_need_the_csrf_token(academy):
     client = Client(enforce_csrf_checks=True)
     client.force_login(academy.creator)
-    response = client.post(reverse("contacts:bulk_start"), revoke_data(academy, academy.ada))
+    response = client.post(reverse("bulk:start"), revoke_data(academy, academy.ada))
     assert response.status_code == 403
     assert bootcamp_status(academy.ada) == AccessStatus.ACTIVE
 
@@ -399,16 +399,16 @@ def test_changes_need_the_csrf_token(academy):
 def test_bulk_actions_are_for_members_of_the_site_only(client, academy):
     bulk = BulkAction.objects.create(site=academy.site, action="add_tag", params={"tag": "x"})
     urls = [
-        reverse("purchases:bulk_actions"),
-        reverse("purchases:bulk_action", args=[bulk.pk]),
-        reverse("purchases:bulk_undo_confirm", args=[bulk.pk]),
+        reverse("bulk:history"),
+        reverse("bulk:detail", args=[bulk.pk]),
+        reverse("bulk:undo_confirm", args=[bulk.pk]),
     ]
     for url in urls:
         assert client.get(url).status_code == 302  # to sign in
     client.force_login(academy.ada.user)  # a customer
     for url in urls:
         assert client.get(url).status_code == 404
-    response = client.post(reverse("contacts:bulk_start"), revoke_data(academy, academy.ada))
+    response = client.post(reverse("bulk:start"), revoke_data(academy, academy.ada))
     assert response.status_code == 404
     assert bootcamp_status(academy.ada) == AccessStatus.ACTIVE
 
@@ -418,11 +418,11 @@ def test_another_sites_bulk_action_is_a_404(client, academy):
         site=academy.other_member.site, action="add_tag", params={"tag": "x"}
     )
     client.force_login(academy.creator)
-    for name in ("purchases:bulk_action", "purchases:bulk_undo_confirm"):
+    for name in ("bulk:detail", "bulk:undo_confirm"):
         assert client.get(reverse(name, args=[theirs.pk])).status_code == 404
         assert client.get(reverse(name, args=[theirs.pk]), **HTMX).status_code == 404
-    assert client.post(reverse("purchases:bulk_undo", args=[theirs.pk])).status_code == 404
-    assert f"#{theirs.pk}" not in html(client.get(reverse("purchases:bulk_actions")))
+    assert client.post(reverse("bulk:undo", args=[theirs.pk])).status_code == 404
+    assert f"#{theirs.pk}" not in html(client.get(reverse("bulk:history")))
 
 
 # --- The Bulk actions tab and Undo -------------------------------------------------------------
@@ -431,10 +431,10 @@ def test_another_sites_bulk_action_is_a_404(client, academy):
 def test_the_bulk_actions_tab_lists_who_when_what_selection_counts_and_status(
     post, creator_client, academy
 ):
-    post("contacts:bulk_start", revoke_data(academy, academy.ada, academy.alan, reason="Refunds"))
+    post("bulk:start", revoke_data(academy, academy.ada, academy.alan, reason="Refunds"))
     data = {"action": "add_tag", "tag": "Cohort", "select_all": "on", "query": "q=example&tag="}
-    post("contacts:bulk_start", data)
-    response = creator_client.get(reverse("purchases:bulk_actions"))
+    post("bulk:start", data)
+    response = creator_client.get(reverse("bulk:history"))
     assert response.status_code == 200
     page = html(response)
     assert 'aria-current="page">Bulk actions</a>' in page
@@ -461,29 +461,29 @@ def test_the_bulk_actions_tab_is_paginated(creator_client, academy):
     BulkAction.objects.bulk_create(
         BulkAction(site=academy.site, action="add_tag", params={"tag": f"T{n}"}) for n in range(30)
     )
-    first = html(creator_client.get(reverse("purchases:bulk_actions")))
+    first = html(creator_client.get(reverse("bulk:history")))
     assert first.count('id="bulk-action-') == 25
-    second = html(creator_client.get(reverse("purchases:bulk_actions"), {"page": 2}))
+    second = html(creator_client.get(reverse("bulk:history"), {"page": 2}))
     assert second.count('id="bulk-action-') == 5
     assert "Page 2 of 2" in second
 
 
 def test_undo_restores_exactly_what_the_bulk_revoke_revoked(post, creator_client, academy):
-    post("contacts:bulk_start", revoke_data(academy, academy.ada, academy.linus, academy.alan))
+    post("bulk:start", revoke_data(academy, academy.ada, academy.linus, academy.alan))
     revoke = last_bulk()
     # Linus got his access back one by one in the meantime.
     services.restore_access(grant=academy.linus.grants.get(), actor=Actor.creator(academy.creator))
 
-    popup = creator_client.get(reverse("purchases:bulk_undo_confirm", args=[revoke.pk]), **HTMX)
+    popup = creator_client.get(reverse("bulk:undo_confirm", args=[revoke.pk]), **HTMX)
     assert popup.status_code == 200
     assert f"Undo revoke #{revoke.pk} for 2 contacts?" in html(popup)
     assert numbers(popup) == {"Selected": 2, "Will change": 1, "Skipped": 1}
     assert reasons(popup) == {"Already restored": 1}
     assert "Gives back the access that bulk action" in html(popup)
 
-    response = post("purchases:bulk_undo", {"reason": "Wrong list"}, args=[revoke.pk])
+    response = post("bulk:undo", {"reason": "Wrong list"}, args=[revoke.pk])
     undo = last_bulk()
-    assert response["HX-Redirect"] == reverse("purchases:bulk_action", args=[undo.pk])
+    assert response["HX-Redirect"] == reverse("bulk:detail", args=[undo.pk])
     assert (undo.action, undo.undo_of, undo.changed, undo.reason) == (
         "undo_revoke_offer",
         revoke,
@@ -494,13 +494,13 @@ def test_undo_restores_exactly_what_the_bulk_revoke_revoked(post, creator_client
     assert bootcamp_status(academy.linus) == AccessStatus.ACTIVE
     assert bootcamp_status(academy.alan) == AccessStatus.REVOKED  # revoked before, by hand
 
-    history = html(creator_client.get(reverse("purchases:bulk_actions")))
+    history = html(creator_client.get(reverse("bulk:history")))
     row = history.split(f'id="bulk-action-{revoke.pk}"')[1].split("</tr>")[0]
     assert f'Undone by <a href="/bulk-actions/{undo.pk}/">#{undo.pk}</a>' in row
     assert "Undo<span" not in row
     assert f"Undo revoke #{revoke.pk}" in history
 
-    again = post("purchases:bulk_undo", {}, args=[revoke.pk])
+    again = post("bulk:undo", {}, args=[revoke.pk])
     assert again.status_code == 400
     assert f"Bulk action #{revoke.pk} was already undone by #{undo.pk}." in html(again)
     assert BulkAction.objects.count() == 2
@@ -512,9 +512,9 @@ def test_undo_of_a_bulk_grant_revokes_only_the_grants_it_made(post, academy):
         "offer": academy.membership.pk,
         "ids": [academy.ada.pk, academy.grace.pk],
     }
-    post("contacts:bulk_start", data)
+    post("bulk:start", data)
     grant = last_bulk()
-    post("purchases:bulk_undo", {}, args=[grant.pk])
+    post("bulk:undo", {}, args=[grant.pk])
     assert academy.grace.grants.get(offer=academy.membership).status == AccessStatus.REVOKED
     assert Grant.objects.get(pk=academy.vault_grant.pk).status == AccessStatus.ACTIVE
 
@@ -543,8 +543,8 @@ def test_undo_is_refused_for_tags_for_runs_not_done_and_for_runs_that_changed_no
         (empty, "changed nothing"),
     ):
         for response in (
-            creator_client.get(reverse("purchases:bulk_undo_confirm", args=[bulk.pk]), **HTMX),
-            creator_client.post(reverse("purchases:bulk_undo", args=[bulk.pk])),
+            creator_client.get(reverse("bulk:undo_confirm", args=[bulk.pk]), **HTMX),
+            creator_client.post(reverse("bulk:undo", args=[bulk.pk])),
         ):
             assert response.status_code == 400
             assert message in html(response)
@@ -554,13 +554,13 @@ def test_undo_is_refused_for_tags_for_runs_not_done_and_for_runs_that_changed_no
 def test_undo_above_100_contacts_needs_the_typed_number(post, academy):
     batch = ContactFactory.create_batch(101, site=academy.site)
     data = {"action": "grant_offer", "offer": academy.bootcamp.pk, "ids": [c.pk for c in batch]}
-    post("contacts:bulk_start", {**data, "confirm_count": "101"})
+    post("bulk:start", {**data, "confirm_count": "101"})
     grant = last_bulk()
     assert grant.changed == 101
-    response = post("purchases:bulk_undo", {"confirm_count": "11"}, args=[grant.pk])
+    response = post("bulk:undo", {"confirm_count": "11"}, args=[grant.pk])
     assert response.status_code == 400
     assert "Type 101, the number of selected contacts, to confirm." in html(response)
-    post("purchases:bulk_undo", {"confirm_count": "101"}, args=[grant.pk])
+    post("bulk:undo", {"confirm_count": "101"}, args=[grant.pk])
     assert last_bulk().changed == 101
 
 
@@ -578,7 +578,7 @@ def test_the_progress_polls_while_the_run_goes_on_and_stops_when_done(creator_cl
         total=1200,
         processed=500,
     )
-    url = reverse("purchases:bulk_action", args=[bulk.pk])
+    url = reverse("bulk:detail", args=[bulk.pk])
     running = html(creator_client.get(url, **HTMX))
     assert f'hx-get="{url}" hx-trigger="every 1s"' in running
     assert '<progress id="bulk-progress-bar" max="1200" value="500">' in running
@@ -601,7 +601,7 @@ def csv_rows(response) -> list[list[str]]:
 
 def test_export_csv_streams_the_checked_contacts(creator_client, academy):
     ids = [academy.ada.pk, academy.grace.pk, academy.other_ada.pk]
-    response = creator_client.post(reverse("contacts:bulk_export"), {"ids": ids})
+    response = creator_client.post(reverse("bulk:export"), {"ids": ids})
     assert response.status_code == 200
     assert response.streaming
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -620,14 +620,14 @@ def test_export_csv_streams_the_checked_contacts(creator_client, academy):
 
 
 def test_export_csv_of_all_matching_a_search(creator_client, academy):
-    url = reverse("contacts:bulk_export")
+    url = reverse("bulk:export")
     response = creator_client.get(url, {"select_all": "on", "query": "q=example.com"})
     emails = [row[1] for row in csv_rows(response)[1:]]
     assert sorted(emails) == ["ada@example.com", "alan@example.com", "grace@example.com"]
 
 
 def test_export_csv_needs_a_selection(creator_client, academy):
-    response = creator_client.post(reverse("contacts:bulk_export"), {"query": "q=ada"})
+    response = creator_client.post(reverse("bulk:export"), {"query": "q=ada"})
     assert response.status_code == 400
     assert "Select at least one contact." in html(response)
 
@@ -673,7 +673,7 @@ def test_the_bulk_actions_tab_runs_a_fixed_number_of_queries(
 ):
     make_history(academy, n)
     with django_assert_max_num_queries(7):
-        response = creator_client.get(reverse("purchases:bulk_actions"))
+        response = creator_client.get(reverse("bulk:history"))
     assert html(response).count('id="bulk-action-') == n + 2
 
 
@@ -684,9 +684,9 @@ def test_a_bulk_actions_page_and_progress_run_a_fixed_number_of_queries(
     batch = ContactFactory.create_batch(n, site=academy.site)
     ids = [c.pk for c in batch] + [academy.ada.pk, academy.other_ada.pk]
     data = {"action": "grant_offer", "offer": academy.bootcamp.pk, "ids": ids}
-    post("contacts:bulk_start", data)
+    post("bulk:start", data)
     assert last_bulk().changed == n
-    url = reverse("purchases:bulk_action", args=[last_bulk().pk])
+    url = reverse("bulk:detail", args=[last_bulk().pk])
     with django_assert_max_num_queries(7):
         assert creator_client.get(url).status_code == 200
     with django_assert_max_num_queries(6):
@@ -708,6 +708,6 @@ def test_confirming_costs_the_same_few_queries_for_any_number_of_contacts(
         "confirm_count": str(n),
     }
     with django_assert_max_num_queries(QUERIES_TO_START):
-        response = creator_client.post(reverse("contacts:bulk_start"), data, **HTMX)
+        response = creator_client.post(reverse("bulk:start"), data, **HTMX)
     assert response.status_code == 200
     assert last_bulk().total == n

@@ -81,7 +81,7 @@ def ada(vault):
 
 
 def url(name, subscription):
-    return reverse(f"purchases:{name}", args=[subscription.pk])
+    return reverse(f"billing:{name}", args=[subscription.pk])
 
 
 def text(response) -> str:
@@ -135,8 +135,8 @@ def test_only_the_sites_team_sees_or_changes_a_subscription(ada, who):
         client.force_login(MembershipFactory().user)
     expected = 302 if who == "anonymous" else 404
     assert client.get(url("subscription", ada)).status_code == expected
-    assert client.get(url("subscription_cancel", ada)).status_code == expected
-    for name in ("subscription_cancel", "subscription_pause", "subscription_resume"):
+    assert client.get(url("cancel", ada)).status_code == expected
+    for name in ("cancel", "pause", "resume"):
         response = client.post(url(name, ada), {"when": "now", "how": "indefinitely"})
         assert response.status_code == expected
     ada.refresh_from_db()
@@ -145,16 +145,16 @@ def test_only_the_sites_team_sees_or_changes_a_subscription(ada, who):
 
 
 def test_changes_are_post_only(client, ada):
-    assert client.get(url("subscription_resume", ada)).status_code == 405
-    assert client.get(url("subscription_stop_cancellation", ada)).status_code == 405
-    assert client.put(url("subscription_cancel", ada)).status_code == 405
-    assert client.delete(url("subscription_pause", ada)).status_code == 405
+    assert client.get(url("resume", ada)).status_code == 405
+    assert client.get(url("stop_cancellation", ada)).status_code == 405
+    assert client.put(url("cancel", ada)).status_code == 405
+    assert client.delete(url("pause", ada)).status_code == 405
 
 
 def test_csrf_is_required(member, ada):
     client = Client(enforce_csrf_checks=True)
     client.force_login(member.user)
-    assert client.post(url("subscription_cancel", ada), {"when": "now"}).status_code == 403
+    assert client.post(url("cancel", ada), {"when": "now"}).status_code == 403
     ada.refresh_from_db()
     assert ada.status == "active"
 
@@ -198,7 +198,7 @@ def test_the_partial_runs_fixed_queries_through_contact_grants(
 
 
 def test_cancel_payments_popup(client, ada):
-    response = client.get(url("subscription_cancel", ada), HTTP_HX_REQUEST="true")
+    response = client.get(url("cancel", ada), HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     page = text(response)
     assert page.startswith('<dialog class="dialog" data-autoshow')
@@ -207,12 +207,12 @@ def test_cancel_payments_popup(client, ada):
     assert "On a custom date" in page and "Cancel now" in page
     assert "Keep payments" in page
     # Without JavaScript: the same form on a page of its own.
-    page = text(client.get(url("subscription_cancel", ada)))
+    page = text(client.get(url("cancel", ada)))
     assert "<html" in page and "Cancel payments for “Vault Membership”?" in page
 
 
 def test_cancel_at_period_end_from_the_popup(client, ada):
-    response = client.post(url("subscription_cancel", ada), {"when": "period_end"}, **HTMX_DIALOG)
+    response = client.post(url("cancel", ada), {"when": "period_end"}, **HTMX_DIALOG)
     assert response.status_code == 200
     page = text(response)
     assert f'id="subscription-{ada.pk}" hx-swap-oob="outerHTML"' in page
@@ -228,7 +228,7 @@ def test_cancel_at_period_end_from_the_popup(client, ada):
 def test_cancel_on_a_date_without_javascript_goes_back(client, ada):
     back = reverse("contacts:list")
     response = client.post(
-        url("subscription_cancel", ada), {"when": "date", "on": day(20), "next": back}
+        url("cancel", ada), {"when": "date", "on": day(20), "next": back}
     )
     assert response.status_code == 302
     assert response["Location"] == back
@@ -240,7 +240,7 @@ def test_cancel_on_a_date_without_javascript_goes_back(client, ada):
 
 def test_an_outside_next_is_not_followed(client, ada):
     response = client.post(
-        url("subscription_cancel", ada), {"when": "now", "next": "https://evil.example/"}
+        url("cancel", ada), {"when": "now", "next": "https://evil.example/"}
     )
     assert response["Location"] == url("subscription", ada)
 
@@ -257,12 +257,12 @@ def test_an_outside_next_is_not_followed(client, ada):
     ],
 )
 def test_cancel_with_bad_input_says_so_and_changes_nothing(client, ada, data, message):
-    response = client.post(url("subscription_cancel", ada), data, **HTMX_DIALOG)
+    response = client.post(url("cancel", ada), data, **HTMX_DIALOG)
     assert response.status_code == 400
     assert message in response.content.decode()
     assert response["HX-Retarget"] == "#dialog-slot"
     assert "<dialog" in response.content.decode()
-    response = client.post(url("subscription_cancel", ada), data)
+    response = client.post(url("cancel", ada), data)
     assert response.status_code == 400
     assert message in response.content.decode()
     ada.refresh_from_db()
@@ -270,7 +270,7 @@ def test_cancel_with_bad_input_says_so_and_changes_nothing(client, ada, data, me
 
 
 def test_cancel_now_ends_access_and_the_purchases_tab_reads_revoked(client, ada):
-    response = client.post(url("subscription_cancel", ada), {"when": "now"}, **HTMX_DIALOG)
+    response = client.post(url("cancel", ada), {"when": "now"}, **HTMX_DIALOG)
     assert response.status_code == 200
     page = text(response)
     assert "Canceled" in page and "Cancel Payments" not in page
@@ -282,7 +282,7 @@ def test_cancel_now_ends_access_and_the_purchases_tab_reads_revoked(client, ada)
 
 def test_stop_cancellation_in_place(client, ada):
     billing.cancel_subscription(subscription=ada, actor=Actor.system())
-    response = client.post(url("subscription_stop_cancellation", ada), **HTMX)
+    response = client.post(url("stop_cancellation", ada), **HTMX)
     assert response.status_code == 200
     page = text(response)
     assert page.startswith(
@@ -301,11 +301,11 @@ def test_stop_cancellation_in_place(client, ada):
 
 
 def test_pause_indefinitely_then_resume(client, ada):
-    popup = text(client.get(url("subscription_pause", ada), HTTP_HX_REQUEST="true"))
+    popup = text(client.get(url("pause", ada), HTTP_HX_REQUEST="true"))
     assert "Pause payments for “Vault Membership”?" in popup
     assert "Pause indefinitely" in popup and "Pause until" in popup
 
-    response = client.post(url("subscription_pause", ada), {"how": "indefinitely"}, **HTMX_DIALOG)
+    response = client.post(url("pause", ada), {"how": "indefinitely"}, **HTMX_DIALOG)
     page = text(response)
     assert "Paused" in page and "until resumed" in page
     assert "Resume Payments" in page and "Pause Payments" not in page
@@ -313,7 +313,7 @@ def test_pause_indefinitely_then_resume(client, ada):
     assert ada.status == "paused"
     assert selectors.access_status(selectors.contact_grants(ada.grant.contact).get()) is None
 
-    response = client.post(url("subscription_resume", ada), **HTMX)
+    response = client.post(url("resume", ada), **HTMX)
     assert response.status_code == 200
     page = text(response)
     assert "Payments for “Vault Membership” resumed." in page
@@ -323,7 +323,7 @@ def test_pause_indefinitely_then_resume(client, ada):
 
 
 def test_pause_until_a_date_without_javascript(client, ada):
-    response = client.post(url("subscription_pause", ada), {"how": "until", "until": day(30)})
+    response = client.post(url("pause", ada), {"how": "until", "until": day(30)})
     assert response.status_code == 302
     ada.refresh_from_db()
     assert ada.paused_until.date() == timezone.localdate() + timedelta(days=30)
@@ -341,7 +341,7 @@ def test_pause_until_a_date_without_javascript(client, ada):
     ],
 )
 def test_pause_with_bad_input_says_so_and_changes_nothing(client, ada, data, message):
-    response = client.post(url("subscription_pause", ada), data, **HTMX_DIALOG)
+    response = client.post(url("pause", ada), data, **HTMX_DIALOG)
     assert response.status_code == 400
     assert message in response.content.decode()
     ada.refresh_from_db()
@@ -350,11 +350,11 @@ def test_pause_with_bad_input_says_so_and_changes_nothing(client, ada, data, mes
 
 def test_resume_a_canceled_subscription_is_refused(client, ada):
     billing.end_subscription(subscription=ada, actor=Actor.system())
-    response = client.post(url("subscription_resume", ada), **HTMX)
+    response = client.post(url("resume", ada), **HTMX)
     assert response.status_code == 400
     assert response["HX-Reswap"] == "outerHTML"
     assert "were already canceled" in response.content.decode()
-    response = client.post(url("subscription_resume", ada))
+    response = client.post(url("resume", ada))
     assert response.status_code == 400
     assert "were already canceled" in response.content.decode()
 
@@ -371,7 +371,7 @@ def test_automations_page(client, site, bootcamp, django_assert_max_num_queries)
     OfferFactory(site=site, title="Old Offer", deleted_at=timezone.now())
     OfferFactory(title="Another School's Offer")
     tag_get_or_create(site=site, name="Refund requested")
-    response = client.get(reverse("purchases:automations"))
+    response = client.get(reverse("automations:list"))
     assert response.status_code == 200
     assert response.context["active_tab"] == "automations"
     page = text(response)
@@ -390,13 +390,13 @@ def test_automations_page(client, site, bootcamp, django_assert_max_num_queries)
             offer=bootcamp,
         )
     with django_assert_max_num_queries(10):
-        page = text(client.get(reverse("purchases:automations")))
+        page = text(client.get(reverse("automations:list")))
     assert page.count('<li class="item automation"') == 6
 
 
 def test_create_an_automation(client, site, bootcamp):
     response = client.post(
-        reverse("purchases:automations"),
+        reverse("automations:list"),
         {
             "trigger": "tag_added",
             "tag_name": "Refund requested",
@@ -436,7 +436,7 @@ def test_create_refuses_bad_input(client, site, bootcamp, data, message):
         data["trigger_offer"], message = foreign.pk, "Choose one of your live offers."
     if data.get("trigger_offer") == "same":
         data["trigger_offer"], message = bootcamp.pk, "cannot grant or revoke the offer"
-    response = client.post(reverse("purchases:automations"), data)
+    response = client.post(reverse("automations:list"), data)
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not Automation.objects.exists()
@@ -447,7 +447,7 @@ def test_pause_resume_and_delete_an_automation(client, site, bootcamp):
     automation = Automation.objects.create(
         site=site, trigger="tag_added", trigger_tag=refund, action="revoke_offer", offer=bootcamp
     )
-    pause = reverse("purchases:automation_pause", args=[automation.pk])
+    pause = reverse("automations:pause", args=[automation.pk])
     assert client.get(pause).status_code == 405
     page = text(client.post(pause, HTTP_HX_REQUEST="true"))
     assert page.startswith(
@@ -457,13 +457,13 @@ def test_pause_resume_and_delete_an_automation(client, site, bootcamp):
     automation.refresh_from_db()
     assert not automation.active
 
-    resume = reverse("purchases:automation_resume", args=[automation.pk])
+    resume = reverse("automations:resume", args=[automation.pk])
     response = client.post(resume)
     assert response.status_code == 302
     automation.refresh_from_db()
     assert automation.active
 
-    delete = reverse("purchases:automation_delete", args=[automation.pk])
+    delete = reverse("automations:delete", args=[automation.pk])
     popup = text(client.get(delete, HTTP_HX_REQUEST="true"))
     assert "Delete this automation?" in popup
     assert "When tag “Refund requested” is added, revoke “Python Bootcamp”." in popup
@@ -484,8 +484,8 @@ def test_another_sites_automation_is_a_404(client, bootcamp):
         action="grant_offer",
         offer=OfferFactory(site=other),
     )
-    for name in ("automation_pause", "automation_delete"):
-        assert client.post(reverse(f"purchases:{name}", args=[theirs.pk])).status_code == 404
+    for name in ("pause", "delete"):
+        assert client.post(reverse(f"automations:{name}", args=[theirs.pk])).status_code == 404
     theirs.refresh_from_db()
     assert theirs.active
 
@@ -548,7 +548,7 @@ def test_purchases_tab_reads_revoked_after_expiry(client, site, member):
 
 def test_purchases_tab_reads_revoked_after_cancellation(client, ada):
     assert "Access status" not in purchases_tab(client, ada.grant.contact)
-    client.post(url("subscription_cancel", ada), {"when": "now"})
+    client.post(url("cancel", ada), {"when": "now"})
     page = purchases_tab(client, ada.grant.contact)
     row = access_status_row(page)
     assert row.startswith("Access revoked · Revoked")
@@ -605,7 +605,7 @@ def test_a_past_due_subscription_says_its_period_is_over(client, site):
     billing_runs.run_billing()
     subscription = Subscription.objects.get(grant=grant)
     assert subscription.display_status == "Past due"
-    popup = text(client.get(url("subscription_cancel", subscription), HTTP_HX_REQUEST="true"))
+    popup = text(client.get(url("cancel", subscription), HTTP_HX_REQUEST="true"))
     assert "End of the current billing period (already over: ends now)" in popup
     page = text(client.get(url("subscription", subscription)))
     assert "Past due" in page and "The last payment failed" in page

@@ -33,8 +33,8 @@ def creator_client(client, academy):
 def revoke_product_urls(academy, product=None):
     args = [academy.ada.pk, academy.bootcamp_grant.pk, (product or academy.advanced).pk]
     return (
-        reverse("purchases:revoke_product_confirm", args=args),
-        reverse("purchases:revoke_product", args=args),
+        reverse("contacts:revoke_product_confirm", args=args),
+        reverse("contacts:revoke_product", args=args),
     )
 
 
@@ -84,7 +84,7 @@ def test_opening_the_popup_changes_nothing(creator_client, academy):
 
 def test_the_popup_warns_when_the_offer_still_bills(creator_client, academy):
     args = [academy.ada.pk, academy.vault_grant.pk]
-    response = creator_client.get(reverse("purchases:revoke_confirm", args=args), **HTMX)
+    response = creator_client.get(reverse("contacts:revoke_confirm", args=args), **HTMX)
     html = response.content.decode()
     assert "Revoke access to Vault Membership for Ada Lovelace?" in html
     assert "Payments continue: 29.00 USD a month" in html
@@ -155,7 +155,7 @@ def test_a_reason_over_500_characters_is_refused_with_a_clear_message(creator_cl
 
 
 def test_revoking_the_whole_offer_keeps_billing_and_progress(creator_client, academy):
-    url = reverse("purchases:revoke", args=[academy.ada.pk, academy.vault_grant.pk])
+    url = reverse("contacts:revoke", args=[academy.ada.pk, academy.vault_grant.pk])
     response = creator_client.post(url, {"reason": "Shared their login"}, **HTMX)
     assert response.status_code == 200
     grant = Grant.objects.get(pk=academy.vault_grant.pk)
@@ -168,18 +168,18 @@ def test_restore_access_brings_back_a_revoked_product(creator_client, academy):
     actor = Actor.creator(academy.creator)
     services.revoke_product(grant=academy.bootcamp_grant, product=academy.advanced, actor=actor)
     args = [academy.ada.pk, academy.bootcamp_grant.pk, academy.advanced.pk]
-    popup = creator_client.get(reverse("purchases:restore_product_confirm", args=args), **HTMX)
+    popup = creator_client.get(reverse("contacts:restore_product_confirm", args=args), **HTMX)
     html = popup.content.decode()
     assert "Restore access to Advanced Python for Ada Lovelace?" in html
     assert '<button class="button button--primary" type="submit">Restore access</button>' in html
-    response = creator_client.post(reverse("purchases:restore_product", args=args), **HTMX)
+    response = creator_client.post(reverse("contacts:restore_product", args=args), **HTMX)
     assert "Access to “Advanced Python” restored for Ada Lovelace." in response.content.decode()
     assert has_access(academy.ada, academy.advanced)
 
 
 def test_restoring_the_whole_offer(creator_client, academy):
     services.revoke_grant(grant=academy.bootcamp_grant, actor=Actor.creator(academy.creator))
-    url = reverse("purchases:restore", args=[academy.ada.pk, academy.bootcamp_grant.pk])
+    url = reverse("contacts:restore", args=[academy.ada.pk, academy.bootcamp_grant.pk])
     creator_client.post(url, **HTMX)
     assert has_access(academy.ada, academy.basics) and has_access(academy.ada, academy.advanced)
 
@@ -188,7 +188,7 @@ def test_a_service_refusal_is_shown_in_the_popup_with_a_400(creator_client, acad
     actor = Actor.creator(academy.creator)
     services.revoke_grant(grant=academy.bootcamp_grant, actor=actor)
     services.grant_offer(contact=academy.ada, offer=academy.bootcamp, actor=actor)
-    url = reverse("purchases:restore", args=[academy.ada.pk, academy.bootcamp_grant.pk])
+    url = reverse("contacts:restore", args=[academy.ada.pk, academy.bootcamp_grant.pk])
     response = creator_client.post(url, **HTMX)
     assert response.status_code == 400
     assert "already holds “Python Bootcamp” through another grant" in response.content.decode()
@@ -197,15 +197,15 @@ def test_a_service_refusal_is_shown_in_the_popup_with_a_400(creator_client, acad
 def test_a_product_not_in_the_grant_is_a_404(creator_client, academy):
     args = [academy.ada.pk, academy.bootcamp_grant.pk, academy.vault.pk]
     assert (
-        creator_client.get(reverse("purchases:revoke_product_confirm", args=args)).status_code
+        creator_client.get(reverse("contacts:revoke_product_confirm", args=args)).status_code
         == 404
     )
-    assert creator_client.post(reverse("purchases:revoke_product", args=args)).status_code == 404
+    assert creator_client.post(reverse("contacts:revoke_product", args=args)).status_code == 404
 
 
 def test_a_grant_of_another_contact_is_a_404(creator_client, academy):
     args = [academy.grace.pk, academy.bootcamp_grant.pk]
-    assert creator_client.post(reverse("purchases:revoke", args=args)).status_code == 404
+    assert creator_client.post(reverse("contacts:revoke", args=args)).status_code == 404
     assert academy.bootcamp_grant.status == AccessStatus.ACTIVE
 
 
@@ -213,11 +213,11 @@ def test_changing_urls_refuse_get(creator_client, academy):
     grant_args = [academy.ada.pk, academy.bootcamp_grant.pk]
     product_args = [*grant_args, academy.advanced.pk]
     for url in [
-        reverse("purchases:revoke", args=grant_args),
-        reverse("purchases:restore", args=grant_args),
-        reverse("purchases:revoke_product", args=product_args),
-        reverse("purchases:restore_product", args=product_args),
-        reverse("purchases:grant_offer", args=[academy.ada.pk]),
+        reverse("contacts:revoke", args=grant_args),
+        reverse("contacts:restore", args=grant_args),
+        reverse("contacts:revoke_product", args=product_args),
+        reverse("contacts:restore_product", args=product_args),
+        reverse("contacts:grant_offer", args=[academy.ada.pk]),
     ]:
         assert creator_client.get(url).status_code == 405, url
     assert events(kind=AccessEvent.Kind.REVOKED) == 0
@@ -236,7 +236,7 @@ def test_changes_need_the_csrf_token(academy):
 
 def test_grant_offer_lists_only_the_sites_live_offers(creator_client, academy):
     OfferFactory(site=academy.site, title="Legacy Bundle", deleted_at="2024-01-01T00:00:00Z")
-    url = reverse("purchases:grant_offer_form", args=[academy.grace.pk])
+    url = reverse("contacts:grant_offer_form", args=[academy.grace.pk])
     html = creator_client.get(url, **HTMX).content.decode()
     assert "Grant an offer to Grace Hopper" in html
     assert "Python Bootcamp" in html and "Vault Membership" in html
@@ -249,7 +249,7 @@ def test_grant_offer_lists_only_the_sites_live_offers(creator_client, academy):
 def test_granting_an_offer_gives_access_and_can_send_an_email(
     creator_client, academy, django_capture_on_commit_callbacks
 ):
-    url = reverse("purchases:grant_offer", args=[academy.grace.pk])
+    url = reverse("contacts:grant_offer", args=[academy.grace.pk])
     with django_capture_on_commit_callbacks(execute=True):
         response = creator_client.post(
             url, {"offer": academy.bootcamp.pk, "send_email": "on"}, **HTMX
@@ -269,7 +269,7 @@ def test_granting_an_offer_gives_access_and_can_send_an_email(
 def test_granting_without_the_checkbox_sends_nothing(
     creator_client, academy, django_capture_on_commit_callbacks
 ):
-    url = reverse("purchases:grant_offer", args=[academy.grace.pk])
+    url = reverse("contacts:grant_offer", args=[academy.grace.pk])
     with django_capture_on_commit_callbacks(execute=True):
         creator_client.post(url, {"offer": academy.bootcamp.pk}, **HTMX)
     assert has_access(academy.grace, academy.basics)
@@ -277,7 +277,7 @@ def test_granting_without_the_checkbox_sends_nothing(
 
 
 def test_granting_an_offer_already_held_changes_nothing(creator_client, academy):
-    url = reverse("purchases:grant_offer", args=[academy.ada.pk])
+    url = reverse("contacts:grant_offer", args=[academy.ada.pk])
     response = creator_client.post(url, {"offer": academy.bootcamp.pk, "send_email": "on"}, **HTMX)
     assert "Ada Lovelace already has “Python Bootcamp”." in response.content.decode()
     assert Grant.objects.filter(contact=academy.ada, offer=academy.bootcamp).count() == 1
@@ -290,7 +290,7 @@ def test_granting_a_bad_offer_is_refused_with_a_message(creator_client, academy,
         "other": academy.other_grant.offer.pk,
         "deleted": OfferFactory(site=academy.site, deleted_at="2024-01-01T00:00:00Z").pk,
     }
-    url = reverse("purchases:grant_offer", args=[academy.grace.pk])
+    url = reverse("contacts:grant_offer", args=[academy.grace.pk])
     response = creator_client.post(url, {"offer": values.get(offer, offer)}, **HTMX)
     assert response.status_code == 400
     html = response.content.decode()
@@ -357,20 +357,20 @@ def test_every_access_url_with_another_sites_ids_is_a_404(creator_client, academ
     other_args = [academy.other_ada.pk, other.pk]
     mixed_args = [academy.ada.pk, other.pk]
     gets = [
-        reverse("purchases:revoke_confirm", args=other_args),
-        reverse("purchases:restore_confirm", args=other_args),
-        reverse("purchases:revoke_product_confirm", args=[*other_args, product.pk]),
-        reverse("purchases:restore_product_confirm", args=[*other_args, product.pk]),
-        reverse("purchases:revoke_confirm", args=mixed_args),
-        reverse("purchases:grant_offer_form", args=[academy.other_ada.pk]),
+        reverse("contacts:revoke_confirm", args=other_args),
+        reverse("contacts:restore_confirm", args=other_args),
+        reverse("contacts:revoke_product_confirm", args=[*other_args, product.pk]),
+        reverse("contacts:restore_product_confirm", args=[*other_args, product.pk]),
+        reverse("contacts:revoke_confirm", args=mixed_args),
+        reverse("contacts:grant_offer_form", args=[academy.other_ada.pk]),
     ]
     posts = [
-        reverse("purchases:revoke", args=other_args),
-        reverse("purchases:restore", args=other_args),
-        reverse("purchases:revoke_product", args=[*other_args, product.pk]),
-        reverse("purchases:restore_product", args=[*other_args, product.pk]),
-        reverse("purchases:revoke", args=mixed_args),
-        reverse("purchases:grant_offer", args=[academy.other_ada.pk]),
+        reverse("contacts:revoke", args=other_args),
+        reverse("contacts:restore", args=other_args),
+        reverse("contacts:revoke_product", args=[*other_args, product.pk]),
+        reverse("contacts:restore_product", args=[*other_args, product.pk]),
+        reverse("contacts:revoke", args=mixed_args),
+        reverse("contacts:grant_offer", args=[academy.other_ada.pk]),
     ]
     for url in gets:
         assert creator_client.get(url).status_code == 404, url
