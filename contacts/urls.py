@@ -19,9 +19,7 @@ urlpatterns = [
     path(f"{CONTACT}products/<int:product_id>/", views.more_info, name="more_info"),
     path(f"{CONTACT}purchases/", views.purchases, name="purchases"),
     path(f"{CONTACT}activity/", views.activity, name="activity"),
-    path(
-        f"{CONTACT}grant-offer/choose/", access_views.grant_offer_form, name="grant_offer_form"
-    ),
+    path(f"{CONTACT}grant-offer/choose/", access_views.grant_offer_form, name="grant_offer_form"),
     path(f"{CONTACT}grant-offer/", access_views.grant_offer, name="grant_offer"),
 ]
 

@@ -227,9 +227,7 @@ def test_cancel_at_period_end_from_the_popup(client, ada):
 
 def test_cancel_on_a_date_without_javascript_goes_back(client, ada):
     back = reverse("contacts:list")
-    response = client.post(
-        url("cancel", ada), {"when": "date", "on": day(20), "next": back}
-    )
+    response = client.post(url("cancel", ada), {"when": "date", "on": day(20), "next": back})
     assert response.status_code == 302
     assert response["Location"] == back
     ada.refresh_from_db()
@@ -239,9 +237,7 @@ def test_cancel_on_a_date_without_javascript_goes_back(client, ada):
 
 
 def test_an_outside_next_is_not_followed(client, ada):
-    response = client.post(
-        url("cancel", ada), {"when": "now", "next": "https://evil.example/"}
-    )
+    response = client.post(url("cancel", ada), {"when": "now", "next": "https://evil.example/"})
     assert response["Location"] == url("subscription", ada)
 
 

@@ -197,8 +197,7 @@ def test_a_service_refusal_is_shown_in_the_popup_with_a_400(creator_client, acad
 def test_a_product_not_in_the_grant_is_a_404(creator_client, academy):
     args = [academy.ada.pk, academy.bootcamp_grant.pk, academy.vault.pk]
     assert (
-        creator_client.get(reverse("contacts:revoke_product_confirm", args=args)).status_code
-        == 404
+        creator_client.get(reverse("contacts:revoke_product_confirm", args=args)).status_code == 404
     )
     assert creator_client.post(reverse("contacts:revoke_product", args=args)).status_code == 404
 
