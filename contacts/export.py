@@ -1,3 +1,5 @@
+"""`Export CSV`: the selected contacts, streamed in chunks so memory stays flat at any size."""
+
 import csv
 from collections import defaultdict
 from collections.abc import Iterator

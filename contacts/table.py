@@ -1,3 +1,5 @@
+"""The Contacts tab's table. Rows come from purchases.selectors.contacts_table."""
+
 from html import escape
 
 import django_tables2 as tables

@@ -1,3 +1,5 @@
+"""What every dashboard view shares: only members of a site get in, and only to their site."""
+
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required

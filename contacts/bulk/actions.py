@@ -1,3 +1,17 @@
+"""Bulk actions on the Contacts tab.
+
+An action is a small class: a name, a label, a form for its parameters, a `count` of
+what it will do to a whole selection and one `execute` over a chunk of contact ids.
+`REGISTRY` lists them; adding an action is adding a class. Actions never write
+themselves: they call the same services as the single-contact flow, whose set-based
+forms keep the statements per chunk fixed whatever the chunk's size.
+
+`count` answers with one aggregate query over the selection (a COUNT per outcome, each
+filtered by an EXISTS), so the confirmation popup costs the same few queries for 20 or
+200,000 contacts. Its conditions are the ones `execute` applies, so the preview says
+what the run will then do.
+"""
+
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field

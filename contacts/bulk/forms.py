@@ -1,3 +1,5 @@
+"""The forms of bulk actions: the selection the Contacts tab sends, and the confirmation."""
+
 import re
 
 from django import forms

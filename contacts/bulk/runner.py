@@ -1,4 +1,11 @@
-"""Starting a bulk action and working through it chunk by chunk; safe to run again after a crash."""
+"""Starting a bulk action and working through it chunk by chunk.
+
+A run (`run_bulk_action`) works through the selection in chunks of CHUNK_SIZE contacts
+in primary-key order. Each chunk and the BulkAction's progress commit in one
+transaction, so a worker that dies loses nothing and a rerun resumes after the last
+committed chunk, changing nothing twice. Each chunk also moves the run's heartbeat
+(`heartbeat_at`), which contacts.bulk.recovery watches.
+"""
 
 from collections import Counter
 

@@ -1,3 +1,5 @@
+"""The task the worker runs for a bulk action."""
+
 from django_tasks import task
 
 from contacts.bulk.runner import run_bulk_action

@@ -1,3 +1,11 @@
+"""Bulk actions from the Contacts tab.
+
+The action bar posts its selection to the confirmation popup, which shows what will
+change before anything does (a page of its own without JavaScript). Confirming queues
+the bulk action and leads to its page, whose progress bar polls until the run is done.
+The "Bulk actions" tab lists past runs and offers Undo for a bulk grant or revoke.
+"""
+
 from dataclasses import dataclass
 from functools import cached_property
 

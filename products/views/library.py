@@ -1,3 +1,10 @@
+"""The customer Library: the Products a signed-in contact can open now, and their lessons.
+
+Whether a customer may open a Product is asked of purchases.selectors.has_access, the
+same selector the dashboard uses; anything else is the same friendly 404 whatever the
+reason, so a URL never tells a customer what exists or why it is closed.
+"""
+
 from functools import wraps
 
 from django.contrib import messages

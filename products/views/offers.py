@@ -1,3 +1,5 @@
+"""The Offers tab: create, edit, delete and restore offers."""
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch

@@ -1,3 +1,5 @@
+"""The Products tab and the Product Progress report, with its CSV."""
+
 import csv
 from urllib.parse import urlencode
 

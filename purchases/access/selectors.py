@@ -1,3 +1,5 @@
+"""The read side of access: "does this customer have access" is answered here and only here."""
+
 from dataclasses import dataclass, field
 from datetime import datetime
 

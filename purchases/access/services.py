@@ -1,3 +1,16 @@
+"""The only code that changes access.
+
+Every service here takes keyword-only arguments and an explicit Actor, runs in one
+transaction, locks the rows it changes in primary-key order, writes one AccessEvent
+per real change in that same transaction, and is idempotent: a second identical call
+changes nothing, writes nothing and says so. None of them sends the customer anything.
+
+The set-based functions (`grant_offer_to_contacts`, `revoke_grants`, `restore_grants`)
+run a fixed number of statements whatever the number of rows, so a bulk action's chunk
+costs the same whether it holds one contact or five hundred; the single-row services
+are those same functions applied to one row.
+"""
+
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 

@@ -1,3 +1,16 @@
+"""Applying automations when something happens to a contact.
+
+The runner listens to the signals the access, billing and tag services send after
+their transaction commits, and applies the site's active automations through the same
+services, with the automation actor: a grant reads `Granted by automation`, a revoke
+`Revoked by automation`.
+
+An automation can never set itself off again in a loop. One change starts a chain: the
+grants an automation makes are followed up in that same chain (the `offer X was granted`
+signal they send is not acted on a second time), and within a chain each automation acts
+at most once for each contact. A chain is therefore finite, whatever the automations.
+"""
+
 import logging
 from collections import deque
 from dataclasses import dataclass

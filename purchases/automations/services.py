@@ -1,3 +1,9 @@
+"""Automations: "when this happens to a contact, grant or revoke that offer".
+
+Creating, pausing, resuming and deleting a site's automations, and the words the
+Automations tab describes them with. purchases.automations.runner applies them.
+"""
+
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError

@@ -1,3 +1,5 @@
+"""The Automations tab: list, create, pause, resume and delete a site's automations."""
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render

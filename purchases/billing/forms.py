@@ -1,3 +1,5 @@
+"""The forms of `Cancel Payments`, `Pause Payments` and the Automations page."""
+
 from datetime import timedelta
 
 from django import forms

@@ -1,3 +1,11 @@
+"""Payment gateways: where a billing run takes the money.
+
+A gateway is a class with one method, `charge(subscription, amount) -> ChargeResult`.
+The one in use is named by the `PAYMENT_GATEWAY` setting (a dotted path). The default,
+`TestGateway`, takes no real money: it succeeds unless the contact's test card is set
+to decline.
+"""
+
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from decimal import Decimal

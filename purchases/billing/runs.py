@@ -1,4 +1,7 @@
-"""The periodic runs: charging what is due, and the access sweep (expiries, cancellations, pauses)."""
+"""The periodic runs of billing.
+
+Charging what is due, and the access sweep: expiries, cancellations and pauses that end.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime

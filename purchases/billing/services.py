@@ -1,3 +1,17 @@
+"""The billing services: cancel, pause and resume subscriptions and payment plans, the
+billing run that charges them, and the access sweep that ends what has come due.
+
+Billing and access are kept apart. Revoking access never touches a subscription, so a
+revoked customer keeps being charged until someone cancels; cancelling or pausing never
+needs a revoke. The one place where billing reaches access is the end of a subscription:
+its Grant is revoked with revoked_via `cancellation`, and the Purchases tab reads `Revoked`.
+
+Each service takes keyword-only arguments and an explicit Actor, runs in one
+transaction, locks the subscription it changes, writes one AccessEvent per real change
+in that transaction, and is idempotent: a second identical call changes nothing and says
+so. Signals for automations are sent only after the transaction commits.
+"""
+
 import calendar
 from datetime import date, datetime, time, timedelta
 

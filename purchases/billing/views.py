@@ -1,3 +1,12 @@
+"""Cancel, pause and resume a subscription or payment plan from the dashboard.
+
+`Cancel Payments` and `Pause Payments` open a popup (GET; a page of its own without
+JavaScript) whose form posts the change. `Stop cancellation` and `Resume Payments` post
+straight from the subscription. After a change the subscription is drawn again where it
+is shown, with a message, and pages that list the contact's access refresh themselves on
+the `accessChanged` event.
+"""
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render

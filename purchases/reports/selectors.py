@@ -1,4 +1,7 @@
-"""Lists and counts over a whole site: the Contacts tab's rows, the Products tab, the Product Progress report."""
+"""Lists and counts over a whole site.
+
+The Contacts tab's rows, the Products tab and the Product Progress report.
+"""
 
 from collections import defaultdict
 from dataclasses import dataclass
