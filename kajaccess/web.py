@@ -2,9 +2,14 @@
 
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import reselect, reswap, retarget, trigger_client_event
+
+from kajaccess.outcomes import Outcome
 
 
 def member_required(view):
@@ -43,3 +48,66 @@ def next_url(request, default: str) -> str:
     ):
         return url
     return default
+
+
+def render_popup(
+    request,
+    template: str,
+    context: dict,
+    *,
+    title: str,
+    active_tab: str,
+    status: int = 200,
+    variant: str = "",
+) -> HttpResponse:
+    """A confirmation popup: in a <dialog> for HTMX, else the same content on a page of its own.
+
+    `template` is the popup's content (a form whose title has the id `dialog-title`). A
+    popup that comes back with errors replaces the one that was sent, in its slot, whatever
+    its form targeted, so the errors show inside it with what the creator typed; a request
+    for a part of the popup (an element whose id starts with `dialog-`) gets that part.
+    `variant` names a wider kind of popup, such as "bulk".
+    """
+    in_dialog = wants_partial(request)
+    context = {
+        **context,
+        "content_template": template,
+        "in_dialog": in_dialog,
+        "popup_title": title,
+        "variant": variant,
+        "active_tab": active_tab,
+    }
+    page = "partials/dialog.html" if in_dialog else "partials/dialog_page.html"
+    response = render(request, page, context, status=status)
+    target = request.htmx.target or "" if in_dialog else ""
+    asked_for_part = target.startswith("dialog-") and target != "dialog-slot"
+    if in_dialog and status >= 400 and not asked_for_part:
+        response = reselect(reswap(retarget(response, "#dialog-slot"), "innerHTML"), "dialog")
+    return response
+
+
+def render_changed(
+    request,
+    outcome: Outcome,
+    *,
+    next_url: str,
+    template: str = "",
+    context: dict | None = None,
+    events: dict | None = None,
+) -> HttpResponse:
+    """After a change: say what happened, then the whole page again or, for HTMX, what changed.
+
+    Without JavaScript the browser goes on to `next_url`. For HTMX, `template` draws what
+    changed (swapped out of band where it is shown), the open popup closes and `events`
+    are sent to the page, e.g. `accessChanged` so that its lists refresh themselves.
+    """
+    level = messages.SUCCESS if outcome.changed else messages.INFO
+    messages.add_message(request, level, outcome.message)
+    if not wants_partial(request):
+        return redirect(next_url)
+    context = {**(context or {}), "changed_template": template}
+    response = render(request, "partials/changed.html", context)
+    for name, detail in (events or {}).items():
+        trigger_client_event(response, name, detail)
+    trigger_client_event(response, "closeDialog")
+    return response

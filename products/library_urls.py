@@ -1,20 +1,20 @@
 from django.urls import path
 
-from products.views import library as library_views
+from products.views import library
 
 app_name = "library"
 
 urlpatterns = [
-    path("", library_views.index, name="index"),
-    path("<int:product_id>/", library_views.product, name="product"),
+    path("", library.index, name="index"),
+    path("<int:product_id>/", library.product, name="product"),
     path(
         "<int:product_id>/lessons/<int:lesson_id>/",
-        library_views.lesson,
+        library.lesson,
         name="lesson",
     ),
     path(
         "<int:product_id>/lessons/<int:lesson_id>/complete/",
-        library_views.complete,
+        library.complete,
         name="complete",
     ),
 ]

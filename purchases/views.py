@@ -8,22 +8,20 @@ refresh themselves on the `accessChanged` event and the popup closes.
 from dataclasses import dataclass
 from functools import partial
 
-from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import trigger_client_event
 
 from contacts.models import Contact
 from contacts.table import page_number
-from kajaccess import outcomes as kajaccess_outcomes
 from kajaccess.actors import Actor
-from kajaccess.web import member_required, next_url, wants_partial
+from kajaccess.outcomes import Outcome
+from kajaccess.web import member_required, next_url, render_changed, render_popup, wants_partial
 from products.models import Product
 from purchases.access import services
 from purchases.billing.selectors import billing_subscriptions
@@ -56,7 +54,7 @@ class AccessChange:
             return reverse(f"contacts:{self.verb}_product{name}", args=[*args, self.product.pk])
         return reverse(f"contacts:{self.verb}{name}", args=args)
 
-    def apply(self, actor: Actor, reason: str) -> kajaccess_outcomes.Outcome:
+    def apply(self, actor: Actor, reason: str) -> Outcome:
         if self.verb == "revoke" and self.product is None:
             return services.revoke_grant(grant=self.grant, actor=actor, reason=reason)
         if self.verb == "revoke":
@@ -87,13 +85,6 @@ def _access_change(request, verb, contact_id, grant_id, product_id=None) -> Acce
     return AccessChange(verb, grant, product)
 
 
-def _popup(request, template: str, context: dict, status: int = 200):
-    """The popup in a <dialog> for HTMX; otherwise the same form on a page of its own."""
-    context = {**context, "form_template": template, "in_dialog": wants_partial(request)}
-    page = "purchases/partials/dialog.html" if context["in_dialog"] else "purchases/popup_page.html"
-    return render(request, page, {**context, "active_tab": "contacts"}, status=status)
-
-
 def _access_popup(request, change: AccessChange, form, status: int = 200):
     default_back = reverse("contacts:purchases", args=[change.contact.pk])
     context = {
@@ -106,20 +97,21 @@ def _access_popup(request, change: AccessChange, form, status: int = 200):
         "back_url": next_url(request, default_back),
         "billing": billing_subscriptions(change.grant) if change.verb == "revoke" else [],
     }
-    return _popup(request, "purchases/partials/access_form.html", context, status)
-
-
-def _changed(request, outcome: kajaccess_outcomes.Outcome, contact: Contact, next_url: str):
-    """Say what happened; HTMX pages refresh their lists and close the popup."""
-    messages.add_message(
-        request, messages.SUCCESS if outcome.changed else messages.INFO, outcome.message
+    return render_popup(
+        request,
+        "purchases/partials/access_form.html",
+        context,
+        title=f"{change.verb.capitalize()} access",
+        active_tab="contacts",
+        status=status,
     )
-    if not wants_partial(request):
-        return redirect(next_url)
-    response = render(request, "purchases/partials/changed.html")
-    trigger_client_event(response, "accessChanged", {"contact": contact.pk})
-    trigger_client_event(response, "closeDialog")
-    return response
+
+
+def _changed(request, outcome: Outcome, contact: Contact, next_url: str):
+    """Say what happened; HTMX pages refresh their lists and close the popup."""
+    return render_changed(
+        request, outcome, next_url=next_url, events={"accessChanged": {"contact": contact.pk}}
+    )
 
 
 @member_required
@@ -155,7 +147,14 @@ def _grant_popup(request, contact: Contact, form, status: int = 200):
         "action_url": reverse("contacts:grant_offer", args=[contact.pk]),
         "back_url": next_url(request, reverse("contacts:profile", args=[contact.pk])),
     }
-    return _popup(request, "purchases/partials/grant_offer_form.html", context, status)
+    return render_popup(
+        request,
+        "purchases/partials/grant_offer_form.html",
+        context,
+        title="Grant offer",
+        active_tab="contacts",
+        status=status,
+    )
 
 
 def _send_grant_email(grant: Grant, library_url: str) -> None:
@@ -193,7 +192,7 @@ def grant_offer(request, contact_id: int):
             if outcome.changed and form.cleaned_data["send_email"]:
                 library_url = request.build_absolute_uri(reverse("library:index"))
                 transaction.on_commit(partial(_send_grant_email, outcome.obj, library_url))
-                outcome = kajaccess_outcomes.Outcome(
+                outcome = Outcome(
                     outcome.obj, True, f"{outcome.message} An email is on its way to them."
                 )
             default = reverse("contacts:profile", args=[contact.pk])

@@ -28,7 +28,7 @@ from contacts.bulk.selection import outside_site, preview, selected_contacts
 from contacts.export import csv_lines
 from contacts.models import Tag
 from contacts.table import page_number
-from kajaccess.web import member_required, wants_partial
+from kajaccess.web import member_required, render_popup, wants_partial
 from purchases.models import BulkAction
 
 BULK_ACTIONS_PER_PAGE = 25
@@ -161,30 +161,29 @@ def _propose(
     return proposal
 
 
-def _popup(request, template: str, context: dict, status: int = 200):
-    """A popup in a <dialog> for HTMX; otherwise the same content on a page of its own."""
-    page = "contacts/bulk/dialog.html" if wants_partial(request) else "contacts/bulk/page.html"
-    context = {
-        **context,
-        "content_template": template,
-        "in_dialog": wants_partial(request),
-        "active_tab": context.get("active_tab", "contacts"),
-    }
-    return render(request, page, context, status=status)
-
-
 def _confirmation(request, proposal: Proposal, status: int = 200):
-    return _popup(
+    return render_popup(
         request,
         "contacts/bulk/confirm.html",
-        {"proposal": proposal, "active_tab": "bulk" if proposal.undo_of else "contacts"},
-        status,
+        {"proposal": proposal},
+        title=proposal.action.label,
+        active_tab="bulk" if proposal.undo_of else "contacts",
+        status=status,
+        variant="bulk",
     )
 
 
 def _refusal(request, errors: list[str], back_url: str, title: str = "Nothing was changed"):
     context = {"errors": errors, "back_url": back_url, "title": title}
-    return _popup(request, "contacts/bulk/refusal.html", context, 400)
+    return render_popup(
+        request,
+        "contacts/bulk/refusal.html",
+        context,
+        title=title,
+        active_tab="contacts",
+        status=400,
+        variant="bulk",
+    )
 
 
 def _contacts_url(query: str = "") -> str:

@@ -5,10 +5,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kajaccess.actors import Actor
-from kajaccess.web import member_required
+from kajaccess.web import member_required, render_changed, render_popup
 from products.forms import OfferForm, OfferProductsForm
 from products.models import Offer, Product
 from purchases.offers import selectors, services
@@ -133,11 +134,14 @@ def offer_delete(request, offer_id: int):
         context = {
             "offer": offer,
             "customers": reports_selectors.offer_customer_counts(request.site).get(offer.pk, 0),
-            "active_tab": "offers",
         }
-        if request.htmx:
-            return render(request, "products/partials/delete_offer_dialog.html", context)
-        return render(request, "products/delete_offer.html", context)
+        return render_popup(
+            request,
+            "products/partials/delete_offer_form.html",
+            context,
+            title=f"Delete {offer.title}",
+            active_tab="offers",
+        )
     outcome = services.delete_offer(offer=offer, actor=Actor.creator(request.user))
     return _offers_changed(request, outcome)
 
@@ -151,14 +155,10 @@ def offer_restore(request, offer_id: int):
 
 
 def _offers_changed(request, outcome):
-    if outcome.changed:
-        messages.success(request, outcome.message)
-    else:
-        messages.info(request, outcome.message)
-    if not request.htmx:
-        return redirect("products:offers")
-    response = render(
-        request, "products/partials/offers_changed.html", _offers_context(request.site)
+    return render_changed(
+        request,
+        outcome,
+        next_url=reverse("products:offers"),
+        template="products/partials/offers.html",
+        context=_offers_context(request.site),
     )
-    response["HX-Trigger"] = "closeDialog"
-    return response

@@ -11,7 +11,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
-from kajaccess.web import member_required
+from kajaccess.web import member_required, wants_partial
 from products.charts import completion_chart, weekly_chart
 from products.filters import ProgressFilter
 from products.models import Product
@@ -63,7 +63,7 @@ def product_progress(request, product_id: int):
         "csv_url": _csv_url(request, product),
         "active_tab": "products",
     }
-    if request.htmx and not request.htmx.history_restore_request:
+    if wants_partial(request):
         return render(request, "products/partials/progress_report.html", context)
     context["summary"] = selectors.product_summaries(request.site, product)[0]
     context["weeks"] = weekly_chart(selectors.weekly_access_changes(product))

@@ -5,9 +5,8 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import trigger_client_event
 
-from kajaccess.web import member_required
+from kajaccess.web import member_required, render_changed, render_popup
 from purchases.automations import services as automations
 from purchases.automations.forms import AutomationForm
 from purchases.models import Automation
@@ -50,15 +49,16 @@ def _automation(request, automation_id: int) -> Automation:
 def _set_active(request, automation_id: int, active: bool):
     automation = _automation(request, automation_id)
     outcome = automations.set_automation_active(automation=automation, active=active)
-    messages.add_message(
-        request, messages.SUCCESS if outcome.changed else messages.INFO, outcome.message
-    )
-    if not request.htmx:
-        return redirect("automations:list")
     row = automations.AutomationRow(
         automation, automations.when_words(automation), automations.then_words(automation)
     )
-    return render(request, "purchases/automations/changed.html", {"row": row})
+    return render_changed(
+        request,
+        outcome,
+        next_url=reverse("automations:list"),
+        template="purchases/automations/row.html",
+        context={"row": row},
+    )
 
 
 @member_required
@@ -81,23 +81,21 @@ def automation_delete(request, automation_id: int):
         context = {
             "automation": automation,
             "description": automations.describe(automation),
-            "form_template": "purchases/automations/delete_form.html",
             "action_url": reverse("automations:delete", args=[automation.pk]),
             "back_url": reverse("automations:list"),
-            "in_dialog": bool(request.htmx),
-            "active_tab": "automations",
-            "page_title": "Delete automation",
         }
-        page = (
-            "purchases/billing/dialog.html" if request.htmx else "purchases/billing/popup_page.html"
+        return render_popup(
+            request,
+            "purchases/automations/delete_form.html",
+            context,
+            title="Delete automation",
+            active_tab="automations",
         )
-        return render(request, page, context)
     outcome = automations.delete_automation(automation=automation)
-    messages.add_message(
-        request, messages.SUCCESS if outcome.changed else messages.INFO, outcome.message
+    return render_changed(
+        request,
+        outcome,
+        next_url=reverse("automations:list"),
+        template="purchases/automations/deleted.html",
+        context={"automation": automation},
     )
-    if not request.htmx:
-        return redirect("automations:list")
-    response = render(request, "purchases/automations/deleted.html", {"automation": automation})
-    trigger_client_event(response, "closeDialog")
-    return response

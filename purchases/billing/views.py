@@ -9,14 +9,14 @@ the `accessChanged` event.
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import trigger_client_event
+from django_htmx.http import reswap
 
 from kajaccess.actors import Actor
 from kajaccess.outcomes import Outcome
-from kajaccess.web import member_required, next_url
+from kajaccess.web import member_required, next_url, render_changed, render_popup, wants_partial
 from purchases.billing import services as billing
 from purchases.billing.forms import CancelPaymentsForm, PausePaymentsForm
 from purchases.models import Subscription
@@ -52,54 +52,59 @@ def _context(request, subscription: Subscription, **extra) -> dict:
 
 
 def _popup(request, subscription, form, *, kind: str, status: int = 200):
-    """The popup in a <dialog> for HTMX; otherwise the same form on a page of its own."""
     context = _context(
         request,
         subscription,
         form=form,
-        form_template=f"purchases/billing/{kind}_form.html",
         action_url=reverse(f"billing:{kind}", args=[subscription.pk]),
         back_url=_back_url(request, subscription),
-        in_dialog=bool(request.htmx),
-        page_title=f"{kind.capitalize()} payments for {subscription.grant.offer.title}",
     )
-    page = "purchases/billing/dialog.html" if request.htmx else "purchases/billing/popup_page.html"
-    response = render(request, page, context, status=status)
-    if request.htmx and status >= 400:
-        # The popup comes back with the error, in place of the one that was sent.
-        response["HX-Retarget"] = "#dialog-slot"
-        response["HX-Reswap"] = "innerHTML"
-    return response
+    return render_popup(
+        request,
+        f"purchases/billing/{kind}_form.html",
+        context,
+        title=f"{kind.capitalize()} payments for {subscription.grant.offer.title}",
+        active_tab="contacts",
+        status=status,
+    )
 
 
-def _changed(request, subscription: Subscription, outcome: Outcome | None, error=None):
+def _changed(request, subscription: Subscription, outcome: Outcome):
     """Say what happened and draw the subscription again where it is shown.
 
     From a popup (whose form targets #dialog-slot) the popup goes away and the
     subscription is swapped out of band, so it works on any page, even one that does not
     show the subscription; from the subscription's own buttons it is swapped in place.
     """
-    if error is not None:
-        messages.error(request, " ".join(error.messages))
-    else:
-        level = messages.SUCCESS if outcome.changed else messages.INFO
-        messages.add_message(request, level, outcome.message)
-    status = 200 if error is None else 400
-    if not request.htmx:
-        if error is None:
-            return redirect(_back_url(request, subscription))
+    from_dialog = wants_partial(request) and request.htmx.target == "dialog-slot"
+    context = _context(request, subscription, oob=from_dialog, next_url=_page_url(request))
+    events = {}
+    if outcome.changed:
+        events["accessChanged"] = {"contact": subscription.grant.contact_id}
+    return render_changed(
+        request,
+        outcome,
+        next_url=_back_url(request, subscription),
+        template="purchases/partials/subscription.html",
+        context=context,
+        events=events,
+    )
+
+
+def _refused(request, subscription: Subscription, error: ValidationError):
+    """A change the subscription's own buttons asked for and the service refused."""
+    messages.error(request, " ".join(error.messages))
+    if not wants_partial(request):
         context = _context(request, subscription)
         return render(request, "purchases/billing/subscription_page.html", context, status=400)
-    from_dialog = request.htmx.target == "dialog-slot"
-    context = _context(request, subscription, oob=from_dialog, next_url=_page_url(request))
-    response = render(request, "purchases/billing/changed.html", context, status=status)
-    if from_dialog:
-        trigger_client_event(response, "closeDialog")
-    if error is not None:
-        response["HX-Reswap"] = "outerHTML"
-    if outcome is not None and outcome.changed:
-        trigger_client_event(response, "accessChanged", {"contact": subscription.grant.contact_id})
-    return response
+    context = _context(
+        request,
+        subscription,
+        next_url=_page_url(request),
+        changed_template="purchases/partials/subscription.html",
+    )
+    response = render(request, "partials/changed.html", context, status=400)
+    return reswap(response, "outerHTML")
 
 
 @member_required
@@ -160,7 +165,7 @@ def _post_change(request, subscription_id: int, service):
     try:
         outcome = service(subscription=subscription, actor=Actor.creator(request.user))
     except ValidationError as error:
-        return _changed(request, subscription, None, error)
+        return _refused(request, subscription, error)
     return _changed(request, outcome.obj, outcome)
 
 
