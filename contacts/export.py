@@ -1,6 +1,5 @@
 """`Export CSV`: the selected contacts, streamed in chunks so memory stays flat at any size."""
 
-import csv
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -8,6 +7,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from contacts.models import ContactTag
+from kajaccess import spreadsheet
 from purchases.models import AccessStatus, ProductAccess, RevokedVia, Subscription
 
 HEADER = ["Name", "Email", "Tags", "Products", "Subscriptions"]
@@ -19,13 +19,6 @@ CHUNK_SIZE = 2000
 STATE_RANK = {"active": 0, "scheduled": 1, "revoked": 2, "expired": 3}
 
 
-class _Line:
-    """A file-like object whose write() hands the line back instead of storing it."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def _state(status, grant_status, starts_at, expires_at, grant_via, access_via, now) -> str:
     if status == AccessStatus.ACTIVE and grant_status == AccessStatus.ACTIVE:
         if expires_at is not None and expires_at <= now:
@@ -35,7 +28,7 @@ def _state(status, grant_status, starts_at, expires_at, grant_via, access_via, n
     return "expired" if via == RevokedVia.EXPIRY else "revoked"
 
 
-def _rows(contacts: QuerySet) -> Iterator[list[str]]:
+def contact_rows(contacts: QuerySet) -> Iterator[list[str]]:
     now = timezone.now()
     contacts = contacts.order_by("pk")
     after = 0
@@ -94,12 +87,4 @@ def _rows(contacts: QuerySet) -> Iterator[list[str]]:
 
 def csv_lines(contacts: QuerySet) -> Iterator[str]:
     """The CSV, one line at a time, for a StreamingHttpResponse."""
-    writer = csv.writer(_Line())
-    yield writer.writerow(HEADER)
-    for row in _rows(contacts):
-        yield writer.writerow([_safe(value) for value in row])
-
-
-def _safe(value: str) -> str:
-    # A cell that starts like a formula would run as one in a spreadsheet.
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    return spreadsheet.csv_lines(HEADER, contact_rows(contacts))

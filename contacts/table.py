@@ -3,12 +3,12 @@
 from html import escape
 
 import django_tables2 as tables
-from django.core.paginator import EmptyPage
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import ngettext
 
 from contacts.bulk.actions import MENU
 from contacts.models import Contact
@@ -28,22 +28,15 @@ def clamp_per_page(value) -> int:
     return max(PER_PAGE_CHOICES[0], min(PER_PAGE_CHOICES[-1], per_page))
 
 
-def page_number(value) -> int:
-    try:
-        return max(1, int(value))
-    except (TypeError, ValueError):
-        return 1
-
-
 # Dates in the table are written by hand: at fifty rows a page, Django's date formatting
 # and timesince were a third of the Contacts tab's time (`make bench`).
 AGO_UNITS = (
-    ("year", 365 * 86400),
-    ("month", 30 * 86400),
-    ("week", 7 * 86400),
-    ("day", 86400),
-    ("hour", 3600),
-    ("minute", 60),
+    (("%d year ago", "%d years ago"), 365 * 86400),
+    (("%d month ago", "%d months ago"), 30 * 86400),
+    (("%d week ago", "%d weeks ago"), 7 * 86400),
+    (("%d day ago", "%d days ago"), 86400),
+    (("%d hour ago", "%d hours ago"), 3600),
+    (("%d minute ago", "%d minutes ago"), 60),
 )
 
 
@@ -55,10 +48,10 @@ def short_date(value) -> str:
 def ago(value, now) -> str:
     """ "3 days ago" in the largest whole unit; "Just now" under a minute."""
     seconds = (now - value).total_seconds()
-    for unit, size in AGO_UNITS:
+    for (singular, plural), size in AGO_UNITS:
         if seconds >= size:
             count = int(seconds // size)
-            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+            return ngettext(singular, plural, count) % count
     return "Just now"
 
 
@@ -74,10 +67,6 @@ class ContactTable(tables.Table):
                 "aria-label": "Select all contacts on this page",
                 "data-select-page": "",
                 "hidden": "",
-            },
-            "td__input": {
-                "name": "ids",
-                "aria-label": lambda record: f"Select {record.display_name}",
             },
         },
     )
@@ -116,7 +105,6 @@ class ContactTable(tables.Table):
         )
         attrs = {"class": "contacts-table"}
         template_name = "contacts/contact_table.html"
-        row_attrs = {"id": lambda record: f"contact-row-{record.pk}"}
         empty_text = "No contacts match this search."
 
     @cached_property
@@ -218,12 +206,3 @@ class ContactTable(tables.Table):
         if is_descending:
             return queryset.order_by(F(name).desc(nulls_last=True), "-pk")
         return queryset.order_by(F(name).asc(nulls_last=True), "pk")
-
-    def paginate_from(self, data) -> "ContactTable":
-        """Paginate with the page and page size of a query string; bad values never fail."""
-        self.paginate(per_page=clamp_per_page(data.get("per_page")), page=1)
-        try:
-            self.page = self.paginator.page(page_number(data.get("page")))
-        except EmptyPage:
-            self.page = self.paginator.page(self.paginator.num_pages)
-        return self

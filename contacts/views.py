@@ -12,7 +12,7 @@ from django_tables2 import RequestConfig
 
 from contacts.filters import ContactFilter
 from contacts.models import Contact
-from contacts.table import ContactTable, page_number
+from contacts.table import ContactTable, clamp_per_page
 from kajaccess.web import member_required, wants_partial
 from products.models import Product
 from purchases.access import selectors
@@ -49,7 +49,8 @@ def contact_list(request):
     )
     table = ContactTable(filters.qs)
     RequestConfig(request, paginate=False).configure(table)
-    table.paginate_from(request.GET)
+    table.paginate(per_page=clamp_per_page(request.GET.get("per_page")))
+    table.page = table.paginator.get_page(request.GET.get("page"))
     template = "contacts/partials/table.html" if wants_partial(request) else "contacts/list.html"
     return render(
         request,
@@ -135,7 +136,7 @@ def activity(request, contact_id: int):
         "contacts/profile_activity.html",
         {
             "contact": contact,
-            "page": paginator.get_page(page_number(request.GET.get("page"))),
+            "page": paginator.get_page(request.GET.get("page")),
             "profile_tab": "activity",
             "active_tab": "contacts",
         },

@@ -18,7 +18,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from contacts.models import Contact
-from contacts.table import page_number
 from kajaccess.actors import Actor
 from kajaccess.outcomes import Outcome
 from kajaccess.web import member_required, next_url, render_changed, render_popup, wants_partial
@@ -210,7 +209,7 @@ def activity(request):
     paginator = Paginator(filters.qs, EVENTS_PER_PAGE)
     context = {
         "filters": filters,
-        "page": paginator.get_page(page_number(request.GET.get("page"))),
+        "page": paginator.get_page(request.GET.get("page")),
         "active_tab": "activity",
     }
     template = (

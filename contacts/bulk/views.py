@@ -12,7 +12,7 @@ from functools import cached_property
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import QueryDict, StreamingHttpResponse
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,9 +25,9 @@ from contacts.bulk.actions import REGISTRY, UNDO_OF, BulkActionType, actions_for
 from contacts.bulk.forms import BulkActionForm, ConfirmForm, SelectionForm
 from contacts.bulk.runner import start_bulk_action, start_undo
 from contacts.bulk.selection import outside_site, preview, selected_contacts
-from contacts.export import csv_lines
+from contacts.export import HEADER, contact_rows
 from contacts.models import Tag
-from contacts.table import page_number
+from kajaccess.spreadsheet import csv_response
 from kajaccess.web import member_required, render_popup, wants_partial
 from purchases.models import BulkAction
 
@@ -407,7 +407,7 @@ def bulk_action(request, bulk_id: int):
 def history(request):
     """The "Bulk actions" tab: the site's bulk actions, newest first."""
     paginator = Paginator(bulk_actions.history(request.site), BULK_ACTIONS_PER_PAGE)
-    page = paginator.get_page(page_number(request.GET.get("page")))
+    page = paginator.get_page(request.GET.get("page"))
     entries = [Entry(action) for action in actions_for(page.object_list)]
     return render(
         request,
@@ -426,7 +426,5 @@ def bulk_export(request):
         back_url = _contacts_url(data.get("query", ""))
         return _refusal(request, _selection_form_errors(form), back_url, "Nothing to export")
     contacts = selected_contacts(request.site, form.selection())
-    response = StreamingHttpResponse(csv_lines(contacts), content_type="text/csv; charset=utf-8")
     filename = f"{request.site.slug}-contacts-{timezone.localdate():%Y-%m-%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_response(HEADER, contact_rows(contacts), filename=filename)

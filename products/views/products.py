@@ -1,9 +1,8 @@
 """The Products tab and the Product Progress report, with its CSV."""
 
-import csv
 from urllib.parse import urlencode
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -11,6 +10,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
+from kajaccess.spreadsheet import csv_response
 from kajaccess.web import member_required, wants_partial
 from products.charts import completion_chart, weekly_chart
 from products.filters import ProgressFilter
@@ -77,19 +77,6 @@ def _csv_url(request, product) -> str:
     return f"{url}?{urlencode(filters)}" if filters else url
 
 
-class _Line:
-    """A file-like object whose write() hands the line back, for streaming CSV."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value) -> str:
-    # A spreadsheet runs a cell that starts like a formula; a leading quote keeps it text.
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @member_required
 @require_GET
 def product_progress_csv(request, product_id: int):
@@ -101,39 +88,32 @@ def product_progress_csv(request, product_id: int):
             status=400,
             content_type="text/plain; charset=utf-8",
         )
-    writer = csv.writer(_Line())
     states = access_selectors.PRODUCT_ACCESS_STATES
     contacts = report.qs.order_by("name", "email", "pk").values_list(
         "name", "email", "lessons_done", "last_completed_at", "access_rank"
     )
+    header = [
+        "Name",
+        "Email",
+        "Lessons completed",
+        "Lessons total",
+        "Percent",
+        "Last activity",
+        "Access",
+    ]
 
-    def lines():
-        yield writer.writerow(
-            [
-                "Name",
-                "Email",
-                "Lessons completed",
-                "Lessons total",
-                "Percent",
-                "Last activity",
-                "Access",
-            ]
-        )
+    def rows():
         for name, email, done, last, rank in contacts.iterator(chunk_size=2000):
             percent = percent_done(done, lessons_total)
-            yield writer.writerow(
-                [
-                    _cell(name),
-                    _cell(email),
-                    done,
-                    lessons_total,
-                    "" if percent is None else percent,
-                    timezone.localtime(last).isoformat(timespec="seconds") if last else "",
-                    states[rank][1],
-                ]
-            )
+            yield [
+                name,
+                email,
+                done,
+                lessons_total,
+                percent,
+                timezone.localtime(last).isoformat(timespec="seconds") if last else "",
+                states[rank][1],
+            ]
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     filename = f"{slugify(product.title) or 'product'}-progress.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_response(header, rows(), filename=filename)

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from kajaccess.actors import Actor
 from kajaccess.outcomes import Outcome
@@ -20,7 +21,7 @@ from purchases.models import (
 
 
 def _customers(count: int) -> str:
-    return f"{count} customer" if count == 1 else f"{count} customers"
+    return ngettext("%d customer", "%d customers", count) % count
 
 
 def add_product_to_offer(*, offer: Offer, product: Product, actor: Actor) -> Outcome:

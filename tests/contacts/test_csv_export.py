@@ -72,3 +72,11 @@ def test_memory_stays_flat_as_rows_grow(monkeypatch):
     small, large = peak(200), peak(2000)
     # Ten times the rows must not take anywhere near ten times the memory.
     assert large < small * 2
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_a_cell_that_a_spreadsheet_would_run_stays_text(start):
+    site = MembershipFactory().site
+    ContactFactory(site=site, name=f"{start}cmd|' /C calc'!A0", email="x@example.com")
+    rows = read(Contact.objects.filter(site=site))
+    assert rows[1][0] == f"'{start}cmd|' /C calc'!A0"
