@@ -142,3 +142,34 @@ def test_granting_an_offer_deleted_meanwhile(page, live_server, demo, screenshot
     still_open(page, dialog, "Choose one of your live offers")
     screenshot("popup-error-grant-deleted-offer")
     assert Grant.objects.filter(contact=contact).count() == grants
+
+
+def test_a_wrong_typed_count_keeps_the_undo_popup(page, live_server, demo, screenshot):
+    from django.contrib.auth import get_user_model
+
+    from contacts.bulk.runner import start_bulk_action
+
+    site_contacts = Contact.objects.filter(site__slug="demo-academy")
+    site = site_contacts.first().site
+    creator = get_user_model().objects.get(email="creator@example.com")
+    trial = Offer.objects.get(site=site, title="30-Day Trial")
+    bulk = start_bulk_action(
+        site=site,
+        user=creator,
+        action="grant_offer",
+        params={"offer": trial.pk},
+        selection={"all": True, "query": ""},
+    )
+    bulk.refresh_from_db()
+    assert bulk.changed > 100
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/bulk-actions/")
+    page.get_by_role("link", name="Undo").first.click()
+    dialog = popup(page)
+    label = f"Type {bulk.changed} to confirm"
+    dialog.get_by_label(label).fill("1")
+    dialog.get_by_role("button", name="Undo grant").click()
+    still_open(page, dialog, f"Type {bulk.changed}, the number of selected contacts")
+    expect(dialog.get_by_label(label)).to_have_value("1")
+    screenshot("popup-error-undo-count")
+    assert BulkAction.objects.count() == 1
