@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -92,17 +92,27 @@ def enqueue_unless_waiting(task: Task) -> bool:
 
 
 def build_scheduler(
-    schedule: list[PeriodicTask], *, report: Callable[[str], object] = lambda line: None
-) -> BlockingScheduler:
-    """A scheduler that queues each task of the schedule on its cron line, and says so."""
+    schedule: list[PeriodicTask],
+    *,
+    report: Callable[[str], object] = lambda line: None,
+    report_backlog: Callable[[str], object] | None = None,
+) -> BackgroundScheduler:
+    """A scheduler that queues each task of the schedule on its cron line.
+
+    It reports each run it queues to `report`, and each run it leaves out because the
+    last one still waits to `report_backlog` (by default `report` too).
+    """
+    report_backlog = report_backlog or report
 
     def queue(periodic: PeriodicTask) -> None:
         if enqueue_unless_waiting(periodic.task):
             report(f"Queued {periodic.task.name}.")
         else:
-            report(f"{periodic.task.name} not queued: its last run still waits for a worker.")
+            report_backlog(
+                f"{periodic.task.name} not queued: its last run still waits for a worker."
+            )
 
-    scheduler = BlockingScheduler(timezone=timezone.get_default_timezone())
+    scheduler = BackgroundScheduler(timezone=timezone.get_default_timezone())
     for periodic in schedule:
         scheduler.add_job(
             queue,

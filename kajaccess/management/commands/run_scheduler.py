@@ -1,13 +1,12 @@
 import signal
+import time
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from kajaccess.scheduler import build_scheduler, periodic_tasks
 
-
-def _stop(signum, frame):
-    raise KeyboardInterrupt(signal.Signals(signum).name)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class Command(BaseCommand):
@@ -32,14 +31,20 @@ class Command(BaseCommand):
             self.stdout.write(f"{periodic.task.name}: {periodic.cron}  (next run {next_run})")
         if options["list"]:
             return
-        scheduler = build_scheduler(schedule, report=self.stdout.write)
-        # `kill` and the Ctrl-C of `make run` stop it the same way: no run is left half
-        # queued, since queueing one is a single insert.
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGHUP, _stop)
+        # Each run queued is a line only at -v 2: the recovery alone runs every 20 seconds.
+        scheduler = build_scheduler(
+            schedule,
+            report=self.stdout.write if options["verbosity"] > 1 else lambda line: None,
+            report_backlog=self.stderr.write,
+        )
+        # The handler only takes note: Ctrl-C under `make run` comes twice (the terminal's
+        # SIGINT, then make's SIGTERM), and neither may break into the shutdown.
+        stop = []
+        for number in STOP_SIGNALS:
+            signal.signal(number, lambda number, frame: stop.append(number))
+        scheduler.start()
         self.stdout.write("Scheduler running; Ctrl-C stops it.")
-        try:
-            scheduler.start()
-        except KeyboardInterrupt:
-            scheduler.shutdown(wait=False)
-            self.stdout.write("Scheduler stopped.")
+        while not stop:
+            time.sleep(0.5)
+        scheduler.shutdown()
+        self.stdout.write("Scheduler stopped.")
