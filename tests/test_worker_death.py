@@ -140,7 +140,7 @@ def test_a_run_whose_worker_is_killed_is_finished_by_another_changing_nothing_tw
     processes.kill("first-worker")
     killed_at = timezone.now()
     bulk.refresh_from_db()
-    stopped_at = bulk.processed
+    stopped_at, last_heartbeat = bulk.processed, bulk.heartbeat_at
     assert bulk.status == BulkAction.Status.RUNNING
     assert KILLED_AFTER <= stopped_at < CONTACTS, "the run must be killed in its middle"
     (dead,) = DBTaskResult.objects.filter(task_path=run_bulk_action_task.module_path)
@@ -155,10 +155,12 @@ def test_a_run_whose_worker_is_killed_is_finished_by_another_changing_nothing_tw
 
     wait_for(done, seconds=DEADLINE, what="the end of the run", processes=processes)
 
-    # Resumed once, from where it stopped, soon after its heartbeat went quiet.
+    # Resumed once, from where it stopped, soon after its heartbeat went quiet (the start
+    # of the second worker and of the scheduler included), and not before.
     (stop,) = bulk.stops
     assert (stop["processed"], stop["total"]) == (stopped_at, CONTACTS)
-    assert stop["resumed_at"] - killed_at < timedelta(seconds=STALL_SECONDS + 10)
+    assert stop["resumed_at"] - last_heartbeat >= timedelta(seconds=STALL_SECONDS)
+    assert stop["resumed_at"] - killed_at < timedelta(seconds=STALL_SECONDS + 20)
     assert (bulk.total, bulk.processed, bulk.changed, bulk.skipped, bulk.failed) == (
         CONTACTS,
         CONTACTS,
