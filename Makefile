@@ -24,10 +24,9 @@ migrate: $(VENV)/.installed
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
-## make run: set up everything, load the demo data, serve the app and its task worker
-## (which runs the billing run and the access sweep every 10 minutes).
+## make run: set up everything, load the demo data, serve the app, its task worker and the
+## scheduler (billing run and access sweep every 10 minutes; stopped bulk actions resumed).
 run: seed
-	$(BIN)/python manage.py schedule_periodic_tasks
 	@echo ""
 	@echo "  KajAccess is running at http://$(HOST):$(PORT)/"
 	@echo ""
@@ -38,10 +37,11 @@ run: seed
 	@echo "    ada@example.com       customer                              -> /library/"
 	@echo "    other@example.com     owner of Other School"
 	@echo ""
-	@echo "  Press Ctrl-C to stop the server and the worker."
+	@echo "  Press Ctrl-C to stop the server, the worker and the scheduler."
 	@echo ""
-	@trap 'kill 0' INT TERM EXIT; \
+	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	$(BIN)/python manage.py db_worker & \
+	$(BIN)/python manage.py run_scheduler & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT) & \
 	wait
 

@@ -147,11 +147,21 @@ TASKS = {
 # Where billing runs take the money: a dotted path to a purchases.billing.gateways.PaymentGateway.
 # The test gateway takes no real money and declines only contacts whose test card is set so.
 PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "purchases.billing.gateways.TestGateway")
-# How often the worker runs the billing run and the access sweep.
-PERIODIC_TASK_INTERVAL_MINUTES = int(os.environ.get("PERIODIC_TASK_INTERVAL_MINUTES", 10))
-# A bulk action with no chunk done for this long counts as stopped: the access sweep
-# queues it again.
-BULK_ACTION_STALL_MINUTES = int(os.environ.get("BULK_ACTION_STALL_MINUTES", 5))
+# What the scheduler (`manage.py run_scheduler`, one process) queues for the workers, and
+# when: a cron line (minute hour day month weekday, in TIME_ZONE), or six fields with the
+# seconds first. Weekdays are written as words (Mon ... Sun), never numbers.
+PERIODIC_TASKS = {
+    "purchases.tasks.run_billing_task": os.environ.get("BILLING_SCHEDULE", "*/10 * * * *"),
+    "purchases.tasks.process_access_task": os.environ.get("ACCESS_SWEEP_SCHEDULE", "*/10 * * * *"),
+    # Looking every 20 seconds for runs stalled for 30 puts every run whose worker died
+    # back in the queue within a minute of the death.
+    "contacts.bulk.tasks.resume_stalled_bulk_actions_task": os.environ.get(
+        "BULK_ACTION_RECOVERY_SCHEDULE", "*/20 * * * * *"
+    ),
+}
+# A bulk action with no chunk done for this long counts as stopped, its worker dead: the
+# recovery queues it again. A live run finishes a chunk every second or so.
+BULK_ACTION_STALL_SECONDS = int(os.environ.get("BULK_ACTION_STALL_SECONDS", 30))
 
 DJANGO_TABLES2_TEMPLATE = "contacts/table.html"
 

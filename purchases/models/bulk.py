@@ -1,5 +1,7 @@
 """A bulk action on many contacts, with its progress."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -51,3 +53,11 @@ class BulkAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} #{self.pk}"
+
+    @property
+    def stops(self) -> list[dict]:
+        """Each time its worker stopped mid-run: how far it had got, and when it was resumed."""
+        return [
+            {**stop, "resumed_at": datetime.fromisoformat(stop["resumed_at"])}
+            for stop in self.outcome.get("stops", [])
+        ]

@@ -1,10 +1,12 @@
-"""A bulk action whose worker died is queued again by the access sweep and finishes,
+"""A bulk action whose worker died is queued again by the recovery and finishes,
 changing nothing twice; a run that is still alive is left alone."""
 
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
 from django.test import TestCase, override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -15,22 +17,21 @@ from contacts.bulk import actions as bulk_actions
 from contacts.bulk import runner
 from contacts.bulk.recovery import resume_stalled_bulk_actions
 from contacts.bulk.runner import run_bulk_action, start_bulk_action
-from contacts.bulk.tasks import run_bulk_action_task
+from contacts.bulk.tasks import resume_stalled_bulk_actions_task, run_bulk_action_task
 from kajaccess.actors import Actor
 from purchases.access import services
 from purchases.models import AccessEvent, AccessStatus, BulkAction, Grant
-from purchases.tasks import process_access_task
 from tests.factories import ContactFactory, MembershipFactory, OfferFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
-STALL_MINUTES = 5
+STALL_SECONDS = 30
 
 
 @pytest.fixture(autouse=True)
 def stall_limit(settings):
-    settings.BULK_ACTION_STALL_MINUTES = STALL_MINUTES
+    settings.BULK_ACTION_STALL_SECONDS = STALL_SECONDS
 
 
 @pytest.fixture
@@ -50,8 +51,8 @@ def clock(monkeypatch):
     """Moves the time every part of the app reads forward."""
     real_now = timezone.now
 
-    def move(minutes: float):
-        moment = real_now() + timedelta(minutes=minutes)
+    def move(seconds: float):
+        moment = real_now() + timedelta(seconds=seconds)
         monkeypatch.setattr(timezone, "now", lambda: moment)
 
     return move
@@ -95,18 +96,18 @@ def killed_run(shop, monkeypatch):
     return bulk
 
 
-def test_the_sweep_resumes_a_run_killed_in_the_middle_once_it_has_stalled(killed_run, clock):
+def test_the_recovery_resumes_a_run_killed_in_the_middle_once_it_has_stalled(killed_run, clock):
     bulk = killed_run
     first_heartbeat = bulk.heartbeat_at
 
-    # A minute later it may still be working: the sweep leaves it alone.
-    clock(1)
-    assert "0 stopped bulk actions queued again" in process_access_task.call()
+    # Ten seconds later it may still be working: the recovery leaves it alone.
+    clock(10)
+    assert resume_stalled_bulk_actions_task.call() == "0 stopped bulk actions queued again"
     bulk.refresh_from_db()
     assert (bulk.status, bulk.processed) == ("running", 4)
 
-    clock(STALL_MINUTES + 1)
-    assert "1 stopped bulk action queued again" in process_access_task.call()
+    clock(STALL_SECONDS + 1)
+    assert resume_stalled_bulk_actions_task.call() == "1 stopped bulk action queued again"
 
     bulk.refresh_from_db()
     assert bulk.status == BulkAction.Status.DONE
@@ -126,7 +127,7 @@ def test_the_sweep_resumes_a_run_killed_in_the_middle_once_it_has_stalled(killed
     assert set(revoked.values_list("bulk_action", flat=True)) == {bulk.pk}
 
     # Done is done: later sweeps do not queue it again.
-    clock(STALL_MINUTES * 3)
+    clock(STALL_SECONDS * 3)
     assert resume_stalled_bulk_actions() == []
 
 
@@ -138,7 +139,7 @@ def test_a_run_that_shows_signs_of_life_is_not_queued_again(shop, clock):
     )
     waiting = queue(member, offer, ids)
 
-    clock(STALL_MINUTES - 1)
+    clock(STALL_SECONDS - 1)
     assert resume_stalled_bulk_actions() == []
     running.refresh_from_db()
     waiting.refresh_from_db()
@@ -151,7 +152,7 @@ def test_a_run_no_worker_ever_started_is_queued_again(shop, clock):
     member, offer, ids = shop
     bulk = queue(member, offer, ids)  # its task was lost before any worker took it
 
-    clock(STALL_MINUTES + 1)
+    clock(STALL_SECONDS + 1)
     assert resume_stalled_bulk_actions() == [bulk.pk]
     bulk.refresh_from_db()
     assert (bulk.status, bulk.changed) == ("done", 11)
@@ -161,7 +162,7 @@ def test_the_command_resumes_stopped_runs_and_says_which(killed_run, clock, caps
     call_command("resume_bulk_actions")
     assert capsys.readouterr().out == "No stopped bulk action to resume.\n"
 
-    clock(STALL_MINUTES + 1)
+    clock(STALL_SECONDS + 1)
     call_command("resume_bulk_actions")
     assert capsys.readouterr().out == f"Queued 1 stopped bulk action again: #{killed_run.pk}.\n"
     killed_run.refresh_from_db()
@@ -176,7 +177,7 @@ def test_a_run_already_waiting_in_the_queue_is_not_queued_twice(shop, clock):
     waiting = queue(member, offer, ids)
     run_bulk_action_task.enqueue(waiting.pk)  # queued, workers busy elsewhere
 
-    clock(STALL_MINUTES + 1)
+    clock(STALL_SECONDS + 1)
     assert resume_stalled_bulk_actions() == [lost.pk]
     assert resume_stalled_bulk_actions() == []
     queued = DBTaskResult.objects.filter(
@@ -194,9 +195,83 @@ def test_the_page_of_a_stopped_run_says_it_will_resume(client, killed_run, clock
     assert "This run stopped" not in fresh
     assert 'hx-trigger="every 1s"' in fresh
 
-    clock(STALL_MINUTES + 1)
+    clock(STALL_SECONDS + 1)
     for response in (client.get(url), client.get(url, **htmx)):
         page = response.content.decode()
         assert "This run stopped; it will resume shortly." in page
         assert "4 of 13 contacts done" in page
         assert f'hx-get="{url}"' in page  # it keeps watching for the run to resume
+
+
+@override_settings(TASKS=DB_TASKS)
+def test_the_task_of_a_dead_run_is_marked_failed_and_its_page_says_where_it_stopped(
+    client, killed_run, clock
+):
+    dead = DBTaskResult.objects.get(id=run_bulk_action_task.enqueue(killed_run.pk).id)
+    dead.claim("killed-worker")  # the worker that took it, then died in its second chunk
+
+    clock(STALL_SECONDS + 1)
+    resumed_at = timezone.now()
+    assert resume_stalled_bulk_actions() == [killed_run.pk]
+    assert resume_stalled_bulk_actions() == []  # its new run already waits for a worker
+
+    dead.refresh_from_db()
+    assert dead.status == TaskResultStatus.FAILED
+    assert dead.exception_class_path == "contacts.bulk.recovery.WorkerStopped"
+    assert "The worker stopped at 4 of 13 contacts" in dead.traceback
+    (waiting,) = DBTaskResult.objects.filter(status=TaskResultStatus.READY)
+    assert waiting.args_kwargs["args"] == [killed_run.pk]
+
+    run_bulk_action_task.call(*waiting.args_kwargs["args"])  # as the next free worker does
+    killed_run.refresh_from_db()
+    assert (killed_run.status, killed_run.changed) == ("done", 11)
+    assert AccessEvent.objects.filter(kind=AccessEvent.Kind.REVOKED).count() == 11
+
+    client.force_login(killed_run.created_by)
+    page = client.get(reverse("bulk:detail", args=[killed_run.pk])).content.decode()
+    assert (
+        "The worker running this stopped at 4 of 13; it was resumed at "
+        f'<time datetime="{resumed_at.isoformat()}">{resumed_at:%H:%M}</time>.'
+    ) in page
+    assert "Summary" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_in_the_middle_of_a_slow_chunk_is_not_queued_again(postgres_only, shop):
+    member, offer, ids = shop
+    bulk = BulkAction.objects.create(
+        site=member.site,
+        created_by=member.user,
+        action="revoke_offer",
+        params={"offer": offer.pk},
+        selection={"ids": ids},
+        total=len(ids),
+        status=BulkAction.Status.RUNNING,
+        heartbeat_at=timezone.now() - timedelta(seconds=STALL_SECONDS * 2),
+    )
+    in_chunk, chunk_done = threading.Event(), threading.Event()
+
+    def slow_chunk():
+        try:
+            with transaction.atomic():
+                BulkAction.objects.select_for_update().get(pk=bulk.pk)
+                in_chunk.set()
+                chunk_done.wait(10)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=slow_chunk)
+    worker.start()
+    try:
+        assert in_chunk.wait(10)
+        assert resume_stalled_bulk_actions() == []
+    finally:
+        chunk_done.set()
+        worker.join()
+    bulk.refresh_from_db()
+    assert bulk.outcome == {}
+
+    # Once the chunk is over and no other comes, it has stopped.
+    assert resume_stalled_bulk_actions() == [bulk.pk]
+    bulk.refresh_from_db()
+    assert (bulk.status, bulk.changed) == ("done", 11)

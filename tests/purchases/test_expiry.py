@@ -1,4 +1,5 @@
-"""Offer expiry and the access sweep: `process_access`, its command and the periodic tasks."""
+"""Offer expiry and the access sweep: `process_access`, its command, the periodic tasks and
+their scheduler."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -10,12 +11,13 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from kajaccess.actors import Actor
+from kajaccess.scheduler import build_scheduler, periodic_tasks
 from products.models import Offer
 from purchases.access import selectors, services
 from purchases.billing import runs as billing_runs
 from purchases.billing import services as billing
 from purchases.models import AccessEvent, Grant, Subscription
-from purchases.tasks import PERIODIC_TASKS, process_access_task, run_billing_task
+from purchases.tasks import process_access_task, run_billing_task
 from tests.factories import ContactFactory, OfferFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -210,13 +212,7 @@ def test_commands_refuse_a_bad_clock(command):
         call_command(command, now="2026-02-30T09:00")
 
 
-# --- Periodic tasks ---------------------------------------------------------------------
-
-
-def waiting(task) -> list[DBTaskResult]:
-    return list(
-        DBTaskResult.objects.filter(task_path=task.module_path, status=TaskResultStatus.READY)
-    )
+# --- Periodic tasks and their scheduler -------------------------------------------------
 
 
 def test_the_periodic_tasks_do_their_work(vault, trial, creator):
@@ -225,44 +221,66 @@ def test_the_periodic_tasks_do_their_work(vault, trial, creator):
     assert "charged" in run_billing_task.enqueue().return_value
 
 
-@override_settings(TASKS=DB_TASKS)
-def test_schedule_periodic_tasks_is_idempotent(capsys):
-    call_command("schedule_periodic_tasks")
-    assert "Scheduled run_billing_task." in capsys.readouterr().out
-    call_command("schedule_periodic_tasks")
-    assert "run_billing_task is already scheduled." in capsys.readouterr().out
-    assert [len(waiting(task)) for task in PERIODIC_TASKS] == [1, 1]
+def test_the_schedule_names_each_task_with_its_cron_line(capsys):
+    call_command("run_scheduler", "--list")
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("  (next run ")[0] for line in lines] == [
+        "run_billing_task: */10 * * * *",
+        "process_access_task: */10 * * * *",
+        "resume_stalled_bulk_actions_task: */20 * * * * *",
+    ]
 
 
-@override_settings(TASKS=DB_TASKS, PERIODIC_TASK_INTERVAL_MINUTES=10)
-def test_each_run_enqueues_its_next_run_once():
-    before = datetime.now(UTC)
-    run_billing_task.call()
-    (next_run,) = waiting(run_billing_task)
-    assert before + timedelta(minutes=10) <= next_run.run_after
-    assert next_run.run_after <= datetime.now(UTC) + timedelta(minutes=10)
-    # A run that finds its next run already waiting adds none: chains never pile up.
-    run_billing_task.call()
-    process_access_task.call()
-    assert [len(waiting(task)) for task in PERIODIC_TASKS] == [1, 1]
+def test_each_cron_line_says_when_its_task_runs_next():
+    next_runs = {p.task.name: p.next_run(now=at(0.002)) for p in periodic_tasks()}  # 09:02:52
+    assert next_runs == {
+        "run_billing_task": datetime(2026, 3, 2, 9, 10, tzinfo=UTC),
+        "process_access_task": datetime(2026, 3, 2, 9, 10, tzinfo=UTC),
+        "resume_stalled_bulk_actions_task": datetime(2026, 3, 2, 9, 3, 0, tzinfo=UTC),
+    }
 
 
 @pytest.mark.django_db(transaction=True)
 @override_settings(TASKS=DB_TASKS)
-def test_the_worker_runs_the_scheduled_sweep(trial, creator):
+def test_the_scheduler_queues_each_task_once_and_a_worker_runs_it(trial, creator):
     g = grant(trial, creator, starts_at=datetime.now(UTC) - timedelta(days=31))
-    call_command("schedule_periodic_tasks")
-    call_command("db_worker", batch=True, interval=0, startup_delay=False)
+    said = []
+    jobs = build_scheduler(periodic_tasks(), report=said.append).get_jobs()
+    for job in jobs * 2:  # every worker busy: the second time, each run still waits
+        job.func(*job.args)
+    names = ["run_billing_task", "process_access_task", "resume_stalled_bulk_actions_task"]
+    assert said == [f"Queued {name}." for name in names] + [
+        f"{name} not queued: its last run still waits for a worker." for name in names
+    ]
+    assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 3
+
+    call_command("db_worker", batch=True, interval=0, startup_delay=False, reload=False)
     g.refresh_from_db()
     assert (g.status, g.revoked_via) == ("revoked", "expiry")
-    done = DBTaskResult.objects.filter(status=TaskResultStatus.SUCCESSFUL)
-    assert {r.task_path for r in done} == {t.module_path for t in PERIODIC_TASKS}
-    # Each one waits for its next run, ten minutes on.
-    assert [len(waiting(task)) for task in PERIODIC_TASKS] == [1, 1]
+    done = {r.task_path: r.return_value for r in DBTaskResult.objects.all()}
+    assert done.keys() == {job.args[0].task.module_path for job in jobs}
+    assert "1 grants expired" in done[process_access_task.module_path]
+    assert DBTaskResult.objects.exclude(status=TaskResultStatus.SUCCESSFUL).count() == 0
 
 
-def test_schedule_periodic_tasks_says_when_there_is_no_queue(capsys):
-    call_command("schedule_periodic_tasks")
-    assert "run_billing_task not scheduled: this task backend keeps no queue." in (
-        capsys.readouterr().out
-    )
+@pytest.mark.parametrize(
+    "line, problem",
+    [
+        ("every ten minutes", "it has 3 fields, not 5 (or 6 with the seconds first)"),
+        ("0 9 * * 1", "write the weekday as a word (Mon, Tue, ... Sun), not a number"),
+        ("61 * * * *", "the last value (61) is higher than the maximum value (59)"),
+    ],
+)
+def test_the_scheduler_refuses_a_schedule_that_is_not_a_cron_line(settings, line, problem):
+    settings.PERIODIC_TASKS = {"purchases.tasks.run_billing_task": line}
+    message = f"PERIODIC_TASKS: the schedule of run_billing_task, “{line}”, is not a cron line: "
+    with pytest.raises(CommandError) as refused:
+        call_command("run_scheduler", "--list")
+    assert str(refused.value).startswith(message)
+    assert problem in str(refused.value)
+
+
+def test_the_scheduler_refuses_a_task_that_does_not_exist(settings):
+    settings.PERIODIC_TASKS = {"purchases.tasks.run_payroll_task": "*/10 * * * *"}
+    with pytest.raises(CommandError, match="PERIODIC_TASKS: no task purchases.tasks.run_payroll"):
+        call_command("run_scheduler", "--list")

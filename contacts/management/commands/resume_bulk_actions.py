@@ -6,8 +6,9 @@ from contacts.bulk.recovery import resume_stalled_bulk_actions
 class Command(BaseCommand):
     help = (
         "Queue again every pending or running bulk action that has done no chunk for "
-        "BULK_ACTION_STALL_MINUTES, as when its worker died. A resumed run goes on after "
-        "its last finished chunk and changes nothing twice."
+        "BULK_ACTION_STALL_SECONDS, as when its worker died; the scheduler does the same "
+        "every 20 seconds. A resumed run goes on after its last finished chunk and changes "
+        "nothing twice."
     )
 
     def handle(self, *args, **options):
