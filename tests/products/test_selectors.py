@@ -3,8 +3,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from purchases.access import selectors as access_selectors
 from purchases.access import services
+from purchases.access.states import AccessState
 from purchases.models import AccessEvent
 from purchases.offers import selectors as offers_selectors
 from purchases.reports import selectors
@@ -18,7 +18,7 @@ def states(product):
     return {
         contact.name: (
             contact.lessons_done,
-            access_selectors.PRODUCT_ACCESS_STATES[contact.access_rank][0],
+            AccessState.ranked(contact.access_rank).value,
         )
         for contact in selectors.product_progress(product)
     }
