@@ -41,8 +41,8 @@ class AccessState(models.TextChoices):
 
     @property
     def badge_label(self) -> str:
-        """The badge's word, where a list of states does not name the column."""
-        return _LOOKS[self].badge_label
+        """The badge's word, where no column names what the badge is about."""
+        return _LOOKS[self].badge_label or self.label
 
     @property
     def is_open(self) -> bool:
@@ -57,15 +57,15 @@ class AccessState(models.TextChoices):
 @dataclass(frozen=True)
 class _Look:
     badge: str
-    badge_label: str
+    badge_label: str = ""  # the label, unless the badge needs a word of its own
 
 
 _LOOKS = {
     AccessState.ACTIVE: _Look("badge--active", "Active"),
-    AccessState.SCHEDULED: _Look("badge--info", "Starts later"),
-    AccessState.PARTLY_REVOKED: _Look("badge--warning", "Partly revoked"),
-    AccessState.REVOKED: _Look("badge--revoked", "Revoked"),
-    AccessState.EXPIRED: _Look("badge--expired", "Expired"),
+    AccessState.SCHEDULED: _Look("badge--info"),
+    AccessState.PARTLY_REVOKED: _Look("badge--warning"),
+    AccessState.REVOKED: _Look("badge--revoked"),
+    AccessState.EXPIRED: _Look("badge--expired"),
 }
 _RANKS = {state: rank for rank, state in enumerate(AccessState)}
 _BY_RANK = dict(enumerate(AccessState))
