@@ -85,7 +85,7 @@ def is_held(access: ProductAccess) -> bool:
     return access.removed_at is None
 
 
-def held_access_q(prefix: str = "", now: datetime | None = None) -> Q:
+def held_access_q(prefix: str = "") -> Q:
     return Q(**{f"{prefix}removed_at__isnull": True})
 
 
