@@ -8,24 +8,13 @@ from django.utils import timezone
 
 from contacts.models import ContactTag
 from kajaccess import spreadsheet
-from purchases.models import AccessStatus, ProductAccess, RevokedVia, Subscription
+from purchases.access.states import AccessState, access_state_case, held_access_q
+from purchases.models import ProductAccess, Subscription
 
 HEADER = ["Name", "Email", "Tags", "Products", "Subscriptions"]
 
 
 CHUNK_SIZE = 2000
-
-
-STATE_RANK = {"active": 0, "scheduled": 1, "revoked": 2, "expired": 3}
-
-
-def _state(status, grant_status, starts_at, expires_at, grant_via, access_via, now) -> str:
-    if status == AccessStatus.ACTIVE and grant_status == AccessStatus.ACTIVE:
-        if expires_at is not None and expires_at <= now:
-            return "expired"
-        return "scheduled" if starts_at > now else "active"
-    via = grant_via if grant_status == AccessStatus.REVOKED else access_via
-    return "expired" if via == RevokedVia.EXPIRY else "revoked"
 
 
 def contact_rows(contacts: QuerySet) -> Iterator[list[str]]:
@@ -46,24 +35,15 @@ def contact_rows(contacts: QuerySet) -> Iterator[list[str]]:
         ):
             tags[contact_id].append(name)
         products = defaultdict(dict)
-        for row in (
-            ProductAccess.objects.filter(grant__contact_id__in=ids, removed_at__isnull=True)
+        for contact_id, title, value in (
+            ProductAccess.objects.filter(held_access_q(), grant__contact_id__in=ids)
             .order_by("product__title")
-            .values_list(
-                "grant__contact_id",
-                "product__title",
-                "status",
-                "grant__status",
-                "grant__starts_at",
-                "grant__expires_at",
-                "grant__revoked_via",
-                "revoked_via",
-            )
+            .annotate(state=access_state_case(now))
+            .values_list("grant__contact_id", "product__title", "state")
         ):
-            contact_id, title, *state_fields = row
-            state = _state(*state_fields, now)
+            state = AccessState(value)
             best = products[contact_id].get(title)
-            if best is None or STATE_RANK[state] < STATE_RANK[best]:
+            if best is None or state.rank < best.rank:
                 products[contact_id][title] = state
         subscriptions = defaultdict(list)
         for contact_id, offer, status, cancel_at in (

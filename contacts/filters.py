@@ -9,7 +9,7 @@ from django.utils import timezone
 from contacts.models import ContactTag, Tag
 from kajaccess.models import Site
 from products.models import Offer, Product
-from purchases.access.selectors import current_access_q, revoked_access_q
+from purchases.access.states import current_access_q, revoked_access_q
 from purchases.models import Grant, ProductAccess, Subscription
 from purchases.reports.selectors import contacts_table
 

@@ -2,7 +2,7 @@ import django_filters
 from django.db.models import Q
 
 from contacts.models import Contact
-from purchases.access.selectors import ACCESS_RANK, PRODUCT_ACCESS_STATES
+from purchases.access.states import PRODUCT_STATES, AccessState
 
 
 class ProgressFilter(django_filters.FilterSet):
@@ -11,7 +11,7 @@ class ProgressFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search name or email")
     access = django_filters.ChoiceFilter(
         label="Access",
-        choices=[(state, label) for state, label in PRODUCT_ACCESS_STATES.values()],
+        choices=[(state.value, state.label) for state in PRODUCT_STATES],
         empty_label="Any access",
         method="in_state",
     )
@@ -27,4 +27,4 @@ class ProgressFilter(django_filters.FilterSet):
         return queryset.filter(Q(name__icontains=value) | Q(email__icontains=value))
 
     def in_state(self, queryset, name, value):
-        return queryset.filter(access_rank=ACCESS_RANK[value])
+        return queryset.filter(access_rank=AccessState(value).rank)

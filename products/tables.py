@@ -1,15 +1,9 @@
 import django_tables2 as tables
+from django.template.loader import render_to_string
 from django.utils.html import format_html
 
 from contacts.models import Contact
-from purchases.access.selectors import PRODUCT_ACCESS_STATES
-
-STATE_BADGE = {
-    "active": "badge--active",
-    "scheduled": "badge--info",
-    "revoked": "badge--revoked",
-    "expired": "badge--expired",
-}
+from purchases.access.states import AccessState
 
 
 def percent_done(done: int, total: int) -> int | None:
@@ -43,7 +37,7 @@ class ProgressTable(tables.Table):
         template_name = "products/progress_table.html"
         order_by = ("name",)
         empty_text = "Nobody holds this product, or nobody matches these filters."
-        row_attrs = {"data-access": lambda record: PRODUCT_ACCESS_STATES[record.access_rank][0]}
+        row_attrs = {"data-access": lambda record: AccessState.ranked(record.access_rank).value}
 
     def __init__(self, *args, lessons_total: int, **kwargs):
         self.lessons_total = lessons_total
@@ -74,5 +68,8 @@ class ProgressTable(tables.Table):
         )
 
     def render_access_rank(self, value):
-        state, label = PRODUCT_ACCESS_STATES[value]
-        return format_html('<span class="badge {}">{}</span>', STATE_BADGE[state], label)
+        # The column is "Access", so its badges read the states' labels: "Has access".
+        state = AccessState.ranked(value)
+        return render_to_string(
+            "partials/access_badge.html", {"state": state, "label": state.label}
+        )

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 
 from kajaccess.actors import Actor
 from purchases.access import services
+from purchases.access.states import AccessState, grant_state_case, state_of
 from purchases.billing import services as billing
 from purchases.models import (
     AccessEvent,
@@ -42,11 +43,16 @@ class ProductAccessInline(admin.TabularInline):
     model = ProductAccess
     extra = 0
     can_delete = False
-    fields = ["product", *ACCESS_FIELDS, "removed_at"]
+    fields = ["product", "access", *ACCESS_FIELDS, "removed_at"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Access")
+    def access(self, access):
+        state = state_of(access)
+        return state.label if state else None
 
 
 def _run(modeladmin, request, queryset, service, verb):
@@ -71,7 +77,16 @@ def _run(modeladmin, request, queryset, service, verb):
 
 @admin.register(Grant)
 class GrantAdmin(admin.ModelAdmin):
-    list_display = ["contact", "offer", "site", "source", "starts_at", "status", "revoked_via"]
+    list_display = [
+        "contact",
+        "offer",
+        "site",
+        "source",
+        "starts_at",
+        "access",
+        "status",
+        "revoked_via",
+    ]
     list_filter = ["site", "status", "revoked_via", "source"]
     search_fields = ["contact__email", "contact__name", "offer__title"]
     list_select_related = ["contact", "offer", "site"]
@@ -96,6 +111,13 @@ class GrantAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(access_state=grant_state_case())
+
+    @admin.display(description="Access", ordering="access_state")
+    def access(self, grant):
+        return AccessState(grant.access_state).label
 
     @admin.action(description="Revoke access")
     def revoke_access(self, request, queryset):

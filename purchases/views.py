@@ -22,7 +22,7 @@ from kajaccess.actors import Actor
 from kajaccess.outcomes import Outcome
 from kajaccess.web import member_required, next_url, render_changed, render_popup, wants_partial
 from products.models import Product
-from purchases.access import services
+from purchases.access import selectors, services
 from purchases.billing.selectors import billing_subscriptions
 from purchases.filters import ActivityFilter
 from purchases.forms import AccessChangeForm, GrantOfferForm
@@ -46,6 +46,11 @@ class AccessChange:
     @property
     def subject(self) -> str:
         return self.product.title if self.product else self.grant.offer.title
+
+    @property
+    def rest_stays_open(self) -> bool:
+        """Revoking this one Product leaves others of the Offer open (the popup says so)."""
+        return self.product is not None and selectors.opens_other_products(self.grant, self.product)
 
     def url(self, name: str) -> str:
         args = [self.grant.contact_id, self.grant.pk]

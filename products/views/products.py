@@ -16,7 +16,7 @@ from products.charts import completion_chart, weekly_chart
 from products.filters import ProgressFilter
 from products.models import Product
 from products.tables import ProgressTable, percent_done
-from purchases.access import selectors as access_selectors
+from purchases.access.states import AccessState
 from purchases.reports import selectors
 
 PER_PAGE = 50
@@ -88,7 +88,6 @@ def product_progress_csv(request, product_id: int):
             status=400,
             content_type="text/plain; charset=utf-8",
         )
-    states = access_selectors.PRODUCT_ACCESS_STATES
     contacts = report.qs.order_by("name", "email", "pk").values_list(
         "name", "email", "lessons_done", "last_completed_at", "access_rank"
     )
@@ -112,7 +111,7 @@ def product_progress_csv(request, product_id: int):
                 lessons_total,
                 percent,
                 timezone.localtime(last).isoformat(timespec="seconds") if last else "",
-                states[rank][1],
+                AccessState.ranked(rank).label,
             ]
 
     filename = f"{slugify(product.title) or 'product'}-progress.csv"

@@ -3,22 +3,19 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import (
-    Case,
-    Count,
-    Exists,
-    IntegerField,
-    OuterRef,
-    Prefetch,
-    Q,
-    QuerySet,
-    Value,
-    When,
-)
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from contacts.models import Contact
 from products.models import LessonCompletion, Offer, Product
+from purchases.access.states import (
+    AccessState,
+    current_access_q,
+    grant_state_of,
+    open_access_q,
+    own_state_of,
+    state_of,
+)
 from purchases.billing.selectors import LATEST_PAYMENTS, billing_subscriptions
 from purchases.models import (
     AccessEvent,
@@ -31,29 +28,6 @@ from purchases.models import (
 )
 
 ACCESS_REVOKED = "Access revoked"
-
-
-def current_access_q(prefix: str = "", now: datetime | None = None) -> Q:
-    """A ProductAccess that opens its Product now; `prefix` reaches it from another model."""
-    now = now or timezone.now()
-    return Q(
-        **{
-            f"{prefix}status": AccessStatus.ACTIVE,
-            f"{prefix}removed_at__isnull": True,
-            f"{prefix}grant__status": AccessStatus.ACTIVE,
-            f"{prefix}grant__starts_at__lte": now,
-        }
-    ) & (
-        Q(**{f"{prefix}grant__expires_at__isnull": True})
-        | Q(**{f"{prefix}grant__expires_at__gt": now})
-    )
-
-
-def current_grant_q(prefix: str = "", now: datetime | None = None) -> Q:
-    now = now or timezone.now()
-    return Q(**{f"{prefix}status": AccessStatus.ACTIVE, f"{prefix}starts_at__lte": now}) & (
-        Q(**{f"{prefix}expires_at__isnull": True}) | Q(**{f"{prefix}expires_at__gt": now})
-    )
 
 
 def has_access(contact: Contact, product: Product, now: datetime | None = None) -> bool:
@@ -88,29 +62,14 @@ class ContactProduct:
     """One Product a contact holds or held, as View More shows it."""
 
     product: Product
-    state: str  # "active", "revoked" or "expired"
+    state: AccessState  # the best of the contact's accesses to it
     offers: list[Offer] = field(default_factory=list)
     lessons_done: int = 0
     lessons_total: int = 0
 
     @property
     def is_active(self) -> bool:
-        return self.state == "active"
-
-
-def _access_state(access: ProductAccess, now: datetime) -> str:
-    grant = access.grant
-    if access.status == AccessStatus.ACTIVE and grant.status == AccessStatus.ACTIVE:
-        if grant.expires_at is not None and grant.expires_at <= now:
-            return "expired"
-        if grant.starts_at > now:
-            return "scheduled"
-        return "active"
-    via = grant.revoked_via if grant.status == AccessStatus.REVOKED else access.revoked_via
-    return "expired" if via == RevokedVia.EXPIRY else "revoked"
-
-
-STATE_ORDER = {"active": 0, "scheduled": 1, "revoked": 2, "expired": 3}
+        return self.state == AccessState.ACTIVE
 
 
 def contact_products(contact: Contact, now: datetime | None = None) -> list[ContactProduct]:
@@ -126,11 +85,11 @@ def contact_products(contact: Contact, now: datetime | None = None) -> list[Cont
     )
     by_product: dict[int, ContactProduct] = {}
     for access in accesses:
-        state = _access_state(access, now)
+        state = state_of(access, now)
         entry = by_product.get(access.product_id)
         if entry is None:
             entry = by_product[access.product_id] = ContactProduct(access.product, state)
-        elif STATE_ORDER[state] < STATE_ORDER[entry.state]:
+        elif state.rank < entry.state.rank:
             entry.state = state
         if access.grant.offer not in entry.offers:
             entry.offers.append(access.grant.offer)
@@ -150,9 +109,7 @@ def contact_products(contact: Contact, now: datetime | None = None) -> list[Cont
     for pk, entry in by_product.items():
         entry.lessons_total = totals.get(pk, 0)
         entry.lessons_done = done.get(pk, 0)
-    return sorted(
-        by_product.values(), key=lambda e: (STATE_ORDER[e.state], e.product.title.lower())
-    )
+    return sorted(by_product.values(), key=lambda e: (e.state.rank, e.product.title.lower()))
 
 
 def contact_grants(contact: Contact) -> QuerySet:
@@ -185,7 +142,7 @@ def product_grants(contact: Contact, product: Product) -> QuerySet:
 
 
 @dataclass(frozen=True)
-class AccessState:
+class RevokedNotice:
     """What the Purchases tab says about a grant whose access is not whole."""
 
     label: str
@@ -204,7 +161,7 @@ def revoked_by_label(via: str, user) -> str:
     return "Revoked"
 
 
-def access_status(grant: Grant, now: datetime | None = None) -> AccessState | None:
+def access_status(grant: Grant, now: datetime | None = None) -> RevokedNotice | None:
     """None while the grant's access is whole; else "Access revoked" and who did it.
 
     Access is not whole when the Offer or any of its Products was revoked, or when the
@@ -212,14 +169,14 @@ def access_status(grant: Grant, now: datetime | None = None) -> AccessState | No
     """
     now = now or timezone.now()
     if grant.status == AccessStatus.REVOKED:
-        return AccessState(
+        return RevokedNotice(
             ACCESS_REVOKED,
             revoked_by_label(grant.revoked_via, grant.revoked_by),
             grant.revoke_reason,
             grant.revoked_at,
         )
     if grant.has_expired(now):
-        return AccessState(ACCESS_REVOKED, "Revoked", "", grant.expires_at)
+        return RevokedNotice(ACCESS_REVOKED, "Revoked", "", grant.expires_at)
     revoked = [
         access
         for access in grant.product_accesses.all()
@@ -228,68 +185,12 @@ def access_status(grant: Grant, now: datetime | None = None) -> AccessState | No
     if not revoked:
         return None
     latest = max(revoked, key=lambda access: access.revoked_at)
-    return AccessState(
+    return RevokedNotice(
         ACCESS_REVOKED,
         revoked_by_label(latest.revoked_via, latest.revoked_by),
         latest.revoke_reason,
         latest.revoked_at,
     )
-
-
-# A customer's state for one Product, best first: the report sorts and filters on the rank.
-PRODUCT_ACCESS_STATES = {
-    0: ("active", "Has access"),
-    1: ("scheduled", "Starts later"),
-    2: ("revoked", "Revoked"),
-    3: ("expired", "Expired"),
-}
-
-
-ACCESS_RANK = {state: rank for rank, (state, _) in PRODUCT_ACCESS_STATES.items()}
-
-
-def held_access_q(prefix: str = "") -> Q:
-    """A ProductAccess through which a contact holds or held a Product (View More's rows)."""
-    return Q(**{f"{prefix}removed_at__isnull": True})
-
-
-def scheduled_access_q(prefix: str = "", now: datetime | None = None) -> Q:
-    now = now or timezone.now()
-    return Q(
-        **{
-            f"{prefix}status": AccessStatus.ACTIVE,
-            f"{prefix}removed_at__isnull": True,
-            f"{prefix}grant__status": AccessStatus.ACTIVE,
-            f"{prefix}grant__starts_at__gt": now,
-        }
-    )
-
-
-def revoked_access_q(prefix: str = "") -> Q:
-    """Access someone switched off; access that ran out at the end of its period is expired."""
-    grant_revoked = Q(**{f"{prefix}grant__status": AccessStatus.REVOKED}) & ~Q(
-        **{f"{prefix}grant__revoked_via": RevokedVia.EXPIRY}
-    )
-    product_revoked = Q(
-        **{f"{prefix}grant__status": AccessStatus.ACTIVE, f"{prefix}status": AccessStatus.REVOKED}
-    ) & ~Q(**{f"{prefix}revoked_via": RevokedVia.EXPIRY})
-    return held_access_q(prefix) & (grant_revoked | product_revoked)
-
-
-def _access_rank(now: datetime) -> Case:
-    """One access's state, as a key of PRODUCT_ACCESS_STATES: the first state it is in."""
-    return Case(
-        When(current_access_q(now=now), then=Value(0)),
-        When(scheduled_access_q(now=now), then=Value(1)),
-        When(revoked_access_q(), then=Value(2)),
-        default=Value(3),
-        output_field=IntegerField(),
-    )
-
-
-def open_access_q(prefix: str = "", now: datetime | None = None) -> Q:
-    """A ProductAccess that opens its Product now or will (the report's first two states)."""
-    return current_access_q(prefix, now) | scheduled_access_q(prefix, now)
 
 
 def contact_activity(contact: Contact) -> QuerySet:
@@ -301,23 +202,16 @@ def contact_activity(contact: Contact) -> QuerySet:
     )
 
 
-def grant_state(grant: Grant, now: datetime) -> str:
-    """ "active", "scheduled", "revoked" or "expired": what More Info says about a grant."""
-    if grant.status == AccessStatus.REVOKED:
-        return "expired" if grant.revoked_via == RevokedVia.EXPIRY else "revoked"
-    if grant.has_expired(now):
-        return "expired"
-    if grant.starts_at > now:
-        return "scheduled"
-    return "active"
-
-
 @dataclass
 class OfferProduct:
     """One Product of a grant's Offer, with the contact's progress in it."""
 
     access: ProductAccess
-    state: str
+    state: AccessState
+    # Marked on its own line: its state is not the Offer's and not plain access.
+    marked: bool = False
+    # The Product More Info was opened from: first, and highlighted.
+    chosen: bool = False
     lessons_done: int = 0
     lessons_total: int = 0
 
@@ -336,36 +230,38 @@ class GrantDetail:
     """A Grant as More Info and the Purchases tab show it."""
 
     grant: Grant
-    state: str
-    access: AccessState | None
+    state: AccessState  # the Offer's: `Partly revoked` when some of its Products are
+    is_open: bool  # the Grant itself is on or starts later, so it can be revoked
+    access: RevokedNotice | None
     billing: list[Subscription]
     products: list[OfferProduct] = field(default_factory=list)
-
-    @property
-    def is_open(self) -> bool:
-        """Access can be revoked (it is on, or starts later)."""
-        return self.state in ("active", "scheduled")
 
     @property
     def subscription(self) -> Subscription | None:
         return getattr(self.grant, "subscription", None)
 
 
+def _detail(grant: Grant, now: datetime) -> GrantDetail:
+    state = grant_state_of(grant, now)
+    detail = GrantDetail(
+        grant,
+        state,
+        own_state_of(grant, now).is_open,
+        access_status(grant, now),
+        billing_subscriptions(grant),
+    )
+    for access in grant.product_accesses.all():
+        line_state = state_of(access, now)
+        if line_state is None:  # taken out of the Offer
+            continue
+        marked = line_state not in (state, AccessState.ACTIVE)
+        detail.products.append(OfferProduct(access, line_state, marked))
+    return detail
+
+
 def _details(grants, contact: Contact, now: datetime) -> list[GrantDetail]:
-    details = []
-    product_ids = set()
-    for grant in grants:
-        state = grant_state(grant, now)
-        detail = GrantDetail(grant, state, access_status(grant, now), billing_subscriptions(grant))
-        for access in grant.product_accesses.all():
-            if access.removed_at is not None:
-                continue
-            product_state = state
-            if state in ("active", "scheduled") and access.status == AccessStatus.REVOKED:
-                product_state = "revoked"
-            detail.products.append(OfferProduct(access, product_state))
-            product_ids.add(access.product_id)
-        details.append(detail)
+    details = [_detail(grant, now) for grant in grants]
+    product_ids = {line.access.product_id for detail in details for line in detail.products}
     if product_ids:
         totals = dict(
             Product.objects.filter(pk__in=product_ids)
@@ -397,15 +293,30 @@ class MoreInfo:
 
 
 def more_info(contact: Contact, product: Product, now: datetime | None = None) -> MoreInfo:
-    """Four queries, whatever the number of grants and Products."""
+    """Four queries, whatever the number of grants and Products.
+
+    In each Offer the Product More Info was opened from comes first and is marked
+    `chosen`, so that its `Revoke Access` is the first one the creator sees.
+    """
     now = now or timezone.now()
     details = _details(product_grants(contact, product), contact, now)
     info = MoreInfo(product, details)
     for detail in details:
         for line in detail.products:
             if line.access.product_id == product.pk:
+                line.chosen = True
                 info.lessons_done, info.lessons_total = line.lessons_done, line.lessons_total
+        detail.products.sort(key=lambda line: not line.chosen)
     return info
+
+
+def opens_other_products(grant: Grant, product: Product, now: datetime | None = None) -> bool:
+    """Some other Product of the grant's Offer is open (now or later) to the contact."""
+    return (
+        ProductAccess.objects.filter(open_access_q(now=now), grant=grant)
+        .exclude(product=product)
+        .exists()
+    )
 
 
 def contact_purchases(contact: Contact, now: datetime | None = None) -> list[GrantDetail]:

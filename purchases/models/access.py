@@ -104,14 +104,6 @@ class Grant(models.Model):
     def __str__(self) -> str:
         return f"{self.offer} for {self.contact}"
 
-    def is_current(self, now=None) -> bool:
-        now = now or timezone.now()
-        return (
-            self.status == AccessStatus.ACTIVE
-            and self.starts_at <= now
-            and (self.expires_at is None or self.expires_at > now)
-        )
-
     def has_expired(self, now=None) -> bool:
         now = now or timezone.now()
         return self.expires_at is not None and self.expires_at <= now

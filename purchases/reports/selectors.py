@@ -30,8 +30,8 @@ from contacts.models import Contact, Tag
 from kajaccess.actors import ActorKind
 from kajaccess.models import Site
 from products.models import LessonCompletion, Product
-from purchases.access.selectors import (
-    _access_rank,
+from purchases.access.states import (
+    access_rank_case,
     current_access_q,
     current_grant_q,
     held_access_q,
@@ -75,8 +75,8 @@ def product_progress(product: Product, now: datetime | None = None) -> QuerySet:
     """Every contact who holds or held a Product, with their progress in it and access state.
 
     Revoked customers keep their row and their progress. Each contact carries
-    `lessons_done`, `last_completed_at` and `access_rank` (a key of PRODUCT_ACCESS_STATES).
-    One query, whatever the number of contacts.
+    `lessons_done`, `last_completed_at` and `access_rank`, the AccessState.rank of the best
+    of their accesses to it. One query, whatever the number of contacts.
     """
     now = now or timezone.now()
     # A contact's accesses are reached through their grants, each access by its grant and
@@ -106,7 +106,7 @@ def product_progress(product: Product, now: datetime | None = None) -> QuerySet:
             # over every customer of the Product.
             access_rank=Subquery(
                 grants.annotate(
-                    rank=Subquery(access.annotate(rank=_access_rank(now)).values("rank"))
+                    rank=Subquery(access.annotate(rank=access_rank_case(now)).values("rank"))
                 )
                 .order_by("rank")
                 .values("rank")[:1],
@@ -149,12 +149,18 @@ def completion_distribution(contacts: QuerySet, lessons_total: int) -> list[tupl
 
 @dataclass
 class ProductSummary:
-    """One row of the Products tab."""
+    """One row of the Products tab; the totals of the Product Progress report.
+
+    Each holder is counted once, in the best state of their accesses (as the report
+    marks them), so with_access + starts_later + revoked + expired == holders.
+    """
 
     product: Product
     lessons_total: int
     with_access: int = 0
+    starts_later: int = 0
     revoked: int = 0
+    expired: int = 0
     holders: int = 0
     lessons_done: int = 0
 
@@ -231,8 +237,8 @@ def product_summaries(site, product: Product | None = None) -> list[ProductSumma
     """The Products tab: each Product of a site with its customers and average completion.
 
     Five queries, whatever the number of products, customers and lessons. The counts
-    agree with product_progress: `with_access` and `revoked` are the contacts the report
-    marks "Has access" and "Revoked".
+    agree with product_progress: each is the number of contacts the report marks with
+    that state.
     """
     now = timezone.now()
     products = Product.objects.filter(site=site).annotate(lessons_total=Count("lessons"))
@@ -243,8 +249,9 @@ def product_summaries(site, product: Product | None = None) -> list[ProductSumma
     held = ProductAccess.objects.filter(held_access_q(), product__in=pks)
     opens = open_access_q(now=now)
     with_access = _contacts_per_product(held.filter(current_access_q(now=now)), pks, n=Q())["n"]
-    # Revoked: contacts with a revoked access and none that opens the Product now or later,
-    # that is those with either kind of access less those with one that opens it.
+    # A contact's best state is the first one, in rank order, that any of their accesses
+    # is in: so the contacts in a state are those with an access in it or a better one,
+    # less those with an access in a better one.
     reached = _contacts_per_product(
         held.filter(opens | revoked_access_q()), pks, either=Q(), opens=opens
     )
@@ -252,7 +259,9 @@ def product_summaries(site, product: Product | None = None) -> list[ProductSumma
     done = _lessons_done_by_holders(pks)
     for pk, summary in summaries.items():
         summary.with_access = with_access[pk]
+        summary.starts_later = reached["opens"][pk] - with_access[pk]
         summary.revoked = reached["either"][pk] - reached["opens"][pk]
+        summary.expired = holders[pk] - reached["either"][pk]
         summary.holders = holders[pk]
         summary.lessons_done = done[pk]
     return list(summaries.values())

@@ -431,6 +431,103 @@ def test_the_activity_tab_is_the_contacts_timeline(creator_client, academy):
     assert "Other Offer" not in html
 
 
+# --- What the Offer's state says -------------------------------------------------------
+
+
+def offer_badges(entry: str) -> list[str]:
+    """The words of the badges beside the Offer's title."""
+    header = re.search(r'<header class="grant__header">(.*?)</header>', entry, re.S).group(1)
+    return re.findall(r'<span class="badge [^"]+">([^<]+)</span>', header)
+
+
+def product_lines(entry: str) -> list[tuple[str, list[str], bool]]:
+    """Each Product line of an Offer: its title, its badges, and whether it is highlighted."""
+    lines = []
+    for tag, body in re.findall(r'(<li class="item [^>]*>)(.*?)</li>', entry, re.S):
+        title = re.search(r'<p class="item__title">(.*?)</p>', body, re.S).group(1)
+        lines.append(
+            (
+                re.match(r"[^<]+", title).group(0).strip(),
+                re.findall(r'<span class="badge [^"]+">([^<]+)</span>', title),
+                'aria-current="true"' in tag,
+            )
+        )
+    return lines
+
+
+def test_a_product_revoked_alone_makes_the_offer_read_partly_revoked(creator_client, academy):
+    services.revoke_product(
+        grant=academy.bootcamp_grant, product=academy.advanced, actor=Actor.creator(academy.creator)
+    )
+    response = creator_client.get(reverse("contacts:purchases", args=[academy.ada.pk]))
+    bootcamp = _purchase_entry(response, academy.bootcamp_grant)
+    assert offer_badges(bootcamp) == ["Partly revoked"]
+    assert re.search(
+        r"<dt>Access status</dt>\s*<dd><span class=\"access-revoked\">Access revoked</span> · "
+        r"Revoked by creator@example.com ",
+        bootcamp,
+    )
+    assert product_lines(bootcamp) == [
+        ("Advanced Python", ["Revoked"], False),
+        ("Python Basics", [], False),
+    ]
+    assert offer_badges(_purchase_entry(response, academy.vault_grant)) == ["Active"]
+
+
+def test_an_offer_reads_revoked_once_every_product_is_and_active_once_restored(
+    creator_client, academy
+):
+    actor = Actor.creator(academy.creator)
+    grant = academy.bootcamp_grant
+    url = reverse("contacts:purchases", args=[academy.ada.pk])
+    for product in (academy.advanced, academy.basics):
+        services.revoke_product(grant=grant, product=product, actor=actor)
+    bootcamp = _purchase_entry(creator_client.get(url), grant)
+    assert offer_badges(bootcamp) == ["Revoked"]
+    assert [badges for _, badges, _ in product_lines(bootcamp)] == [[], []]
+    for product in (academy.advanced, academy.basics):
+        services.restore_access(grant=grant, product=product, actor=actor)
+    bootcamp = _purchase_entry(creator_client.get(url), grant)
+    assert offer_badges(bootcamp) == ["Active"]
+    assert "Access status" not in bootcamp
+
+
+def test_more_info_reads_partly_revoked_and_shows_its_product_first_and_highlighted(
+    creator_client, academy
+):
+    services.revoke_product(
+        grant=academy.bootcamp_grant, product=academy.advanced, actor=Actor.creator(academy.creator)
+    )
+    url = reverse("contacts:more_info", args=[academy.ada.pk, academy.basics.pk])
+    response = creator_client.get(url, **HTMX)
+    bootcamp = _purchase_entry(response, academy.bootcamp_grant)
+    assert offer_badges(bootcamp) == ["Partly revoked"]
+    assert "Access revoked</span> · Revoked by creator@example.com" in bootcamp
+    # Python Basics comes after Advanced Python in the catalogue, yet it is first here.
+    assert product_lines(bootcamp) == [
+        ("Python Basics", [], True),
+        ("Advanced Python", ["Revoked"], False),
+    ]
+    url = reverse("contacts:more_info", args=[academy.ada.pk, academy.advanced.pk])
+    bootcamp = _purchase_entry(creator_client.get(url), academy.bootcamp_grant)
+    assert product_lines(bootcamp) == [
+        ("Advanced Python", ["Revoked"], True),
+        ("Python Basics", [], False),
+    ]
+
+
+def test_view_more_marks_each_product_not_open_with_its_state(creator_client, academy):
+    actor = Actor.creator(academy.creator)
+    services.revoke_product(grant=academy.bootcamp_grant, product=academy.advanced, actor=actor)
+    services.revoke_grant(grant=academy.vault_grant, actor=Actor.expiry())
+    response = creator_client.get(reverse("contacts:products", args=[academy.ada.pk]), **HTMX)
+    assert product_lines(response.content.decode()) == [
+        ("Python Basics", [], False),
+        ("Advanced Python", ["Revoked"], False),
+        ("The Vault", ["Expired"], False),
+    ]
+
+
 # --- Scoped to the site ---------------------------------------------------------------
 
 

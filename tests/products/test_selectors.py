@@ -3,8 +3,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from purchases.access import selectors as access_selectors
 from purchases.access import services
+from purchases.access.states import PRODUCT_STATES, AccessState
 from purchases.models import AccessEvent
 from purchases.offers import selectors as offers_selectors
 from purchases.reports import selectors
@@ -18,7 +18,7 @@ def states(product):
     return {
         contact.name: (
             contact.lessons_done,
-            access_selectors.PRODUCT_ACCESS_STATES[contact.access_rank][0],
+            AccessState.ranked(contact.access_rank).value,
         )
         for contact in selectors.product_progress(product)
     }
@@ -87,6 +87,32 @@ def test_product_summaries_count_customers_and_average_completion(academy):
     assert basics.average_completion == 36
     assert (advanced.lessons_total, advanced.with_access, advanced.revoked) == (4, 2, 1)
     assert advanced.average_completion == 0
+
+
+def test_the_report_totals_count_every_customer_once_in_their_best_state(academy):
+    creator, basics = academy["creator"], academy["basics"]
+    single = OfferFactory(site=academy["site"], products=[basics])
+    # Edsger (revoked) starts again next week; Alan (expired) was also revoked elsewhere.
+    services.grant_offer(
+        contact=academy["edsger"],
+        offer=single,
+        actor=creator,
+        starts_at=timezone.now() + timedelta(days=7),
+    )
+    other = services.grant_offer(contact=academy["alan"], offer=single, actor=creator).obj
+    services.revoke_grant(grant=other, actor=creator)
+    # Linus's trial ended last week: expired, and the sweep has not recorded it yet.
+    trial = OfferFactory(site=academy["site"], products=[basics], access_days=30)
+    linus = ContactFactory(site=academy["site"], name="Linus Torvalds")
+    services.grant_offer(
+        contact=linus, offer=trial, actor=creator, starts_at=timezone.now() - timedelta(days=37)
+    )
+    summary = selectors.product_summaries(academy["site"], basics)[0]
+    listed = [state for _, state in states(basics).values()]
+    counts = (summary.with_access, summary.starts_later, summary.revoked, summary.expired)
+    assert counts == (2, 2, 1, 1)
+    assert counts == tuple(listed.count(state.value) for state in PRODUCT_STATES)
+    assert sum(counts) == summary.holders == len(listed) == 6
 
 
 def test_average_ignores_completions_of_contacts_who_never_held_the_product(academy):

@@ -130,6 +130,21 @@ def test_progress_report_shows_every_customer_with_progress_and_state(creator_cl
     assert "Average completion" in html and "36%" in html
 
 
+def test_progress_report_totals_add_up_to_every_customer_listed(creator_client, academy):
+    html = creator_client.get(progress_url(academy)).text
+    totals = dict(re.findall(r"<dt>([^<]+)</dt><dd>(\d+)</dd>", html))
+    assert totals == {
+        "Customers with access": "2",
+        "Starts later": "1",
+        "Access revoked": "1",
+        "Expired": "1",
+        "Customers in total": "5",
+    }
+    assert '<h2 id="customers-title">Customers <span class="muted">(5)</span></h2>' in html
+    listed = re.findall(r'<tr[^>]*data-access="([a-z_]+)"', html)
+    assert sorted(listed) == ["active", "active", "expired", "revoked", "scheduled"]
+
+
 def test_progress_report_keeps_a_revoked_customers_progress(creator_client, academy):
     access.revoke_product(
         grant=academy["ada_grant"], product=academy["basics"], actor=academy["creator"]

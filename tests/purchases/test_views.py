@@ -93,6 +93,25 @@ def test_the_popup_warns_when_the_offer_still_bills(creator_client, academy):
     assert f'href="{link}"' in html
 
 
+def test_the_popup_says_the_rest_stays_open_only_while_other_products_are(creator_client, academy):
+    stays_open = "The rest of Python Bootcamp stays open."
+    html = creator_client.get(revoke_product_urls(academy)[0], **HTMX).content.decode()
+    assert "Ada Lovelace will no longer be able to open Advanced Python." in html
+    assert stays_open in html
+    services.revoke_product(
+        grant=academy.bootcamp_grant, product=academy.basics, actor=Actor.creator(academy.creator)
+    )
+    html = creator_client.get(revoke_product_urls(academy)[0], **HTMX).content.decode()
+    assert "Ada Lovelace will no longer be able to open Advanced Python." in html
+    assert "stays open" not in html
+    # The Offer's only Product: there is no rest.
+    args = [academy.ada.pk, academy.vault_grant.pk, academy.vault.pk]
+    html = creator_client.get(
+        reverse("contacts:revoke_product_confirm", args=args), **HTMX
+    ).content.decode()
+    assert "will no longer be able to open The Vault." in html and "stays open" not in html
+
+
 # --- Confirming -----------------------------------------------------------------------
 
 
