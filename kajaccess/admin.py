@@ -1,6 +1,9 @@
 from django.contrib import admin
 
 from .models import Site, SiteMembership
+from .sign_in import AdminSignInForm
+
+admin.site.login_form = AdminSignInForm
 
 
 class MembershipInline(admin.TabularInline):
