@@ -16,7 +16,7 @@ from django.utils.translation import ngettext
 
 from kajaccess.actors import Actor
 from kajaccess.admin import SiteKeysReadOnly, SiteKeysReadOnlyInline
-from purchases.access import services
+from purchases.access import selectors, services
 from purchases.automations import services as automations
 from purchases.billing import services as billing
 from purchases.billing.selectors import billing_subscriptions
@@ -123,19 +123,20 @@ class GrantRow:
     billing: list[Subscription]
 
 
+STATE_LABELS = dict(selectors.PRODUCT_ACCESS_STATES.values())
+
+
 def _grant_rows(grants: list[Grant], verb: str) -> list[GrantRow]:
     now = timezone.now()
     rows = []
     for grant in grants:
-        expired = grant.has_expired(now)
-        if grant.status == AccessStatus.REVOKED:
-            state = "Expired" if grant.revoked_via == "expiry" else "Access revoked"
-        else:
-            state = "Expired" if expired else "Has access"
         revoked = grant.status == AccessStatus.REVOKED
-        changes = not revoked if verb == "revoke" else revoked or expired
+        # What the services will do: revoke an active grant, restore a revoked or ended one.
+        changes = not revoked if verb == "revoke" else revoked or grant.has_expired(now)
         billing = billing_subscriptions(grant) if verb == "revoke" else []
-        rows.append(GrantRow(grant, state, changes, billing))
+        rows.append(
+            GrantRow(grant, STATE_LABELS[selectors.grant_state(grant, now)], changes, billing)
+        )
     return rows
 
 
@@ -167,7 +168,7 @@ def _confirm_access_change(modeladmin, request, grants: list[Grant], verb: str, 
 
 
 def _change_access(modeladmin, request, queryset, verb: str):
-    """The confirmation page first; once confirmed, the same service per grant as support."""
+    """The confirmation page first; once confirmed, the dashboard's service for each grant."""
     if queryset.count() > MOST_GRANTS_AT_ONCE:
         modeladmin.message_user(
             request,
