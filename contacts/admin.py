@@ -1,11 +1,12 @@
 from django.contrib import admin
 
 from contacts.models import Contact, Tag
+from kajaccess.admin import SiteKeysReadOnly
 from purchases.admin import GrantInline
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(SiteKeysReadOnly, admin.ModelAdmin):
     list_display = ["email", "name", "site", "created_at", "test_card_declines"]
     list_filter = ["site", "test_card_declines"]
     search_fields = ["name", "email"]
@@ -18,7 +19,7 @@ class ContactAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(SiteKeysReadOnly, admin.ModelAdmin):
     list_display = ["name", "site"]
     list_filter = ["site"]
     search_fields = ["name"]

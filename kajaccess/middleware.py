@@ -46,3 +46,21 @@ class ContentSecurityPolicyMiddleware:
         if self.policy:
             response.headers.setdefault("Content-Security-Policy", self.policy)
         return response
+
+
+class NotStoredMiddleware:
+    """Sends `Cache-Control: private, no-store` with every response KajAccess makes.
+
+    Every page is for one signed-in person, or carries the sign-in form's own CSRF token,
+    and every export holds a site's customers: neither a shared proxy nor the browser's
+    cache may keep one after the person signs out. Static files never get here:
+    whitenoise, above this middleware, serves them with their own long caching.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers["Cache-Control"] = "private, no-store"
+        return response

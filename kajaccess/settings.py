@@ -5,6 +5,7 @@ the defaults are safe for local development on the embedded SQLite database.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "kajaccess",
     "contacts",
     "products",
@@ -53,6 +55,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "kajaccess.middleware.NotStoredMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -62,6 +65,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "kajaccess.middleware.CurrentSiteMiddleware",
     "kajaccess.middleware.ContentSecurityPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kajaccess.urls"
@@ -104,12 +108,39 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTHENTICATION_BACKENDS = ["kajaccess.backends.EmailBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "kajaccess.backends.EmailBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Sign-in throttling (django-axes), for the dashboard's and the admin's sign-in alike:
+# 5 failures for one email from one address refuse that pair for 15 minutes, counted
+# from the latest attempt, even with the right password. Another email from the same
+# address, or the same email from elsewhere, is not held up.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "kajaccess.sign_in.attempt_username"
+AXES_CLIENT_IP_CALLABLE = "kajaccess.sign_in.client_address"
+AXES_LOCKOUT_CALLABLE = "kajaccess.sign_in.refused"
+AXES_RESET_ON_SUCCESS = True
+# Only failures are kept; successful sign-ins are not logged.
+AXES_DISABLE_ACCESS_LOG = True
+# The client address is REMOTE_ADDR, unless every request comes through a proxy that
+# sets a header for it: TRUSTED_PROXY_HEADER names it (e.g. X-Forwarded-For), and
+# TRUSTED_PROXY_COUNT says how many proxies in a row append to it.
+TRUSTED_PROXY_HEADER = (
+    "HTTP_" + os.environ["TRUSTED_PROXY_HEADER"].strip().upper().replace("-", "_")
+    if os.environ.get("TRUSTED_PROXY_HEADER", "").strip()
+    else ""
+)
+TRUSTED_PROXY_COUNT = max(1, int(os.environ.get("TRUSTED_PROXY_COUNT", 1)))
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

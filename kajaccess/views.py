@@ -1,10 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 
-SIGN_IN_ATTEMPTS = 5
-SIGN_IN_LOCKOUT_SECONDS = 15 * 60
+from .sign_in import SignInForm
 
 
 @login_required
@@ -18,40 +16,8 @@ def home(request):
 
 
 class SignInView(auth_views.LoginView):
-    """Sign in with an email address; repeated failures from one address are throttled."""
+    """Sign in with an email address; repeated failures are refused (kajaccess.sign_in)."""
 
     template_name = "registration/login.html"
+    form_class = SignInForm
     redirect_authenticated_user = True
-
-    def _keys(self) -> list[str]:
-        ip = self.request.META.get("REMOTE_ADDR", "")
-        email = self.request.POST.get("username", "").strip().lower()[:254]
-        return [f"sign-in-failures:ip:{ip}", f"sign-in-failures:email:{email}"]
-
-    def _throttled(self) -> bool:
-        return any(cache.get(key, 0) >= SIGN_IN_ATTEMPTS for key in self._keys())
-
-    def post(self, request, *args, **kwargs):
-        if self._throttled():
-            response = render(
-                request,
-                self.template_name,
-                {"form": self.get_form(), "throttled": True},
-                status=429,
-            )
-            response["Retry-After"] = str(SIGN_IN_LOCKOUT_SECONDS)
-            return response
-        return super().post(request, *args, **kwargs)
-
-    def form_invalid(self, form):
-        for key in self._keys():
-            cache.add(key, 0, SIGN_IN_LOCKOUT_SECONDS)
-            try:
-                cache.incr(key)
-            except ValueError:
-                cache.set(key, 1, SIGN_IN_LOCKOUT_SECONDS)
-        return super().form_invalid(form)
-
-    def form_valid(self, form):
-        cache.delete_many(self._keys())
-        return super().form_valid(form)

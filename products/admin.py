@@ -1,15 +1,16 @@
 from django.contrib import admin
 
+from kajaccess.admin import SiteKeysReadOnly, SiteKeysReadOnlyInline
 from products.models import Lesson, Offer, Product
 
 
-class LessonInline(admin.TabularInline):
+class LessonInline(SiteKeysReadOnlyInline, admin.TabularInline):
     model = Lesson
     extra = 0
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(SiteKeysReadOnly, admin.ModelAdmin):
     list_display = ["title", "kind", "site"]
     list_filter = ["site", "kind"]
     search_fields = ["title"]
@@ -17,7 +18,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(Offer)
-class OfferAdmin(admin.ModelAdmin):
+class OfferAdmin(SiteKeysReadOnly, admin.ModelAdmin):
     list_display = ["title", "site", "payment_type", "price", "access_days", "deleted_at"]
     list_filter = ["site", "payment_type"]
     search_fields = ["title"]

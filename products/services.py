@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -16,8 +17,11 @@ def complete_lesson(
 
     A lesson is completed once: a second call returns the first completion and changes
     nothing, not even the contact's last activity. Whether the contact may open the
-    lesson is the caller's question (the Library asks the access selector first).
+    lesson is the caller's question (the Library asks the access selector first); a lesson
+    of another site's Product is refused here, whatever the caller asked.
     """
+    if lesson.product.site_id != contact.site_id:
+        raise ValidationError("That lesson belongs to another site.")
     now = now or timezone.now()
     with transaction.atomic():
         existing = LessonCompletion.objects.filter(contact=contact, lesson=lesson).first()

@@ -4,10 +4,12 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.urls import reverse
 
 from contacts.models import Contact
+from purchases import admin as purchases_admin
 from purchases.access import selectors
 from purchases.models import AccessEvent, Grant
 
@@ -30,39 +32,120 @@ def ada_bootcamp():
     return Grant.objects.get(contact__email="ada@example.com", offer__title="Python Bootcamp")
 
 
-def run_action(client, action, grants):
+def run_action(client, action, grants, **confirmation):
+    """Pick the grants and the action in the changelist; with `confirm`, confirm it too."""
     return client.post(
         reverse("admin:purchases_grant_changelist"),
-        {"action": action, "_selected_action": [g.pk for g in grants]},
+        {"action": action, "_selected_action": [g.pk for g in grants], **confirmation},
         follow=True,
     )
 
 
+def confirm(client, action, grants, reason=""):
+    return run_action(client, action, grants, confirm="yes", reason=reason)
+
+
 def test_support_revokes_through_the_grant_admin_and_the_creator_reads_support(client, support):
     grant = ada_bootcamp()
-    response = run_action(client, "revoke_access", [grant])
+    page = run_action(client, "revoke_access", [grant])
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert "Revoke access to 1 grant?" in content
+    assert "Ada Lovelace" in content and "Python Bootcamp" in content
+    assert "Payments continue" not in content  # a one-time purchase bills no more
+    grant.refresh_from_db()
+    assert grant.status == "active"  # nothing changes before the confirmation
+
+    response = confirm(client, "revoke_access", [grant], reason="Chargeback")
     assert response.status_code == 200
-    assert "Revoked access on 1 grant(s)." in response.content.decode()
+    content = response.content.decode()
+    assert "Revoked access to 1 grant." in content
+    assert "grant(s)" not in content
     grant.refresh_from_db()
     assert (grant.status, grant.revoked_via, grant.revoked_by) == ("revoked", "support", support)
+    assert grant.revoke_reason == "Chargeback"
     state = selectors.access_status(selectors.contact_grants(grant.contact).get(pk=grant.pk))
     assert (state.label, state.revoked_by) == ("Access revoked", "Revoked by our support team")
     event = grant.events.get(kind=AccessEvent.Kind.REVOKED)
-    assert (event.actor, event.actor_kind) == (support, "support")
+    assert (event.actor, event.actor_kind, event.reason) == (support, "support", "Chargeback")
     assert list(selectors.library_products(grant.contact).values_list("title", flat=True)) == [
         "Community Vault"
     ]
 
 
+def test_the_confirmation_warns_when_a_subscription_still_bills(client, support):
+    vault = Grant.objects.get(contact__email="ada@example.com", offer__title="Vault Membership")
+    content = run_action(client, "revoke_access", [vault, ada_bootcamp()]).content.decode()
+    assert "Revoke access to 2 grants?" in content
+    assert content.count("Payments continue: 29.00 USD a month") == 1
+    subscription = reverse("admin:purchases_subscription_change", args=[vault.subscription.pk])
+    assert f'href="{subscription}"' in content
+    assert 'name="reason"' in content
+    assert ">Cancel<" in content
+
+
+def test_revoking_several_grants_says_how_many_in_words(client, support):
+    grants = list(Grant.objects.filter(contact__email="ada@example.com", status="active"))
+    grants.append(Grant.objects.get(contact__email="edsger@example.com"))
+    assert len(grants) == 3
+    content = confirm(client, "revoke_access", grants).content.decode()
+    assert "Revoked access to 2 grants." in content
+    assert "1 grant needed no change." in content
+    assert "(s)" not in content
+
+
 def test_support_restores_through_the_grant_admin(client, support):
     edsger = Grant.objects.get(contact__email="edsger@example.com")
-    response = run_action(client, "restore_access", [edsger, ada_bootcamp()])
+    page = run_action(client, "restore_access", [edsger, ada_bootcamp()]).content.decode()
+    assert "Restore access to 2 grants?" in page
+    assert "Has access: no change" in page
+    assert "Payments continue" not in page
+    response = confirm(client, "restore_access", [edsger, ada_bootcamp()])
     content = response.content.decode()
-    assert "Restored access on 1 grant(s)." in content
-    assert "1 grant(s) needed no change." in content
+    assert "Restored access to 1 grant." in content
+    assert "1 grant needed no change." in content
+    assert "grant(s)" not in content
     edsger.refresh_from_db()
     assert edsger.status == "active"
     assert edsger.events.get(kind=AccessEvent.Kind.RESTORED).actor_kind == "support"
+
+
+def test_many_unchanged_grants_are_counted_in_the_plural(client, support):
+    active = list(Grant.objects.filter(contact__email="ada@example.com", status="active"))
+    content = confirm(client, "restore_access", active).content.decode()
+    assert f"{len(active)} grants needed no change." in content
+    assert "Restored access" not in content
+
+
+def test_a_reason_that_is_too_long_changes_nothing_and_says_why(client, support):
+    grant = ada_bootcamp()
+    response = confirm(client, "revoke_access", [grant], reason="x" * 501)
+    assert response.status_code == 400
+    assert "at most 500 characters" in response.content.decode()
+    grant.refresh_from_db()
+    assert grant.status == "active"
+
+
+def test_too_many_grants_at_once_are_refused_before_the_confirmation(client, support, monkeypatch):
+    monkeypatch.setattr(purchases_admin, "MOST_GRANTS_AT_ONCE", 2)
+    grants = list(Grant.objects.filter(status="active")[:3])
+    content = confirm(client, "revoke_access", grants).content.decode()
+    assert "Select at most 2 grants at a time" in content
+    assert Grant.objects.filter(pk__in=[g.pk for g in grants], status="active").count() == 3
+
+
+def test_a_staff_user_without_the_change_permission_has_no_revoke(client, demo):
+    viewer = get_user_model().objects.create_user(
+        "viewer@example.com", "viewer@example.com", "x", is_staff=True
+    )
+    viewer.user_permissions.add(Permission.objects.get(codename="view_grant"))
+    client.force_login(viewer)
+    changelist = client.get(reverse("admin:purchases_grant_changelist")).content.decode()
+    assert "Revoke access" not in changelist
+    grant = ada_bootcamp()
+    confirm(client, "revoke_access", [grant])
+    grant.refresh_from_db()
+    assert grant.status == "active"
 
 
 def test_grant_list_shows_status_and_who_revoked(client, support):

@@ -114,7 +114,7 @@ def lesson(request, product_id: int, lesson_id: int):
 @refused_as_not_found
 def complete(request, product_id: int, lesson_id: int):
     product, contact = _open_product(request, product_id)
-    lesson = Lesson.objects.filter(pk=lesson_id, product=product).first()
+    lesson = Lesson.objects.filter(pk=lesson_id, product=product).select_related("product").first()
     if lesson is None:
         raise Refused
     _, created = services.complete_lesson(contact=contact, lesson=lesson)

@@ -199,7 +199,12 @@ def test_a_support_revoke_in_the_admin_reads_our_support_team(page, live_server,
     row.locator("input.action-select").check()
     page.locator("select[name=action]").select_option(label="Revoke access")
     page.get_by_role("button", name="Go").click()
-    expect(page.locator(".messagelist")).to_contain_text("Revoked access on 1 grant(s).")
+    expect(page.get_by_role("heading", name="Revoke access to 1 grant?")).to_be_visible()
+    expect(page.locator("#content-main")).to_contain_text("Grace Hopper")
+    page.get_by_label("Reason").fill("Refund processed by support")
+    screenshot("admin-support-revoke-confirmation")
+    page.get_by_role("button", name="Revoke access").click()
+    expect(page.locator(".messagelist")).to_contain_text("Revoked access to 1 grant.")
     screenshot("admin-support-revoke")
 
     sign_in(page, live_server, "creator@example.com")

@@ -568,7 +568,7 @@ def test_support_changes_billing_only_through_the_admin_actions(ada):
     response = client.post(
         changelist, {"action": "pause", "_selected_action": [ada.pk]}, follow=True
     )
-    assert "Changed 1 subscription(s)." in text(response)
+    assert "Changed 1 subscription." in text(response)
     ada.refresh_from_db()
     assert ada.status == "paused"
 
