@@ -1,6 +1,7 @@
 from .models import SiteMembership
 
-# The site a member of several sites is working on, as they last chose it.
+# The site a member of several sites chose to work on; without one, their first
+# active membership is the current site, so most sessions never store it.
 CURRENT_SITE_SESSION_KEY = "kajaccess_current_site"
 
 
@@ -35,16 +36,14 @@ class CurrentSiteMiddleware:
         wanted = session.get(CURRENT_SITE_SESSION_KEY) if session is not None else None
         memberships = request.memberships
         current = next((m for m in memberships if m.site_id == wanted), None)
+        if wanted is not None and current is None:
+            # No longer a member there (removed or suspended): forget it, so that the
+            # fallback below stays the current site until the next switch.
+            session.pop(CURRENT_SITE_SESSION_KEY, None)
         current = current or (memberships[0] if memberships else None)
         if current is not None:
             request.membership = current
             request.site = current.site
-        if session is not None and wanted != (current and current.site_id):
-            # Written only when it changes, so that most requests leave the session alone.
-            if current is None:
-                session.pop(CURRENT_SITE_SESSION_KEY, None)
-            else:
-                session[CURRENT_SITE_SESSION_KEY] = current.site_id
 
 
 class ContentSecurityPolicyMiddleware:
