@@ -217,7 +217,9 @@ def _team_page(request):
 @require_GET
 def activity(request):
     if wants_partial(request) and request.htmx.target == "team-activity":
-        return render(request, "team/partials/events.html", {"team_page": _team_page(request)})
+        team_page = _team_page(request)
+        if team_page is not None:
+            return render(request, "team/partials/events.html", {"team_page": team_page})
     filters = ActivityFilter(request.GET, site=request.site)
     paginator = Paginator(filters.qs, EVENTS_PER_PAGE)
     context = {

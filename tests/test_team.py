@@ -3,11 +3,14 @@ members; the owner hands the site over only with their password; every change is
 Activity tab."""
 
 import re
+import threading
 from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -510,3 +513,93 @@ def test_the_team_changes_page_on_their_own_and_the_filters_still_work(team):
         filtered.strip().startswith('<div id="activity-list"') and "team-activity" not in filtered
     )
     assert owner.get(url, {"kind": "nonsense"}).status_code == 400
+
+
+def test_the_team_changes_cost_the_activity_tab_two_queries_however_many(
+    team, django_assert_max_num_queries
+):
+    actor = Actor.creator(team["owner"].user)
+    for n in range(30):
+        services.add_member(
+            site=team["site"], email=f"m{n}@example.com", role="admin", actor=actor, site_url="/"
+        )
+        services.change_role(
+            membership=SiteMembership.objects.get(user__email=f"m{n}@example.com"),
+            role="assistant",
+            actor=actor,
+        )
+    owner = client_for(team["owner"])
+    owner.get(reverse("contacts:list"))
+    with django_assert_max_num_queries(8):
+        html = owner.get(reverse("purchases:activity"), {"team_page": "2"}).content.decode()
+    assert html.count("Role changed") + html.count("Member invited") == 20
+
+
+# --- At the same moment (PostgreSQL: real row locks) ------------------------------------
+
+
+def at_once(*works):
+    """Run each of `works` in its own thread, released together; return what each gave."""
+    barrier = threading.Barrier(len(works))
+    results = []
+
+    def run(work):
+        try:
+            barrier.wait()
+            results.append(work())
+        except ValidationError as refused:
+            results.append(refused)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(work,)) for work in works]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(results) == len(works)
+    return results
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_eight_invitations_of_one_email_make_one_member(postgres_only, team):
+    actor = Actor.creator(team["owner"].user)
+    outcomes = at_once(
+        *[
+            lambda: services.add_member(
+                site=team["site"],
+                email="rush@example.com",
+                role="assistant",
+                actor=actor,
+                site_url="http://testserver/",
+            )
+        ]
+        * 8
+    )
+    assert sum(outcome.changed for outcome in outcomes) == 1
+    assert get_user_model().objects.filter(email="rush@example.com").count() == 1
+    assert events(team["site"]) == [(Kind.INVITED, "rush@example.com")]
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_transfers_at_once_leave_one_owner(postgres_only, team):
+    second = MembershipFactory(site=team["site"], role=Role.ADMIN)
+    actor = Actor.creator(team["owner"].user)
+
+    def to(membership):
+        return lambda: services.transfer_ownership(
+            membership=SiteMembership.objects.get(pk=membership.pk),
+            actor=actor,
+            password="kajaccess-demo",
+        )
+
+    results = at_once(*[to(team["admin"]), to(second)] * 4)
+    done = [r for r in results if not isinstance(r, ValidationError) and r.changed]
+    assert len(done) == 1
+    refused = {" ".join(r.messages) for r in results if isinstance(r, ValidationError)}
+    assert refused <= {"Only the owner can transfer ownership."}
+    assert SiteMembership.objects.filter(site=team["site"], role=Role.OWNER).count() == 1
+    assert events(team["site"]) == [(Kind.OWNERSHIP_TRANSFERRED, done[0].obj.user.email)]

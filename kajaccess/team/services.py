@@ -136,7 +136,8 @@ def add_member(
         user = _user_for(email, name.strip())
         existing = SiteMembership.objects.filter(site=site, user=user).first()
         if existing is not None:
-            return Outcome(existing, False, f"{user.email} is already on the team.")
+            said = " (suspended)" if existing.status == Status.SUSPENDED else ""
+            return Outcome(existing, False, f"{user.email} is already on the team{said}.")
         invite = needs_invitation(user)
         membership = SiteMembership.objects.create(
             site=site, user=user, role=role, invited_at=timezone.now() if invite else None
