@@ -1,11 +1,18 @@
 from .models import SiteMembership
 
+# The site a member of several sites chose to work on; without one, their first
+# active membership is the current site, so most sessions never store it.
+CURRENT_SITE_SESSION_KEY = "kajaccess_current_site"
+
 
 class CurrentSiteMiddleware:
     """Sets `request.membership` and `request.site` for a signed-in member of a site.
 
-    Every dashboard query starts from `request.site`; it is None for customers,
-    support staff and anonymous visitors, whom the dashboard turns away.
+    The current site is the one kept in the session, if the user is still an active
+    member of it, else their first active membership; a suspended membership counts as
+    none. `request.memberships` lists all their active memberships, for the site switcher.
+    Every dashboard query starts from `request.site`; it is None for customers, support
+    staff and anonymous visitors, whom the dashboard turns away.
     """
 
     def __init__(self, get_response):
@@ -14,16 +21,29 @@ class CurrentSiteMiddleware:
     def __call__(self, request):
         request.membership = None
         request.site = None
+        request.memberships = []
         if request.user.is_authenticated:
-            request.membership = (
+            request.memberships = list(
                 SiteMembership.objects.select_related("site")
-                .filter(user=request.user)
+                .filter(user=request.user, status=SiteMembership.Status.ACTIVE)
                 .order_by("pk")
-                .first()
             )
-            if request.membership:
-                request.site = request.membership.site
+            self._choose(request)
         return self.get_response(request)
+
+    def _choose(self, request) -> None:
+        session = getattr(request, "session", None)
+        wanted = session.get(CURRENT_SITE_SESSION_KEY) if session is not None else None
+        memberships = request.memberships
+        current = next((m for m in memberships if m.site_id == wanted), None)
+        if wanted is not None and current is None:
+            # No longer a member there (removed or suspended): forget it, so that the
+            # fallback below stays the current site until the next switch.
+            session.pop(CURRENT_SITE_SESSION_KEY, None)
+        current = current or (memberships[0] if memberships else None)
+        if current is not None:
+            request.membership = current
+            request.site = current.site
 
 
 class ContentSecurityPolicyMiddleware:

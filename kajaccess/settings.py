@@ -84,6 +84,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "kajaccess.team.context_processors.team",
             ],
         },
     },
@@ -144,6 +145,11 @@ TRUSTED_PROXY_COUNT = max(1, int(os.environ.get("TRUSTED_PROXY_COUNT", 1)))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# A password reset link works once, and only for this long.
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT", 60 * 60 * 24))
+# An invitation to join a site's team works once, and only for this long; an
+# administrator can send a fresh one.
+TEAM_INVITATION_TIMEOUT = int(os.environ.get("TEAM_INVITATION_TIMEOUT", 60 * 60 * 24 * 7))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

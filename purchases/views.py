@@ -20,6 +20,8 @@ from django.views.decorators.http import require_GET, require_POST
 from contacts.models import Contact
 from kajaccess.actors import Actor
 from kajaccess.outcomes import Outcome
+from kajaccess.team.permissions import can_manage_team
+from kajaccess.team.selectors import team_events
 from kajaccess.web import member_required, next_url, render_changed, render_popup, wants_partial
 from products.models import Product
 from purchases.access import selectors, services
@@ -29,6 +31,7 @@ from purchases.forms import AccessChangeForm, GrantOfferForm
 from purchases.models import Grant
 
 EVENTS_PER_PAGE = 50
+TEAM_EVENTS_PER_PAGE = 20
 
 
 @dataclass
@@ -207,9 +210,21 @@ def grant_offer(request, contact_id: int):
 # --- Activity tab ----------------------------------------------------------------------
 
 
+def _team_page(request):
+    """A page of the team's changes, for those who manage the team: they name its members."""
+    if not can_manage_team(request):
+        return None
+    paginator = Paginator(team_events(request.site), TEAM_EVENTS_PER_PAGE)
+    return paginator.get_page(request.GET.get("team_page"))
+
+
 @member_required
 @require_GET
 def activity(request):
+    if wants_partial(request) and request.htmx.target == "team-activity":
+        team_page = _team_page(request)
+        if team_page is not None:
+            return render(request, "team/partials/events.html", {"team_page": team_page})
     filters = ActivityFilter(request.GET, site=request.site)
     paginator = Paginator(filters.qs, EVENTS_PER_PAGE)
     context = {
@@ -217,7 +232,8 @@ def activity(request):
         "page": paginator.get_page(request.GET.get("page")),
         "active_tab": "activity",
     }
-    template = (
-        "purchases/partials/activity.html" if wants_partial(request) else "purchases/activity.html"
-    )
-    return render(request, template, context, status=200 if filters.is_valid() else 400)
+    status = 200 if filters.is_valid() else 400
+    if wants_partial(request):
+        return render(request, "purchases/partials/activity.html", context, status=status)
+    context["team_page"] = _team_page(request)
+    return render(request, "purchases/activity.html", context, status=status)

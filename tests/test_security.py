@@ -18,6 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from contacts.models import Contact
 from kajaccess.actors import Actor
+from kajaccess.models import SiteMembership, TeamEvent
 from products.models import Lesson, LessonCompletion, Offer, Product
 from purchases.access import services
 from purchases.models import AccessEvent, Automation, BulkAction, Grant, ProductAccess, Subscription
@@ -41,6 +42,10 @@ CHANGING = {
     "billing:resume",
     "automations:pause",
     "automations:resume",
+    "switch_site",
+    "team:role",
+    "team:reactivate",
+    "team:resend_invitation",
 }
 # URL names that show a page (and may also take a form's POST, such as create and edit).
 READING = {
@@ -77,6 +82,10 @@ READING = {
     "billing:pause",
     "automations:list",
     "automations:delete",
+    "team:list",
+    "team:suspend",
+    "team:remove",
+    "team:transfer",
 }
 # Reading URLs whose page is a form that POSTs back to the same URL to change something.
 FORMS = {
@@ -88,10 +97,27 @@ FORMS = {
     "automations:list",
     "automations:delete",
     "bulk:export",
+    "team:list",
+    "team:suspend",
+    "team:remove",
+    "team:transfer",
 }
 # Reading URLs that say what is missing when called bare: Export CSV needs a selection.
 NEEDS_INPUT = {"bulk:export"}
-OUTSIDE = {"home", "login", "logout"}
+# Pages for anyone, signed in or not: signing in and out, passwords, joining a team. Their
+# links with a token answer 404 once spent, expired or made up.
+OUTSIDE = {
+    "home",
+    "login",
+    "logout",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+    "password_change",
+    "password_change_done",
+    "accept_invitation",
+}
 BAD_VALUES = ["-1", "0", "99999999999999999999999", "abc", "ünïcødé ☃", "x" * 10_000, "1;DROP"]
 BAD_PARAMS = [
     "page",
@@ -162,7 +188,15 @@ def world():
         actor=Actor.creator(creator),
         bulk_action=bulk,
     )
+    administrator = SiteMembership.objects.create(
+        site=site,
+        user=User.objects.create_user("admin@example.com", "admin@example.com", "kajaccess-demo"),
+        role=SiteMembership.Role.ADMIN,
+    )
     ids = {
+        "member_id": administrator.pk,
+        "uidb64": "MQ",
+        "token": "cz1m0k-0123456789abcdef",
         "contact_id": ada.pk,
         "product_id": advanced.pk,
         "lesson_id": advanced.lessons.order_by("position").first().pk,
@@ -221,6 +255,8 @@ def state() -> tuple:
         tuple(Automation.objects.order_by("pk").values_list("active")),
         LessonCompletion.objects.count(),
         BulkAction.objects.count(),
+        TeamEvent.objects.count(),
+        tuple(SiteMembership.objects.order_by("pk").values_list("role", "status")),
     )
 
 

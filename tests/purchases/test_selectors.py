@@ -175,7 +175,9 @@ def test_revoked_by_a_creator_names_their_email(shop):
 
 
 def test_revoked_by_a_team_member_names_that_member(shop):
-    team = MembershipFactory(site=shop.site, user=UserFactory(email="team@example.com"))
+    team = MembershipFactory(
+        site=shop.site, user=UserFactory(email="team@example.com"), role="assistant"
+    )
     bootcamp = grant(shop)
     services.revoke_grant(grant=bootcamp, actor=Actor.creator(team.user))
     assert status(bootcamp) == ("Access revoked", "Revoked by team@example.com")

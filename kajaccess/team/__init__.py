@@ -1,0 +1,1 @@
+"""Settings > Team: a site's members, their roles and status, invitations, and the team's trail."""
