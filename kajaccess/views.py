@@ -1,3 +1,5 @@
+import hashlib
+
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -26,7 +28,9 @@ class SignInView(auth_views.LoginView):
     def _keys(self) -> list[str]:
         ip = self.request.META.get("REMOTE_ADDR", "")
         email = self.request.POST.get("username", "").strip().lower()[:254]
-        return [f"sign-in-failures:ip:{ip}", f"sign-in-failures:email:{email}"]
+        # Hashed: a cache key must be short and printable, whatever was typed.
+        email_key = hashlib.sha256(email.encode()).hexdigest()
+        return [f"sign-in-failures:ip:{ip}", f"sign-in-failures:email:{email_key}"]
 
     def _throttled(self) -> bool:
         return any(cache.get(key, 0) >= SIGN_IN_ATTEMPTS for key in self._keys())
