@@ -45,6 +45,7 @@ HOSTILE = {
     "nul": "a\x00b",
     "crlf": "a\r\nb",
     "negative": "-1",
+    "out of bounds": "99999999",  # a whole number the database holds, beyond any bound
     "huge": str(2**63),
     "exponent": "1e400",
     "nan": "NaN",
@@ -60,7 +61,8 @@ REFUSES = {
     "text": frozenset({"long", "nul"}),  # a reason: several lines
     "id": EVERY,
     "optional id": EVERY - {"empty"},
-    "contact ids": EVERY - {"other site"},  # counted and skipped, as the preview says
+    # Another site's contacts and ids nobody has are counted and skipped, as the preview says.
+    "contact ids": EVERY - {"other site", "out of bounds"},
     "number": EVERY - {"empty", "other site"},  # a small id is a fine number of days
     "money": EVERY - {"other site"},
     "choice": EVERY,
