@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from contacts.models import Tag
 from kajaccess.actors import Actor
@@ -211,3 +212,15 @@ def test_a_reason_from_any_caller_is_counted_as_the_textarea_counts_it(academy):
     assert AccessEvent.objects.get(kind=AccessEvent.Kind.REVOKED).reason == TEN_LINES.replace(
         "\r\n", "\n"
     )
+
+
+def test_payments_cannot_be_set_to_stop_a_century_away(creator_client, academy):
+    subscription = academy.vault_grant.subscription
+    far = timezone.localdate().replace(year=timezone.localdate().year + 101, day=1)
+    response = creator_client.post(
+        reverse("billing:cancel", args=[subscription.pk]), {"when": "date", "on": far.isoformat()}
+    )
+    assert response.status_code == 400
+    assert "Pick a date within the next hundred years" in response.content.decode()
+    subscription.refresh_from_db()
+    assert subscription.cancel_at is None

@@ -9,18 +9,19 @@ from purchases.models import Subscription
 
 DATE_ERRORS = {"invalid": "Enter a real date, like 2026-05-01."}
 
-# A date further away than this is a slip of the keyboard, not a plan.
-FURTHEST = timedelta(days=3650)
+# A date further away than this is a slip of the keyboard (a five-digit year), not a plan;
+# it also keeps every date the billing computes from it well inside the calendar.
+FURTHEST = timedelta(days=36500)
 
 
 def _furthest_day():
     return timezone.localdate() + FURTHEST
 
 
-def within_ten_years(day) -> None:
+def within_a_hundred_years(day) -> None:
     if day > _furthest_day():
         raise ValidationError(
-            f"Pick a date within the next ten years, up to {_furthest_day():%Y-%m-%d}."
+            f"Pick a date within the next hundred years, up to {_furthest_day():%Y-%m-%d}."
         )
 
 
@@ -44,7 +45,10 @@ class CancelPaymentsForm(forms.Form):
         },
     )
     on = forms.DateField(
-        label="Date", required=False, error_messages=DATE_ERRORS, validators=[within_ten_years]
+        label="Date",
+        required=False,
+        error_messages=DATE_ERRORS,
+        validators=[within_a_hundred_years],
     )
 
     def __init__(self, *args, subscription: Subscription, **kwargs):
@@ -83,7 +87,7 @@ class PausePaymentsForm(forms.Form):
         label="Pause until date",
         required=False,
         error_messages=DATE_ERRORS,
-        validators=[within_ten_years],
+        validators=[within_a_hundred_years],
     )
 
     def __init__(self, *args, **kwargs):
