@@ -1,4 +1,4 @@
-"""Form fields every screen shares, so that whatever is typed or sent is a form error, never a 500."""
+"""Form fields every screen shares: whatever is typed or sent is a form error, never a 500."""
 
 import re
 

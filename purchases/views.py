@@ -190,12 +190,13 @@ class GrantEmail:
                 from_email=None,
                 recipient_list=[grant.contact.email],
             )
-        except BadHeaderError:
-            self.failure = f"“{grant.contact.email}” is not an address an email can go to."
-        except OSError:  # smtplib's errors among them
-            self.failure = "the mail server did not accept it."
-        if self.failure:
+        except (BadHeaderError, OSError) as error:  # smtplib's errors are OSErrors
             logger.warning("Email for grant %s not sent", grant.pk, exc_info=True)
+            self.failure = (
+                f"“{grant.contact.email}” is not an address an email can go to."
+                if isinstance(error, BadHeaderError)
+                else "the mail server did not accept it."
+            )
 
     def told(self, outcome: kajaccess_outcomes.Outcome) -> tuple[kajaccess_outcomes.Outcome, int]:
         """The grant's message with what became of the email, and its level."""

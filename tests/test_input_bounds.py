@@ -89,7 +89,7 @@ def test_an_email_that_cannot_be_sent_is_a_warning_after_the_grant(
         "the mail server did not accept it."
     ) in html
     assert Grant.objects.filter(contact=academy.grace, offer=academy.bootcamp).exists()
-    assert "Email for grant" in caplog.text
+    assert "Email for grant" in caplog.text and "SMTPServerDisconnected" in caplog.text
     again = _grant(creator_client, academy, **HTMX).content.decode()
     assert "Grace Hopper already has “Python Bootcamp”." in again
 
