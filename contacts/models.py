@@ -4,11 +4,12 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from kajaccess.models import Site
+from kajaccess.validators import single_line
 
 
 class Tag(models.Model):
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="tags")
-    name = models.CharField(max_length=80)
+    name = models.CharField(max_length=80, validators=[single_line])
 
     class Meta:
         ordering = ["name"]
@@ -25,7 +26,7 @@ class Contact(models.Model):
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="contacts")
     email = models.EmailField(max_length=254)
-    name = models.CharField(max_length=200, blank=True)
+    name = models.CharField(max_length=200, blank=True, validators=[single_line])
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

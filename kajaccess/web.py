@@ -94,14 +94,17 @@ def render_changed(
     template: str = "",
     context: dict | None = None,
     events: dict | None = None,
+    level: int | None = None,
 ) -> HttpResponse:
     """After a change: say what happened, then the whole page again or, for HTMX, what changed.
 
     Without JavaScript the browser goes on to `next_url`. For HTMX, `template` draws what
     changed (swapped out of band where it is shown), the open popup closes and `events`
-    are sent to the page, e.g. `accessChanged` so that its lists refresh themselves.
+    are sent to the page, e.g. `accessChanged` so that its lists refresh themselves. The
+    message is a success, or information when nothing changed, unless `level` says.
     """
-    level = messages.SUCCESS if outcome.changed else messages.INFO
+    if level is None:
+        level = messages.SUCCESS if outcome.changed else messages.INFO
     messages.add_message(request, level, outcome.message)
     if not wants_partial(request):
         return redirect(next_url)

@@ -1,9 +1,10 @@
 from django import forms
 
-from products.models import Offer, Product
+from kajaccess.forms import DatabaseIdsField, SingleLineField
+from products.models import ACCESS_DAYS_MAX, INSTALLMENTS_MAX, PRICE_MAX, Offer, Product
 
 
-class SiteProductsField(forms.ModelMultipleChoiceField):
+class SiteProductsField(DatabaseIdsField):
     def label_from_instance(self, obj):
         return obj.title
 
@@ -44,14 +45,15 @@ class OfferForm(forms.ModelForm):
             "new grants only: existing customers keep the access period they got.",
         }
         widgets = {"title": forms.TextInput(attrs={"autocomplete": "off"})}
+        field_classes = {"title": SingleLineField}
 
     def __init__(self, *args, site, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.site = site
         self.fields["products"].queryset = Product.objects.filter(site=site).order_by("title", "pk")
-        self.fields["price"].widget.attrs.update(min="0", step="0.01")
-        self.fields["installments"].widget.attrs.update(min="2")
-        self.fields["access_days"].widget.attrs.update(min="1")
+        self.fields["price"].widget.attrs.update(min="0", max=str(PRICE_MAX), step="0.01")
+        self.fields["installments"].widget.attrs.update(min="2", max=str(INSTALLMENTS_MAX))
+        self.fields["access_days"].widget.attrs.update(min="1", max=str(ACCESS_DAYS_MAX))
         self.saved_product_ids = (
             set(self.instance.products.values_list("pk", flat=True)) if self.instance.pk else set()
         )
@@ -82,7 +84,7 @@ class OfferForm(forms.ModelForm):
 class OfferProductsForm(forms.Form):
     """The Products ticked on the offer form, for the hint of who a change reaches."""
 
-    products = forms.ModelMultipleChoiceField(queryset=Product.objects.none(), required=False)
+    products = DatabaseIdsField(queryset=Product.objects.none(), required=False)
 
     def __init__(self, *args, site, **kwargs):
         super().__init__(*args, **kwargs)

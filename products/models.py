@@ -1,11 +1,19 @@
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from contacts.models import Contact
 from kajaccess.models import Site
+from kajaccess.validators import single_line
+
+# Bounds a creator can set on an Offer: beyond them a date computed from them overflows,
+# or the number is a typing slip rather than an offer anyone would sell.
+ACCESS_DAYS_MAX = 3650  # ten years
+INSTALLMENTS_MAX = 120  # ten years of monthly payments
+PRICE_MAX = Decimal("1000000")
 
 
 class Product(models.Model):
@@ -16,7 +24,7 @@ class Product(models.Model):
         DOWNLOAD = "download", "Download"
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="products")
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, validators=[single_line])
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.COURSE)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -76,9 +84,17 @@ class Offer(models.Model):
         YEAR = "year", "year"
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="offers")
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, validators=[single_line])
     products = models.ManyToManyField(Product, related_name="offers", blank=True)
-    price = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    price = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[
+            MinValueValidator(0, "A price cannot be negative."),
+            MaxValueValidator(PRICE_MAX, f"A price can be at most {PRICE_MAX:,}."),
+        ],
+    )
     currency = models.CharField(max_length=3, default="USD")
     payment_type = models.CharField(
         max_length=20, choices=PaymentType.choices, default=PaymentType.ONE_TIME
@@ -90,11 +106,24 @@ class Offer(models.Model):
         help_text="How often a subscription or payment plan bills.",
     )
     installments = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Number of payments of a payment plan."
+        null=True,
+        blank=True,
+        help_text="Number of payments of a payment plan.",
+        validators=[
+            MaxValueValidator(
+                INSTALLMENTS_MAX, f"A payment plan can have at most {INSTALLMENTS_MAX} payments."
+            )
+        ],
     )
     access_days = models.PositiveIntegerField(
         null=True,
         blank=True,
+        validators=[
+            MinValueValidator(1, "Access lasts at least 1 day."),
+            MaxValueValidator(
+                ACCESS_DAYS_MAX, f"Access can last at most {ACCESS_DAYS_MAX} days (ten years)."
+            ),
+        ],
         verbose_name="Restrict access to a specific amount of days",
         help_text="Access ends this many days after it starts. Applies to new grants only.",
     )

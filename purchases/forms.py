@@ -1,5 +1,6 @@
 from django import forms
 
+from kajaccess.forms import DatabaseIdField, MultiLineField
 from products.models import Offer
 from purchases.access.services import REASON_MAX_LENGTH
 
@@ -11,7 +12,7 @@ class AccessChangeForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, auto_id="access-%s", **kwargs)
 
-    reason = forms.CharField(
+    reason = MultiLineField(
         label="Reason",
         required=False,
         max_length=REASON_MAX_LENGTH,
@@ -27,7 +28,7 @@ class AccessChangeForm(forms.Form):
 
 
 class GrantOfferForm(forms.Form):
-    offer = forms.ModelChoiceField(
+    offer = DatabaseIdField(
         label="Offer",
         queryset=Offer.objects.none(),
         empty_label="Choose an offer",

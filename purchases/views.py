@@ -5,11 +5,12 @@ without JavaScript) and the change itself (POST only). After a change the page's
 refresh themselves on the `accessChanged` event and the popup closes.
 """
 
+import logging
 from dataclasses import dataclass
-from functools import partial
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
+from django.core.mail import BadHeaderError, send_mail
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import get_object_or_404, render
@@ -32,6 +33,8 @@ from purchases.models import Grant
 
 EVENTS_PER_PAGE = 50
 TEAM_EVENTS_PER_PAGE = 20
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -114,10 +117,14 @@ def _access_popup(request, change: AccessChange, form, status: int = 200):
     )
 
 
-def _changed(request, outcome: Outcome, contact: Contact, next_url: str):
+def _changed(request, outcome: Outcome, contact: Contact, next_url: str, level=None):
     """Say what happened; HTMX pages refresh their lists and close the popup."""
     return render_changed(
-        request, outcome, next_url=next_url, events={"accessChanged": {"contact": contact.pk}}
+        request,
+        outcome,
+        next_url=next_url,
+        events={"accessChanged": {"contact": contact.pk}},
+        level=level,
     )
 
 
@@ -164,14 +171,45 @@ def _grant_popup(request, contact: Contact, form, status: int = 200):
     )
 
 
-def _send_grant_email(grant: Grant, library_url: str) -> None:
-    context = {"grant": grant, "contact": grant.contact, "library_url": library_url}
-    send_mail(
-        subject=f"You now have access to {grant.offer.title}",
-        message=render_to_string("purchases/email/offer_granted.txt", context),
-        from_email=None,
-        recipient_list=[grant.contact.email],
-    )
+class GrantEmail:
+    """The email telling a customer about an Offer granted to them.
+
+    It is sent once the grant is committed. Failing to send it leaves the grant as it
+    is: the failure is logged and said next to the grant's message, never as an error.
+    """
+
+    def __init__(self, grant: Grant, library_url: str):
+        self.grant = grant
+        self.library_url = library_url
+        self.failure = ""
+
+    def send(self) -> None:
+        grant = self.grant
+        context = {"grant": grant, "contact": grant.contact, "library_url": self.library_url}
+        # An email header is one line, whatever the title was saved with.
+        subject = " ".join(f"You now have access to {grant.offer.title}".split())
+        try:
+            send_mail(
+                subject=subject,
+                message=render_to_string("purchases/email/offer_granted.txt", context),
+                from_email=None,
+                recipient_list=[grant.contact.email],
+            )
+        except (BadHeaderError, OSError) as error:  # smtplib's errors are OSErrors
+            logger.warning("Email for grant %s not sent", grant.pk, exc_info=True)
+            self.failure = (
+                f"“{grant.contact.email}” is not an address an email can go to."
+                if isinstance(error, BadHeaderError)
+                else "the mail server did not accept it."
+            )
+
+    def told(self, outcome: Outcome) -> tuple[Outcome, int]:
+        """The grant's message with what became of the email, and its level."""
+        if self.failure:
+            text = f"{outcome.message} The email could not be sent: {self.failure}"
+            return Outcome(outcome.obj, True, text), messages.WARNING
+        text = f"{outcome.message} An email is on its way to them."
+        return Outcome(outcome.obj, True, text), messages.SUCCESS
 
 
 @member_required
@@ -196,14 +234,17 @@ def grant_offer(request, contact_id: int):
         except ValidationError as error:
             form.add_error(None, error)
         else:
+            level = None
             if outcome.changed and form.cleaned_data["send_email"]:
-                library_url = request.build_absolute_uri(reverse("library:index"))
-                transaction.on_commit(partial(_send_grant_email, outcome.obj, library_url))
-                outcome = Outcome(
-                    outcome.obj, True, f"{outcome.message} An email is on its way to them."
+                email = GrantEmail(
+                    outcome.obj, request.build_absolute_uri(reverse("library:index"))
                 )
+                # Outside a transaction, as a request is, this sends now, so a failure
+                # can still be told; inside one it sends at commit and is only logged.
+                transaction.on_commit(email.send)
+                outcome, level = email.told(outcome)
             default = reverse("contacts:profile", args=[contact.pk])
-            return _changed(request, outcome, contact, next_url(request, default))
+            return _changed(request, outcome, contact, next_url(request, default), level)
     return _grant_popup(request, contact, form, status=400)
 
 

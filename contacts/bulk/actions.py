@@ -23,6 +23,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from contacts import services as contact_services
 from contacts.models import Contact, ContactTag, Tag
 from kajaccess.actors import Actor
+from kajaccess.forms import DatabaseIdField, SingleLineField
 from kajaccess.models import Site
 from products.models import Offer
 from purchases.access import services as access_services
@@ -68,7 +69,7 @@ def _tally(
 
 
 class OfferChoiceForm(forms.Form):
-    offer = forms.ModelChoiceField(
+    offer = DatabaseIdField(
         label="Offer",
         queryset=Offer.objects.none(),
         empty_label="Choose an offer",
@@ -87,7 +88,7 @@ class OfferChoiceForm(forms.Form):
 
 
 class TagChoiceForm(forms.Form):
-    tag = forms.CharField(
+    tag = SingleLineField(
         max_length=80,
         label="Tag",
         error_messages={

@@ -9,6 +9,7 @@ from django.http import QueryDict
 from contacts.bulk.actions import MENU
 from contacts.filters import ContactFilter
 from contacts.models import Contact
+from kajaccess.forms import MultiLineField
 from purchases.access.services import REASON_MAX_LENGTH
 
 # More than the largest page of the table; "Select all matching" covers any number.
@@ -107,7 +108,7 @@ class BulkActionForm(SelectionForm):
 class ConfirmForm(forms.Form):
     """The confirmation popup: an optional reason and, for many contacts, their number."""
 
-    reason = forms.CharField(
+    reason = MultiLineField(
         label="Reason",
         required=False,
         max_length=REASON_MAX_LENGTH,

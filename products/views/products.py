@@ -10,6 +10,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
+from contacts.table import clamp_per_page
 from kajaccess.spreadsheet import csv_response
 from kajaccess.web import member_required, wants_partial
 from products.charts import completion_chart, weekly_chart
@@ -51,7 +52,8 @@ def product_progress(request, product_id: int):
             status=400,
         )
     table = ProgressTable(report.qs, lessons_total=lessons_total)
-    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    RequestConfig(request, paginate=False).configure(table)
+    _paginate(table, request.GET)
     distribution = selectors.completion_distribution(report.qs, lessons_total)
     context = {
         "product": product,
@@ -68,6 +70,16 @@ def product_progress(request, product_id: int):
     context["summary"] = selectors.product_summaries(request.site, product)[0]
     context["weeks"] = weekly_chart(selectors.weekly_access_changes(product))
     return render(request, "products/progress.html", context)
+
+
+def _paginate(table: ProgressTable, query) -> None:
+    """The page and page size asked for, kept within the Contacts tab's bounds; never a 500."""
+    try:
+        per_page = clamp_per_page(int(query["per_page"]))
+    except (KeyError, ValueError):
+        per_page = PER_PAGE
+    table.paginate(per_page=per_page)
+    table.page = table.paginator.get_page(query.get("page"))
 
 
 def _csv_url(request, product) -> str:

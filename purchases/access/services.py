@@ -50,7 +50,8 @@ REVOKED_VIA_BY_ACTOR = {
 
 
 def _check_reason(reason: str) -> str:
-    reason = (reason or "").strip()
+    # A browser sends a line break as CR LF and counts it as one, as the form does.
+    reason = (reason or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if len(reason) > REASON_MAX_LENGTH:
         raise ValidationError(
             f"The reason can be at most {REASON_MAX_LENGTH} characters (it has {len(reason)})."

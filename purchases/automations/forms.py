@@ -1,6 +1,7 @@
 from django import forms
 
 from contacts.models import Tag
+from kajaccess.forms import DatabaseIdField, SingleLineField
 from products.models import Offer
 from purchases.models import Automation
 
@@ -11,13 +12,13 @@ class AutomationForm(forms.Form):
         choices=Automation.Trigger.choices,
         error_messages={"invalid_choice": "Choose what sets the automation off."},
     )
-    tag_name = forms.CharField(
+    tag_name = SingleLineField(
         label="Tag",
         required=False,
         max_length=80,
         help_text="For “A tag is added”: pick a tag, or type a new one.",
     )
-    trigger_offer = forms.ModelChoiceField(
+    trigger_offer = DatabaseIdField(
         label="Offer that sets it off",
         queryset=Offer.objects.none(),
         required=False,
@@ -30,7 +31,7 @@ class AutomationForm(forms.Form):
         choices=Automation.Action.choices,
         error_messages={"invalid_choice": "Choose what the automation does."},
     )
-    offer = forms.ModelChoiceField(
+    offer = DatabaseIdField(
         label="Offer",
         queryset=Offer.objects.none(),
         empty_label="Choose an offer",

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from purchases.billing.services import CancelWhen, day_label
@@ -10,10 +11,28 @@ from purchases.models import Subscription
 
 DATE_ERRORS = {"invalid": "Enter a real date, like 2026-05-01."}
 
+# A date further away than this is a slip of the keyboard (a five-digit year), not a plan;
+# it also keeps every date the billing computes from it well inside the calendar.
+FURTHEST = timedelta(days=36500)
+
+
+def _furthest_day():
+    return timezone.localdate() + FURTHEST
+
+
+def within_a_hundred_years(day) -> None:
+    if day > _furthest_day():
+        raise ValidationError(
+            f"Pick a date within the next hundred years, up to {_furthest_day():%Y-%m-%d}."
+        )
+
 
 def _date_widget() -> forms.DateInput:
     tomorrow = timezone.localdate() + timedelta(days=1)
-    return forms.DateInput(attrs={"type": "date", "min": tomorrow.isoformat()}, format="%Y-%m-%d")
+    return forms.DateInput(
+        attrs={"type": "date", "min": tomorrow.isoformat(), "max": _furthest_day().isoformat()},
+        format="%Y-%m-%d",
+    )
 
 
 class CancelPaymentsForm(forms.Form):
@@ -27,7 +46,12 @@ class CancelPaymentsForm(forms.Form):
             "invalid_choice": "Choose when the payments should stop.",
         },
     )
-    on = forms.DateField(label="Date", required=False, error_messages=DATE_ERRORS)
+    on = forms.DateField(
+        label="Date",
+        required=False,
+        error_messages=DATE_ERRORS,
+        validators=[within_a_hundred_years],
+    )
 
     def __init__(self, *args, subscription: Subscription, **kwargs):
         super().__init__(*args, **kwargs)
@@ -61,7 +85,12 @@ class PausePaymentsForm(forms.Form):
             "invalid_choice": "Choose how long to pause.",
         },
     )
-    until = forms.DateField(label="Pause until date", required=False, error_messages=DATE_ERRORS)
+    until = forms.DateField(
+        label="Pause until date",
+        required=False,
+        error_messages=DATE_ERRORS,
+        validators=[within_a_hundred_years],
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,0 +1,298 @@
+"""What every URL's forms take, for the fuzzer in tests/test_fuzz.py.
+
+FORMS maps each URL name of `patterns()` to its forms: their fields, each with a kind
+(which decides the HOSTILE values it must refuse) and a value it accepts.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils import timezone
+
+from contacts.bulk.actions import OfferChoiceForm, TagChoiceForm
+from contacts.bulk.forms import BulkActionForm, ConfirmForm, SelectionForm
+from contacts.filters import ContactFilter
+from contacts.models import Tag
+from products.filters import ProgressFilter
+from products.forms import OfferForm, OfferProductsForm
+from products.models import Offer, Product
+from purchases.automations.forms import AutomationForm
+from purchases.billing.forms import CancelPaymentsForm, PausePaymentsForm
+from purchases.filters import ActivityFilter
+from purchases.forms import AccessChangeForm, GrantOfferForm
+
+HOSTILE = {
+    "empty": "",
+    "long": "x" * 10_000,
+    "nul": "a\x00b",
+    "crlf": "a\r\nb",
+    "negative": "-1",
+    "out of bounds": "99999999",  # a whole number the database holds, beyond any bound
+    "huge": str(2**63),
+    "exponent": "1e400",
+    "nan": "NaN",
+    "impossible date": "2026-02-30",
+    "far date": "9999-12-31",
+    "other site": None,  # the id of another site's row, filled in per field
+}
+EVERY = frozenset(HOSTILE)
+# What a field of each kind must refuse; it may take the other values, but never with a 500.
+REFUSES = {
+    "line": frozenset({"empty", "long", "nul", "crlf"}),  # a title or a name
+    "optional line": frozenset({"long", "nul", "crlf"}),
+    "text": frozenset({"long", "nul"}),  # a reason: several lines
+    "id": EVERY,
+    "optional id": EVERY - {"empty"},
+    # Another site's contacts and ids nobody has are counted and skipped, as the preview says.
+    "contact ids": EVERY - {"other site", "out of bounds"},
+    "number": EVERY - {"empty", "other site"},  # a small id is a fine number of days
+    "money": EVERY - {"other site"},
+    "choice": EVERY,
+    "optional choice": EVERY - {"empty"},
+    "date": EVERY,
+    "search": frozenset({"nul"}),
+    "query": frozenset({"long", "nul"}),
+    "sign-in": EVERY,
+    "lenient": frozenset(),  # flags, `next`, page, page size, sort: read leniently
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: str
+    valid: object = ""  # a value it takes: text, a list, or a function of the world
+    model: type | None = None  # for ids: the model whose row of another site is sent
+    many: bool = False
+
+
+@dataclass(frozen=True)
+class Form:
+    method: str
+    fields: dict = field(default_factory=dict)
+    # The form classes and filter sets that read these fields.
+    classes: tuple = ()
+    refused: frozenset = frozenset({400})
+    # Whether the valid form changes something: then "nothing changed" means something.
+    changes: bool = False
+    user: str = "creator"
+    ids: dict = field(default_factory=dict)  # URL ids other than the world's
+    # The fields made hostile, when another variant of the URL's form covers the rest.
+    only: tuple | None = None
+
+
+def _line(valid):
+    return Field("line", valid)
+
+
+NEXT = {"next": Field("lenient", "/contacts/")}
+REASON = {"reason": Field("text", "Refunded\r\non request")}
+VIEW = {name: Field("lenient") for name in ("page", "per_page", "sort")}
+SELECTION = {
+    "ids": Field("contact ids", lambda w: [w["ids"]["contact_id"]], many=True),
+    "select_all": Field("lenient"),
+    "query": Field("query", "q=ada"),
+}
+OFFER_FIELDS = {
+    # The Products the edited Offer has: a change to them would stop at its preview.
+    "products": Field("optional id", lambda w: w["bootcamp_products"], Product, many=True),
+    "payment_type": Field("choice", "payment_plan"),
+    "price": Field("money", "10.00"),
+    "interval": Field("choice", "month"),
+    "installments": Field("number", "3"),
+    "access_days": Field("number", "30"),
+    "confirmed_products": Field("lenient"),
+}
+OFFER_CLASSES = (OfferForm,)
+BULK_CLASSES = (BulkActionForm, ConfirmForm)
+IN_A_MONTH = lambda w: (timezone.localdate() + timedelta(days=30)).isoformat()  # noqa: E731
+RESTORABLE = {"contact_id": "grace_id", "grant_id": "revoked_grant_id"}
+PARTLY_REVOKED = {"contact_id": "partly_contact_id", "grant_id": "partly_grant_id"}
+
+
+def _bulk(action: str, params: dict, classes: tuple, *, start: bool, first: bool) -> Form:
+    fields = {**SELECTION, "action": Field("choice", action), **params}
+    if start:
+        fields |= {**REASON, "confirm_count": Field("lenient")}
+    else:  # the preview only carries what was typed over to the confirmation
+        fields |= {"reason": Field("lenient"), "confirm_count": Field("lenient")}
+    only = None if first else tuple(params)
+    return Form("POST", fields, BULK_CLASSES + classes, changes=start, only=only)
+
+
+def _bulk_forms(*, start: bool) -> tuple:
+    return tuple(_bulk(*params, start=start, first=i == 0) for i, params in enumerate(BULK_PARAMS))
+
+
+BULK_PARAMS = [
+    ("add_tag", {"tag": _line("Fuzzed")}, (TagChoiceForm,)),
+    (
+        "grant_offer",
+        {"offer": Field("id", lambda w: w["offer_to_grant"], Offer)},
+        (OfferChoiceForm,),
+    ),
+]
+
+
+def _progress(fields: dict) -> tuple:
+    return (Form("GET", fields, (ProgressFilter,)),)
+
+
+PROGRESS = {"q": Field("search", "ada"), "access": Field("optional choice")}
+CHANGE_ACCESS = (Form("POST", {**REASON, **NEXT}, (AccessChangeForm,), changes=True),)
+RESTORE = (Form("POST", {**REASON, **NEXT}, (AccessChangeForm,), changes=True, ids=RESTORABLE),)
+RESTORE_PRODUCT = (
+    Form("POST", {**REASON, **NEXT}, (AccessChangeForm,), changes=True, ids=PARTLY_REVOKED),
+)
+FORMS = {
+    "home": (Form("GET"),),
+    "login": (
+        Form(
+            "POST",
+            {
+                "username": Field("sign-in", "creator@example.com"),
+                "password": Field("sign-in", "kajaccess-demo"),
+                **NEXT,
+            },
+            (AuthenticationForm,),
+            refused=frozenset({200, 429}),
+            changes=True,
+            user="nobody",
+        ),
+    ),
+    "logout": (Form("POST", changes=True, user="leaving"),),
+    "library:index": (Form("GET", user="ada"),),
+    "library:product": (Form("GET", user="ada"),),
+    "library:lesson": (Form("GET", user="ada"),),
+    "library:complete": (Form("POST", user="ada", changes=True),),
+    "contacts:list": (
+        Form(
+            "GET",
+            {
+                "q": Field("search", "ada"),
+                "offer": Field("optional id", model=Offer),
+                "product": Field("optional id", model=Product),
+                "tag": Field("optional id", model=Tag),
+                "access": Field("optional choice"),
+                "billing": Field("optional choice"),
+                **VIEW,
+            },
+            (ContactFilter,),
+        ),
+    ),
+    "contacts:profile": (Form("GET"),),
+    "contacts:preview": (Form("GET"),),
+    "contacts:products": (Form("GET"),),
+    "contacts:more_info": (Form("GET"),),
+    "contacts:purchases": (Form("GET"),),
+    "contacts:activity": (Form("GET", {"page": Field("lenient")}),),
+    "contacts:grant_offer_form": (Form("GET", NEXT),),
+    "contacts:grant_offer": (
+        Form(
+            "POST",
+            {
+                "offer": Field("id", lambda w: w["offer_to_grant"], Offer),
+                "send_email": Field("lenient", "on"),
+                **NEXT,
+            },
+            (GrantOfferForm,),
+            changes=True,
+        ),
+    ),
+    "contacts:revoke_confirm": (Form("GET", NEXT),),
+    "contacts:revoke_product_confirm": (Form("GET", NEXT),),
+    "contacts:restore_confirm": (Form("GET", NEXT, ids=RESTORABLE),),
+    "contacts:restore_product_confirm": (Form("GET", NEXT, ids=PARTLY_REVOKED),),
+    "contacts:revoke": CHANGE_ACCESS,
+    "contacts:revoke_product": CHANGE_ACCESS,
+    "contacts:restore": RESTORE,
+    "contacts:restore_product": RESTORE_PRODUCT,
+    "bulk:preview": _bulk_forms(start=False),
+    "bulk:start": _bulk_forms(start=True),
+    "bulk:export": (Form("GET", SELECTION, (SelectionForm,)), Form("POST", SELECTION)),
+    "bulk:history": (Form("GET", {"page": Field("lenient")}),),
+    "bulk:detail": (Form("GET"),),
+    "bulk:undo_confirm": (Form("GET"),),
+    "bulk:undo": (
+        Form("POST", {**REASON, "confirm_count": Field("lenient")}, (ConfirmForm,), changes=True),
+    ),
+    "products:list": (Form("GET"),),
+    "products:progress": _progress({**PROGRESS, **VIEW}),
+    "products:progress_csv": _progress(PROGRESS),
+    "products:offers": (Form("GET"),),
+    "products:offer_create": (
+        Form("POST", {"title": _line("Fuzz Course"), **OFFER_FIELDS}, OFFER_CLASSES, changes=True),
+    ),
+    "products:offer_edit": (
+        Form("POST", {"title": _line("Bootcamp"), **OFFER_FIELDS}, OFFER_CLASSES, changes=True),
+    ),
+    "products:offer_changes": (
+        Form(
+            "GET",
+            {"products": Field("optional id", lambda w: [w["ids"]["product_id"]], Product, True)},
+            (OfferProductsForm,),
+        ),
+    ),
+    "products:offer_delete": (Form("GET"), Form("POST", changes=True)),
+    "products:offer_restore": (Form("POST"),),
+    "purchases:activity": (
+        Form(
+            "GET",
+            {
+                "kind": Field("optional choice"),
+                "actor_kind": Field("optional choice"),
+                "page": Field("lenient"),
+            },
+            (ActivityFilter,),
+        ),
+    ),
+    "billing:subscription": (Form("GET", NEXT),),
+    "billing:cancel": (
+        Form(
+            "POST",
+            {"when": Field("choice", "date"), "on": Field("date", IN_A_MONTH), **NEXT},
+            (CancelPaymentsForm,),
+            changes=True,
+        ),
+    ),
+    "billing:pause": (
+        Form(
+            "POST",
+            {"how": Field("choice", "until"), "until": Field("date", IN_A_MONTH), **NEXT},
+            (PausePaymentsForm,),
+            changes=True,
+        ),
+    ),
+    "billing:stop_cancellation": (Form("POST", NEXT),),
+    "billing:resume": (Form("POST", NEXT),),
+    "automations:list": (
+        Form(
+            "POST",
+            {
+                "trigger": Field("choice", "tag_added"),
+                "tag_name": _line("Fuzzed"),
+                "trigger_offer": Field("optional id", model=Offer),
+                "action": Field("choice", "grant_offer"),
+                "offer": Field("id", lambda w: w["offer_to_grant"], Offer),
+            },
+            (AutomationForm,),
+            changes=True,
+        ),
+        # Set off by an offer: the offer that sets it off is required.
+        Form(
+            "POST",
+            {
+                "trigger": Field("choice", "offer_granted"),
+                "tag_name": Field("optional line"),
+                "trigger_offer": Field("id", lambda w: w["ids"]["offer_id"], Offer),
+                "action": Field("choice", "revoke_offer"),
+                "offer": Field("id", lambda w: w["offer_to_grant"], Offer),
+            },
+            changes=True,
+            only=("trigger_offer", "tag_name"),
+        ),
+    ),
+    "automations:pause": (Form("POST", changes=True),),
+    "automations:resume": (Form("POST"),),
+    "automations:delete": (Form("GET"), Form("POST", changes=True)),
+}

@@ -1,0 +1,210 @@
+"""Every form of every URL, sent boundary and malformed values one field at a time.
+
+FORMS (tests/fuzz_forms.py) maps every URL name of `patterns()` to the forms it takes:
+their fields, each with a kind and a value it accepts. The fuzzer sends a form with
+every field valid but one, set to each HOSTILE value in turn. A value the field's kind
+must refuse gets the view's refusal (a 4xx, or for sign-in the page with the error) with
+a message, and leaves every row of every model as it was; any other value gets anything
+but a 500. A URL, or a form class of the project, missing from FORMS fails
+`test_every_url_and_every_form_is_fuzzed`.
+"""
+
+import hashlib
+
+import django_filters
+import pytest
+from django import forms
+from django.apps import apps
+from django.core.cache import cache
+from django.db import connection, transaction
+
+from contacts.models import Contact, Tag
+from kajaccess.actors import Actor
+from products.models import Offer, Product
+from purchases.access import services
+from purchases.models import AccessStatus, Grant
+from tests.fuzz_forms import FORMS, HOSTILE, REFUSES, Field, Form
+from tests.test_security import client_for, patterns, url_for, world  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def fuzzed(world):  # noqa: F811
+    """The world of test_security, with what a valid form of each URL needs."""
+    creator, other = world["creator"], world["other_member"]
+    site, other_site = creator.memberships.get().site, other.memberships.get().site
+    ada = Contact.objects.get(site=site, email="ada@example.com")
+    grace = Contact.objects.get(site=site, email="grace@example.com")
+    revoked = Grant.objects.get(contact=grace, offer_id=world["ids"]["offer_id"])
+    held = Grant.objects.filter(contact=ada, status=AccessStatus.ACTIVE).values("offer_id")
+    Tag.objects.get_or_create(site=other_site, name="Other tag")
+    actor = Actor.creator(creator)
+    partly_holder = Contact.objects.filter(site=site).exclude(pk__in=[ada.pk, grace.pk]).first()
+    bootcamp = Offer.objects.get(pk=world["ids"]["offer_id"])
+    partly = services.grant_offer(contact=partly_holder, offer=bootcamp, actor=actor).obj
+    advanced = Product.objects.get(pk=world["ids"]["product_id"])
+    services.revoke_product(grant=partly, product=advanced, actor=actor)
+    return {
+        **world,
+        "ids": {
+            **world["ids"],
+            "grace_id": grace.pk,
+            "revoked_grant_id": revoked.pk,
+            "partly_contact_id": partly_holder.pk,
+            "partly_grant_id": partly.pk,
+        },
+        "bootcamp_products": list(bootcamp.products.values_list("pk", flat=True)),
+        "offer_to_grant": Offer.objects.live().filter(site=site).exclude(pk__in=held).first().pk,
+        "other site": {
+            model: model.objects.filter(site=other_site).first().pk
+            for model in (Offer, Product, Tag, Contact)
+        },
+        "clients": {"creator": client_for(creator), "ada": client_for(world["ada"])},
+    }
+
+
+def snapshot() -> dict:
+    """Every model's row count and a checksum of its rows."""
+    state = {}
+    with connection.cursor() as cursor:
+        for model in apps.get_models(include_auto_created=True):
+            meta = model._meta
+            table, pk = map(connection.ops.quote_name, (meta.db_table, meta.pk.column))
+            cursor.execute(f"SELECT * FROM {table} ORDER BY {pk}")
+            rows = cursor.fetchall()
+            state[meta.label] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
+    return state
+
+
+def _value(spec: Field, w: dict):
+    value = spec.valid(w) if callable(spec.valid) else spec.valid
+    return [str(item) for item in value] if spec.many else value
+
+
+def _hostile(spec: Field, name: str, w: dict):
+    value = HOSTILE[name]
+    if name == "other site":
+        value = str(w["other site"][spec.model or Contact])
+    if spec.many:
+        return [] if value == "" else [value]
+    return value
+
+
+def _url(name: str, pattern: str, form: Form, w: dict) -> str:
+    ids = {**w["ids"], **{key: w["ids"][other] for key, other in form.ids.items()}}
+    return url_for(pattern, ids)
+
+
+def _send(w: dict, form: Form, url: str, data: dict, htmx: bool):
+    cache.clear()  # sign-in attempts are counted there
+    # Signing in or out changes who the client is: those get a client of their own.
+    fresh = {"nobody": lambda: client_for(None), "leaving": lambda: client_for(w["creator"])}
+    client = fresh[form.user]() if form.user in fresh else w["clients"][form.user]
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    if form.method == "GET":
+        return client.get(url, data, **headers)
+    return client.post(url, data, **headers)
+
+
+def _says_why(response) -> bool:
+    """A refusal tells the creator what to fix."""
+    if response.get("Content-Type", "").startswith("text/plain"):
+        return bool(response.content.strip())
+    html = response.content.decode()
+    marks = ('class="errorlist', 'role="alert"', "message--error", 'class="field-error')
+    return any(mark in html for mark in marks)
+
+
+def _cases(w: dict):
+    """Each form of each URL, valid but for one field made hostile."""
+    for name, pattern, _ in patterns():
+        for form in FORMS[name]:
+            url = _url(name, pattern, form, w)
+            valid = {key: _value(spec, w) for key, spec in form.fields.items()}
+            for key, spec in form.fields.items():
+                if form.only is not None and key not in form.only:
+                    continue
+                for hostile in HOSTILE:
+                    data = {**valid, key: _hostile(spec, hostile, w)}
+                    yield name, form, url, data, f"{key}={hostile}", hostile in REFUSES[spec.kind]
+
+
+def _try(w, form, url, data, htmx, before, check=True):
+    """Send a form and say whether it changed anything; nothing of it stays."""
+    with transaction.atomic():
+        response = _send(w, form, url, data, htmx)
+        changed = check and snapshot() != before
+        transaction.set_rollback(True)
+    return response, changed
+
+
+def test_every_url_and_every_form_is_fuzzed():
+    assert set(FORMS) == {name for name, _, _ in patterns()}
+    fuzzed_classes = set()
+    for name, variants in FORMS.items():
+        fields = set().union(*(form.fields for form in variants))
+        for form in variants:
+            for cls in form.classes:
+                names = (
+                    cls.base_filters
+                    if issubclass(cls, django_filters.FilterSet)
+                    else cls.base_fields
+                )
+                assert set(names) <= fields, (name, cls.__name__, set(names) - fields)
+                fuzzed_classes.add(cls)
+    ours = [
+        cls
+        for base in (forms.BaseForm, django_filters.FilterSet)
+        for cls in _subclasses(base)
+        if cls.__module__.split(".")[0] in {"kajaccess", "contacts", "products", "purchases"}
+        and ".admin" not in cls.__module__
+    ]
+    assert set(ours) - fuzzed_classes == set()
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_each_valid_form_is_taken(fuzzed):
+    """The fuzzer's starting point is a form the view takes, so each refusal is its field's."""
+    before = snapshot()
+    for name, pattern, _ in patterns():
+        for form in FORMS[name]:
+            url = _url(name, pattern, form, fuzzed)
+            data = {key: _value(spec, fuzzed) for key, spec in form.fields.items()}
+            response, changed = _try(fuzzed, form, url, data, False, before)
+            assert response.status_code in {200, 302}, (name, response.status_code)
+            if name != "logout":
+                assert not response.get("Location", "").startswith("/accounts/login"), name
+            assert changed == form.changes, (name, form.method, changed)
+
+
+def test_no_hostile_value_gets_a_500_or_changes_anything_it_is_refused(fuzzed):
+    # Each case is rolled back, so every one starts from this state.
+    before = snapshot()
+    failures = []
+    for i, (name, form, url, data, case, must_refuse) in enumerate(_cases(fuzzed)):
+        reading = form.method == "GET"
+        # Every other case asks as HTMX does, for the partial a page swaps in.
+        try:
+            response, changed = _try(
+                fuzzed, form, url, data, i % 2 == 1, before, check=must_refuse or reading
+            )
+        except Exception as error:
+            error.add_note(f"{form.method} {name} {case}")
+            raise
+        status = response.status_code
+        problems = [
+            (status >= 500, f"{status}"),
+            (must_refuse and status not in form.refused, f"{status}, not refused"),
+            (must_refuse and not _says_why(response), "refused without a message"),
+            # A page's view parameters and lenient fields never stop it from showing.
+            (reading and not must_refuse and status != 200, f"{status}, not shown"),
+            (changed, "changed something"),
+        ]
+        failures += [f"{form.method} {name} {case}: {text}" for found, text in problems if found]
+    assert not failures, "\n".join(failures)
