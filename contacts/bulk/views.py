@@ -13,12 +13,11 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from contacts.bulk import actions as bulk_actions
 from contacts.bulk import recovery as bulk_recovery
-from contacts.bulk.actions import REGISTRY, UNDO_OF, BulkActionType, actions_for
+from contacts.bulk.actions import BulkActionType, actions_for, registry
 from contacts.bulk.forms import BulkActionForm, ConfirmForm, SelectionForm
 from contacts.bulk.runner import start_bulk_action, start_undo
 from contacts.bulk.selection import outside_site, preview, selected_contacts
 from contacts.export import csv_lines
-from contacts.models import Tag
 from contacts.table import page_number
 from kajaccess.web import member_required, wants_partial
 from purchases.models import BulkAction
@@ -72,30 +71,26 @@ class Proposal:
         return self.preview.skipped.total()
 
     @property
-    def is_revoke(self) -> bool:
-        return self.action.name in ("revoke_offer", "undo_grant_offer")
-
-    @property
     def prompt(self) -> str:
-        if self.params_form is not None and "offer" in self.params_form.fields:
-            return f"{self.selected_text} selected. Choose an offer to see what will change."
-        return f"{self.selected_text} selected. Enter a tag to see what will change."
+        return f"{self.selected_text} selected. {self.action.prompt}"
 
     @property
     def selected_text(self) -> str:
         return "1 contact" if self.selected == 1 else f"{self.selected} contacts"
 
     @property
-    def tag_names(self) -> list[str]:
-        """The site's tags, offered as suggestions for a tag action."""
-        if self.params_form is None or "tag" not in self.params_form.fields:
-            return []
-        tags = Tag.objects.filter(site=self.params_form.site).order_by("name")
-        return list(tags.values_list("name", flat=True))
+    def suggestions(self) -> list[str]:
+        """What the parameter form offers to pick from as the creator types, if anything."""
+        return getattr(self.params_form, "suggestions", [])
 
     @property
-    def undo_description(self) -> str:
-        return bulk_actions.action_for(self.undo_of).describe()
+    def explanation(self) -> str:
+        """What an undo puts back, said before it starts."""
+        if self.undo_of is None:
+            return ""
+        undo = self.action(self.bulk)
+        undo._original = self.undo_of
+        return undo.explain()
 
 
 def _count(site, selection: dict) -> int:
@@ -194,8 +189,12 @@ def _back_to_contacts(request) -> str:
     return _contacts_url(query.urlencode())
 
 
+def _action_form(request) -> BulkActionForm:
+    return BulkActionForm(request.POST, site=request.site, menu=registry.menu())
+
+
 def _menu_proposal(request, form: BulkActionForm, *, confirming: bool) -> Proposal:
-    action = REGISTRY[form.cleaned_data["action"]]
+    action = registry.get(form.cleaned_data["action"])
     params_data = request.POST
     if not confirming and action.form_class is not None:
         # The first time the popup opens, nothing is chosen yet: no errors to show.
@@ -218,7 +217,7 @@ def _menu_proposal(request, form: BulkActionForm, *, confirming: bool) -> Propos
 @require_POST
 def bulk_preview(request):
     """The confirmation popup for the action bar's selection; it changes nothing."""
-    form = BulkActionForm(request.POST, site=request.site)
+    form = _action_form(request)
     if not form.is_valid():
         return _refusal(request, _selection_form_errors(form), _back_to_contacts(request))
     proposal = _menu_proposal(request, form, confirming=False)
@@ -238,8 +237,8 @@ def _started(request, bulk: BulkAction):
 @member_required
 @require_POST
 def bulk_start(request):
-    """Confirming the popup: queue the bulk action and go to its page."""
-    form = BulkActionForm(request.POST, site=request.site)
+    """Confirming the popup: store its contacts, queue the bulk action and go to its page."""
+    form = _action_form(request)
     if not form.is_valid():
         return _refusal(request, _selection_form_errors(form), _back_to_contacts(request))
     proposal = _menu_proposal(request, form, confirming=True)
@@ -253,6 +252,7 @@ def bulk_start(request):
                 params=proposal.bulk.params,
                 selection=proposal.selection,
                 reason=confirm.cleaned_data["reason"],
+                expected_total=proposal.selected,
             )
         except ValidationError as error:
             confirm.add_error(None, error)
@@ -271,7 +271,7 @@ def _undo_proposal(request, original: BulkAction, confirm_form_data) -> Proposal
     selection = {"undo_of": original.pk}
     return _propose(
         request,
-        action=UNDO_OF[original.action],
+        action=bulk_actions.action_for(original).undo_class,
         selection=selection,
         params_data=None,
         confirm_form_data=confirm_form_data,
@@ -285,7 +285,7 @@ def _undo_refusal(request, original: BulkAction):
     action = bulk_actions.action_for(original)
     if action.undone_by is not None:
         message = f"Bulk action #{original.pk} was already undone by #{action.undone_by.pk}."
-    elif original.action not in UNDO_OF:
+    elif action.undo_class is None:
         message = f"{action.label} cannot be undone."
     elif original.status != BulkAction.Status.DONE:
         message = f"Bulk action #{original.pk} is still running: undo it once it is done."
@@ -319,6 +319,7 @@ def undo(request, bulk_id: int):
                 user=request.user,
                 original=original,
                 reason=confirm.cleaned_data["reason"],
+                expected_total=proposal.selected,
             )
         except ValidationError as error:
             confirm.add_error(None, error)
@@ -418,7 +419,11 @@ def bulk_export(request):
     if not form.is_valid():
         back_url = _contacts_url(data.get("query", ""))
         return _refusal(request, _selection_form_errors(form), back_url, "Nothing to export")
-    contacts = selected_contacts(request.site, form.selection())
+    try:
+        contacts = selected_contacts(request.site, form.selection())
+    except ValidationError as error:
+        back_url = _contacts_url(data.get("query", ""))
+        return _refusal(request, error.messages, back_url, "Nothing to export")
     response = StreamingHttpResponse(csv_lines(contacts), content_type="text/csv; charset=utf-8")
     filename = f"{request.site.slug}-contacts-{timezone.localdate():%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -9,7 +9,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
-from kajaccess.web import member_required
+from kajaccess.web import member_required, wants_partial
 from products.charts import completion_chart, weekly_chart
 from products.filters import ProgressFilter
 from products.models import Product
@@ -42,12 +42,10 @@ def product_progress(request, product_id: int):
     product = get_object_or_404(Product, site=request.site, pk=product_id)
     report, lessons_total = _progress_filter(request, product)
     if not report.is_valid():
-        return render(
-            request,
-            "products/progress.html",
-            {"product": product, "filter": report, "active_tab": "products", "invalid": True},
-            status=400,
-        )
+        context = {"product": product, "filter": report, "active_tab": "products", "invalid": True}
+        if wants_partial(request):
+            return render(request, "products/partials/progress_refusal.html", context, status=400)
+        return render(request, "products/progress.html", context, status=400)
     table = ProgressTable(report.qs, lessons_total=lessons_total)
     RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
     distribution = selectors.completion_distribution(report.qs, lessons_total)

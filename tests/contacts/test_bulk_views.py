@@ -478,7 +478,7 @@ def test_undo_restores_exactly_what_the_bulk_revoke_revoked(post, creator_client
     assert popup.status_code == 200
     assert f"Undo revoke #{revoke.pk} for 2 contacts?" in html(popup)
     assert numbers(popup) == {"Selected": 2, "Will change": 1, "Skipped": 1}
-    assert reasons(popup) == {"Already restored": 1}
+    assert reasons(popup) == {"Changed since by creator@example.com": 1}
     assert "Gives back the access that bulk action" in html(popup)
 
     response = post("bulk:undo", {"reason": "Wrong list"}, args=[revoke.pk])
