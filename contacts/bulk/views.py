@@ -113,10 +113,12 @@ def _propose(
     """Bind the action's parameters and, once they are valid, count what it will change."""
     selected = _count(request.site, selection)
     params_form = None
-    params = {}
+    params = None  # until they are known, nothing can be counted
     if undo_of is not None:
         params = {"undo_of": undo_of.pk}
-    elif action.form_class is not None:
+    elif action.form_class is None:
+        params = {}
+    else:
         params_form = action.form_class(params_data, site=request.site, auto_id=AUTO_ID)
         if params_form.is_bound and params_form.is_valid():
             params = params_form.params()
@@ -137,7 +139,7 @@ def _propose(
         query=query,
         undo_of=undo_of,
     )
-    if params:
+    if params is not None:
         proposal.bulk = BulkAction(
             site=request.site,
             created_by=request.user,
