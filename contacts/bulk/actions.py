@@ -16,7 +16,6 @@ from contacts import services as contact_services
 from contacts.bulk.forms import OfferChoiceForm, TagChoiceForm
 from contacts.models import Contact, ContactTag, Tag
 from kajaccess.actors import Actor
-from kajaccess.models import Site
 from products.models import Offer
 from purchases.access import services as access_services
 from purchases.models import AccessStatus, BulkAction, Grant, Subscription
@@ -322,31 +321,6 @@ class RemoveTagAction(TagAction):
             tag=self.tag, contact_ids=contact_ids, actor=self.actor
         )
         return len(removed), skipped_rest(contact_ids, removed, "not tagged")
-
-
-# --- The Bulk actions tab ---------------------------------------------------------------------
-
-
-def history(site: Site) -> QuerySet:
-    """A site's bulk actions, newest first, ready for `actions_for`."""
-    return (
-        BulkAction.objects.filter(site=site)
-        .select_related("site", "created_by", "undo_of")
-        .prefetch_related("undone_by")
-        .order_by("-created_at", "-pk")
-    )
-
-
-def actions_for(bulks) -> list[BulkActionType]:
-    """The actions of a page of bulk actions, with all their Offers read in one query."""
-    actions = [action_for(bulk) for bulk in bulks]
-    offer_ids = {a.params["offer"] for a in actions if isinstance(a, OfferAction)}
-    if offer_ids:
-        offers = Offer.objects.in_bulk(offer_ids)
-        for action in actions:
-            if isinstance(action, OfferAction):
-                action._offer = offers[action.params["offer"]]
-    return actions
 
 
 # Registers the undo actions; last, as they are built on the classes above.

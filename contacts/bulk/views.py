@@ -12,9 +12,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from contacts.bulk import actions as bulk_actions
-from contacts.bulk import recovery as bulk_recovery
-from contacts.bulk.actions import BulkActionType, actions_for, registry
+from contacts.bulk.actions import BulkActionType, registry
 from contacts.bulk.forms import BulkActionForm, ConfirmForm, SelectionForm
+from contacts.bulk.history import Entry, entries_for, site_bulk_actions
 from contacts.bulk.runner import start_bulk_action, start_undo
 from contacts.bulk.selection import outside_site, preview, selected_contacts
 from contacts.export import csv_lines
@@ -330,62 +330,9 @@ def undo(request, bulk_id: int):
     return _confirmation(request, proposal, status=400)
 
 
-@dataclass
-class Entry:
-    """A bulk action as its page and the history show it."""
-
-    action: BulkActionType
-
-    @property
-    def bulk(self) -> BulkAction:
-        return self.action.bulk
-
-    @property
-    def selection(self) -> str:
-        selection = self.bulk.selection
-        if "undo_of" in selection:
-            return f"The contacts changed by #{selection['undo_of']}"
-        if selection.get("all"):
-            query = QueryDict(selection.get("query", ""))
-            search = query.get("q", "").strip()
-            filters = sum(1 for name, value in query.items() if name != "q" and value)
-            filters_text = f"{filters} filter{'' if filters == 1 else 's'}"
-            if search and filters:
-                return f"All matching “{search}” and {filters_text}"
-            if search:
-                return f"All matching “{search}”"
-            return f"All matching {filters_text}" if filters else "All contacts"
-        checked = len(selection.get("ids", []))
-        return f"{checked} checked contact{'' if checked == 1 else 's'}"
-
-    @property
-    def selection_url(self) -> str:
-        """The Contacts tab with the search and filters of an "all matching" selection."""
-        if not self.bulk.selection.get("all"):
-            return ""
-        return _contacts_url(self.bulk.selection.get("query", ""))
-
-    @property
-    def skipped(self) -> list[tuple[str, int]]:
-        return sorted(self.bulk.outcome.get("skipped", {}).items(), key=lambda i: -i[1])
-
-    @property
-    def failed(self) -> list[tuple[str, int]]:
-        return sorted(self.bulk.outcome.get("failed", {}).items(), key=lambda i: -i[1])
-
-    @property
-    def is_done(self) -> bool:
-        return self.bulk.status == BulkAction.Status.DONE
-
-    @cached_property
-    def is_stalled(self) -> bool:
-        """No chunk done for too long: its worker stopped, and the access sweep requeues it."""
-        return bulk_recovery.is_stalled(self.bulk)
-
-
 def _bulk_action(request, bulk_id: int) -> Entry:
-    bulk = get_object_or_404(bulk_actions.history(request.site), pk=bulk_id)
-    return Entry(actions_for([bulk])[0])
+    bulk = get_object_or_404(site_bulk_actions(request.site), pk=bulk_id)
+    return entries_for([bulk])[0]
 
 
 @member_required
@@ -402,9 +349,9 @@ def bulk_action(request, bulk_id: int):
 @require_GET
 def history(request):
     """The "Bulk actions" tab: the site's bulk actions, newest first."""
-    paginator = Paginator(bulk_actions.history(request.site), BULK_ACTIONS_PER_PAGE)
+    paginator = Paginator(site_bulk_actions(request.site), BULK_ACTIONS_PER_PAGE)
     page = paginator.get_page(page_number(request.GET.get("page")))
-    entries = [Entry(action) for action in actions_for(page.object_list)]
+    entries = entries_for(page.object_list)
     return render(
         request,
         "contacts/bulk/history.html",
