@@ -101,7 +101,7 @@ def test_the_contacts_tab_has_a_checkbox_per_row_and_the_action_bar(creator_clie
     )
     for label in ("Grant offer", "Revoke offer", "Add tag", "Remove tag", "Export CSV"):
         assert re.search(rf"<button [^>]*data-bulk-action>{label}</button>", page), label
-    # The search travels with the selection, so "all matching" can be rebuilt from it.
+    # The search travels with the selection, so "all matching" can be resolved from it.
     assert '<input type="hidden" name="query" value="q=a&amp;sort=contact">' in page
     assert "Select all" not in page.split("</noscript>")[0].split("<noscript>")[-1]
 
