@@ -1,12 +1,14 @@
-"""The Contacts tab's search and filters; "all matching" in a bulk action is rebuilt from them."""
+"""The Contacts tab's search and filters; a bulk action's "all matching" is resolved from them."""
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
 from contacts.models import ContactTag, Tag
+from kajaccess.filters import RefusingFilterSet
 from kajaccess.models import Site
 from products.models import Offer, Product
 from purchases.access.states import current_access_q, revoked_access_q
@@ -20,7 +22,7 @@ ACCESS_CHOICES = [
 ]
 
 
-class ContactFilter(django_filters.FilterSet):
+class ContactFilter(RefusingFilterSet):
     q = django_filters.CharFilter(
         label="Search",
         method="filter_search",
@@ -29,25 +31,39 @@ class ContactFilter(django_filters.FilterSet):
         ),
     )
     offer = django_filters.ModelChoiceFilter(
-        label="Offer", queryset=Offer.objects.none(), method="filter_offer", empty_label="Any"
+        label="Offer",
+        queryset=Offer.objects.none(),
+        method="filter_offer",
+        empty_label="Any",
+        error_messages={"invalid_choice": "That offer no longer exists."},
     )
     product = django_filters.ModelChoiceFilter(
         label="Product",
         queryset=Product.objects.none(),
         method="filter_product",
         empty_label="Any",
+        error_messages={"invalid_choice": "That product no longer exists."},
     )
     tag = django_filters.ModelChoiceFilter(
-        label="Tag", queryset=Tag.objects.none(), method="filter_tag", empty_label="Any"
+        label="Tag",
+        queryset=Tag.objects.none(),
+        method="filter_tag",
+        empty_label="Any",
+        error_messages={"invalid_choice": "That tag no longer exists."},
     )
     access = django_filters.ChoiceFilter(
-        label="Access", choices=ACCESS_CHOICES, method="filter_access", empty_label="Any"
+        label="Access",
+        choices=ACCESS_CHOICES,
+        method="filter_access",
+        empty_label="Any",
+        error_messages={"invalid_choice": "Choose an access state from the list."},
     )
     billing = django_filters.ChoiceFilter(
         label="Subscription",
         choices=Subscription.Status.choices,
         method="filter_billing",
         empty_label="Any",
+        error_messages={"invalid_choice": "Choose a subscription state from the list."},
     )
 
     def __init__(self, data=None, queryset=None, *, site, **kwargs):
@@ -94,5 +110,15 @@ class ContactFilter(django_filters.FilterSet):
 
 
 def contacts_matching(site: Site, query: str) -> QuerySet:
-    """The contacts the Contacts tab shows for a query string of its search and filters."""
-    return ContactFilter(QueryDict(query), queryset=contacts_table(site), site=site).qs
+    """The contacts the Contacts tab shows for a query string of its search and filters.
+
+    Raises ValidationError when a filter does not validate (a tag deleted since, say):
+    leaving that filter out would match contacts that nobody chose.
+    """
+    filters = ContactFilter(QueryDict(query), queryset=contacts_table(site), site=site)
+    if not filters.is_valid():
+        raise ValidationError(
+            f"The search or filters of this selection can no longer be used: {filters.refusal} "
+            "Search again, then select the contacts."
+        )
+    return filters.qs

@@ -10,7 +10,7 @@ from django.utils.functional import cached_property
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import ngettext
 
-from contacts.bulk.actions import MENU
+from contacts.bulk.actions import registry
 from contacts.models import Contact
 
 PER_PAGE_CHOICES = (10, 25, 50, 100)
@@ -88,8 +88,11 @@ class ContactTable(tables.Table):
     # The table's footer offers these, and its sort and page size travel with the filters.
     per_page_choices = PER_PAGE_CHOICES
     filter_form_id = "contacts-filters"
-    # The action bar above the table (Export CSV comes after them).
-    bulk_actions = [(action.name, action.label) for action in MENU]
+
+    @property
+    def bulk_actions(self) -> list[tuple[str, str]]:
+        """The action bar above the table (Export CSV comes after them)."""
+        return [(action.name, action.label) for action in registry.menu()]
 
     class Meta:
         model = Contact

@@ -2,10 +2,11 @@ import django_filters
 from django.db.models import Q
 
 from contacts.models import Contact
+from kajaccess.filters import RefusingFilterSet
 from purchases.access.states import PRODUCT_STATES, AccessState
 
 
-class ProgressFilter(django_filters.FilterSet):
+class ProgressFilter(RefusingFilterSet):
     """The Product Progress report's filters: who, and in which access state."""
 
     q = django_filters.CharFilter(method="search", label="Search name or email")
@@ -14,6 +15,7 @@ class ProgressFilter(django_filters.FilterSet):
         choices=[(state.value, state.label) for state in PRODUCT_STATES],
         empty_label="Any access",
         method="in_state",
+        error_messages={"invalid_choice": "Pick an access state from the list."},
     )
 
     class Meta:

@@ -47,7 +47,12 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     site = factory.SubFactory(SiteFactory)
-    role = SiteMembership.Role.OWNER
+    # A site has one owner: the first member is it, a further one an administrator.
+    role = factory.LazyAttribute(
+        lambda m: SiteMembership.Role.ADMIN
+        if SiteMembership.objects.filter(site=m.site, role=SiteMembership.Role.OWNER).exists()
+        else SiteMembership.Role.OWNER
+    )
 
 
 class TagFactory(factory.django.DjangoModelFactory):

@@ -1,15 +1,7 @@
-"""Bulk actions on the Contacts tab.
+"""The bulk actions, one class each, and the registry that lists them.
 
-An action is a small class: a name, a label, a form for its parameters, a `count` of
-what it will do to a whole selection and one `execute` over a chunk of contact ids.
-`REGISTRY` lists them; adding an action is adding a class. Actions never write
-themselves: they call the same services as the single-contact flow, whose set-based
-forms keep the statements per chunk fixed whatever the chunk's size.
-
-`count` answers with one aggregate query over the selection (a COUNT per outcome, each
-filtered by an EXISTS), so the confirmation popup costs the same few queries for 20 or
-200,000 contacts. Its conditions are the ones `execute` applies, so the preview says
-what the run will then do.
+Adding a bulk action is adding one class here and registering it: the action bar, the
+confirmation popup, the run and the history all read what they need from the class.
 """
 
 from abc import ABC, abstractmethod
@@ -17,19 +9,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from contacts import services as contact_services
+from contacts.bulk.forms import OfferChoiceForm, TagChoiceForm
 from contacts.models import Contact, ContactTag, Tag
 from kajaccess.actors import Actor
-from kajaccess.forms import DatabaseIdField, SingleLineField
-from kajaccess.models import Site
 from products.models import Offer
 from purchases.access import services as access_services
-from purchases.models import AccessEvent, AccessStatus, BulkAction, Grant, Subscription
-
-HAS_OFFER_AGAIN = "has this offer again"
+from purchases.models import AccessStatus, BulkAction, Grant, Subscription
 
 
 @dataclass
@@ -68,56 +57,27 @@ def _tally(
     )
 
 
-class OfferChoiceForm(forms.Form):
-    offer = DatabaseIdField(
-        label="Offer",
-        queryset=Offer.objects.none(),
-        empty_label="Choose an offer",
-        error_messages={
-            "required": "Choose an offer.",
-            "invalid_choice": "Choose one of your live offers.",
-        },
-    )
-
-    def __init__(self, *args, site: Site, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["offer"].queryset = Offer.objects.live().filter(site=site).order_by("title")
-
-    def params(self) -> dict:
-        return {"offer": self.cleaned_data["offer"].pk}
-
-
-class TagChoiceForm(forms.Form):
-    tag = SingleLineField(
-        max_length=80,
-        label="Tag",
-        error_messages={
-            "required": "Enter a tag.",
-            "max_length": "A tag can be at most %(limit_value)d characters.",
-        },
-        widget=forms.TextInput(attrs={"autocomplete": "off", "list": "site-tags"}),
-    )
-
-    def __init__(self, *args, site: Site, **kwargs):
-        self.site = site
-        super().__init__(*args, **kwargs)
-
-    def clean_tag(self):
-        name = " ".join(self.cleaned_data["tag"].split())
-        if not name:
-            raise ValidationError("Enter a tag.")
-        return name
-
-    def params(self) -> dict:
-        return {"tag": self.cleaned_data["tag"]}
+def skipped_rest(contact_ids: list[int], done: list[int], reason: str) -> Counter:
+    """The contacts of a chunk a service left as they were, all for one reason."""
+    rest = len(contact_ids) - len(done)
+    return Counter({reason: rest} if rest else {})
 
 
 class BulkActionType(ABC):
+    """A bulk action: what the action bar, the popup, the run and the history know of it."""
+
     do_not_call_in_templates = True  # templates read an action class's name and label
     name: str
     label: str
     form_class: type[forms.Form] | None = None
-    undoable = False
+    # What the popup asks for until the parameters are chosen.
+    prompt = "Confirm to see what will change."
+    # Takes access away: the popup warns, and its button is styled as dangerous.
+    revokes = False
+    # Offered in the Contacts tab's action bar; an undo starts from the history instead.
+    in_menu = True
+    # The name of the action that puts back what this one changed; None when nothing can.
+    undo_action: str | None = None
 
     def __init__(self, bulk: BulkAction):
         self.bulk = bulk
@@ -133,11 +93,15 @@ class BulkActionType(ABC):
 
     @abstractmethod
     def count(self, contacts: QuerySet) -> Preview:
-        """What `execute` would do to these contacts, counted in one aggregate query."""
+        """What `execute` would do to these contacts, counted in a fixed number of queries."""
 
     @abstractmethod
     def execute(self, contact_ids: list[int]) -> tuple[int, Counter]:
-        """Change a chunk; returns how many changed and the skip reasons of the rest."""
+        """Change a chunk of contacts of the site; how many changed, and why the rest did not."""
+
+    @property
+    def undo_class(self) -> type["BulkActionType"] | None:
+        return registry.get(self.undo_action) if self.undo_action else None
 
     @property
     def undone_by(self) -> BulkAction | None:
@@ -146,17 +110,56 @@ class BulkActionType(ABC):
 
     @property
     def can_undo(self) -> bool:
-        """A finished bulk grant or revoke that changed something is undone once."""
+        """A finished bulk action of a kind that can be undone, that changed something, once."""
         return (
-            self.undoable
+            self.undo_action is not None
             and self.bulk.status == BulkAction.Status.DONE
             and self.bulk.changed > 0
             and self.undone_by is None
         )
 
 
+class BulkActionRegistry:
+    """The bulk actions by name; the action bar offers those `in_menu`, in registration order."""
+
+    def __init__(self):
+        self._actions: dict[str, type[BulkActionType]] = {}
+
+    def register(self, action: type[BulkActionType]) -> type[BulkActionType]:
+        if action.name in self._actions:
+            raise ImproperlyConfigured(f"A bulk action named “{action.name}” is registered.")
+        self._actions[action.name] = action
+        return action
+
+    def unregister(self, action: type[BulkActionType]) -> None:
+        self._actions.pop(action.name, None)
+
+    def get(self, name: str) -> type[BulkActionType]:
+        try:
+            return self._actions[name]
+        except KeyError:
+            raise ValidationError(f"Unknown bulk action “{name}”.") from None
+
+    def names(self) -> list[str]:
+        return list(self._actions)
+
+    def menu(self) -> list[type[BulkActionType]]:
+        return [action for action in self._actions.values() if action.in_menu]
+
+
+registry = BulkActionRegistry()
+
+
+def action_for(bulk: BulkAction) -> BulkActionType:
+    return registry.get(bulk.action)(bulk)
+
+
+# --- Offers ------------------------------------------------------------------------------
+
+
 class OfferAction(BulkActionType):
     form_class = OfferChoiceForm
+    prompt = "Choose an offer to see what will change."
 
     @property
     def offer(self) -> Offer:
@@ -166,11 +169,6 @@ class OfferAction(BulkActionType):
 
     def describe(self) -> str:
         return f"{self.label}: {self.offer.title}"
-
-    def active_grants(self, contact_ids):
-        return Grant.objects.filter(
-            offer=self.offer, contact_id__in=contact_ids, status=AccessStatus.ACTIVE
-        )
 
     def holds_offer(self) -> Q:
         """The contact holds an active grant of the Offer."""
@@ -183,10 +181,11 @@ class OfferAction(BulkActionType):
         )
 
 
+@registry.register
 class GrantOfferAction(OfferAction):
     name = "grant_offer"
     label = "Grant offer"
-    undoable = True
+    undo_action = "undo_grant_offer"
 
     def count(self, contacts):
         holds = self.holds_offer()
@@ -202,25 +201,21 @@ class GrantOfferAction(OfferAction):
             reason=self.bulk.reason,
             bulk_action=self.bulk,
         )
-        skipped = len(contact_ids) - len(created)
-        return len(created), Counter({"already has this offer": skipped} if skipped else {})
+        return len(created), skipped_rest(contact_ids, created, "already has this offer")
 
 
+@registry.register
 class RevokeOfferAction(OfferAction):
     name = "revoke_offer"
     label = "Revoke offer"
-    undoable = True
+    revokes = True
+    undo_action = "undo_revoke_offer"
 
     def _split(self, contact_ids) -> tuple[dict[int, int], Counter]:
         """The active grant of each contact that has one, and why the others are skipped."""
-        active = dict(self.active_grants(contact_ids).values_list("contact_id", "pk"))
-        held = (
-            Grant.objects.filter(offer=self.offer, contact_id__in=contact_ids)
-            .exclude(contact_id__in=active)
-            .values("contact_id")
-            .distinct()
-            .count()
-        )
+        grants = Grant.objects.filter(offer=self.offer, contact_id__in=contact_ids)
+        active = dict(grants.filter(status=AccessStatus.ACTIVE).values_list("contact_id", "pk"))
+        held = grants.exclude(contact_id__in=active).values("contact_id").distinct().count()
         reasons = Counter()
         if held:
             reasons["already revoked"] = held
@@ -263,8 +258,12 @@ class RevokeOfferAction(OfferAction):
         return len(revoked), reasons
 
 
+# --- Tags ----------------------------------------------------------------------------------
+
+
 class TagAction(BulkActionType):
     form_class = TagChoiceForm
+    prompt = "Enter a tag to see what will change."
 
     @property
     def tag(self) -> Tag | None:
@@ -288,6 +287,7 @@ class TagAction(BulkActionType):
         )
 
 
+@registry.register
 class AddTagAction(TagAction):
     name = "add_tag"
     label = "Add tag"
@@ -302,10 +302,10 @@ class AddTagAction(TagAction):
         added = contact_services.add_tag(
             tag=tag, contact_ids=contact_ids, actor=self.actor, bulk_action=self.bulk
         )
-        skipped = len(contact_ids) - len(added)
-        return len(added), Counter({"already tagged": skipped} if skipped else {})
+        return len(added), skipped_rest(contact_ids, added, "already tagged")
 
 
+@registry.register
 class RemoveTagAction(TagAction):
     name = "remove_tag"
     label = "Remove tag"
@@ -320,139 +320,8 @@ class RemoveTagAction(TagAction):
         removed = contact_services.remove_tag(
             tag=self.tag, contact_ids=contact_ids, actor=self.actor
         )
-        skipped = len(contact_ids) - len(removed)
-        return len(removed), Counter({"not tagged": skipped} if skipped else {})
+        return len(removed), skipped_rest(contact_ids, removed, "not tagged")
 
 
-class UndoAction(BulkActionType):
-    """Puts back exactly what an earlier bulk grant or revoke changed, and nothing else."""
-
-    @property
-    def original(self) -> BulkAction:
-        if not hasattr(self, "_original"):
-            self._original = BulkAction.objects.get(site=self.site, pk=self.params["undo_of"])
-        return self._original
-
-    def describe(self) -> str:
-        return f"{self.label} #{self.params['undo_of']}"
-
-    def changed_grants(self) -> QuerySet:
-        """The grants the original bulk action changed."""
-        return Grant.objects.filter(
-            Exists(
-                AccessEvent.objects.filter(
-                    grant=OuterRef("pk"),
-                    bulk_action_id=self.original.pk,
-                    kind=self.event_kind,
-                )
-            )
-        )
-
-
-class UndoRevokeAction(UndoAction):
-    name = "undo_revoke_offer"
-    label = "Undo revoke"
-    event_kind = AccessEvent.Kind.REVOKED
-
-    def count(self, contacts):
-        revoked = self.changed_grants().filter(contact=OuterRef("pk"), status=AccessStatus.REVOKED)
-        # restore_grants leaves a grant revoked while its contact holds the Offer again.
-        again = Grant.objects.filter(
-            contact=OuterRef("contact"), offer=OuterRef("offer"), status=AccessStatus.ACTIVE
-        )
-        still_revoked = Q(Exists(revoked))
-        restorable = Q(Exists(revoked.filter(~Exists(again))))
-        return _tally(
-            contacts,
-            will_change=restorable,
-            skipped={
-                "already restored": ~still_revoked,
-                HAS_OFFER_AGAIN: still_revoked & ~restorable,
-            },
-        )
-
-    def execute(self, contact_ids):
-        grant_ids = list(
-            self.changed_grants()
-            .filter(contact_id__in=contact_ids, status=AccessStatus.REVOKED)
-            .values_list("pk", flat=True)
-        )
-        restored = access_services.restore_grants(
-            grant_ids=grant_ids, actor=self.actor, reason=self.bulk.reason, bulk_action=self.bulk
-        )
-        reasons = Counter()
-        if len(grant_ids) > len(restored):
-            reasons[HAS_OFFER_AGAIN] = len(grant_ids) - len(restored)
-        if len(contact_ids) > len(grant_ids):
-            reasons["already restored"] = len(contact_ids) - len(grant_ids)
-        return len(restored), reasons
-
-
-class UndoGrantAction(UndoAction):
-    name = "undo_grant_offer"
-    label = "Undo grant"
-    event_kind = AccessEvent.Kind.GRANTED
-
-    def count(self, contacts):
-        active = Q(
-            Exists(self.changed_grants().filter(contact=OuterRef("pk"), status=AccessStatus.ACTIVE))
-        )
-        return _tally(contacts, will_change=active, skipped={"already revoked": ~active})
-
-    def execute(self, contact_ids):
-        grant_ids = list(
-            self.changed_grants()
-            .filter(contact_id__in=contact_ids, status=AccessStatus.ACTIVE)
-            .values_list("pk", flat=True)
-        )
-        revoked = access_services.revoke_grants(
-            grant_ids=grant_ids, actor=self.actor, reason=self.bulk.reason, bulk_action=self.bulk
-        )
-        skipped = len(contact_ids) - len(revoked)
-        return len(revoked), Counter({"already revoked": skipped} if skipped else {})
-
-
-REGISTRY: dict[str, type[BulkActionType]] = {
-    cls.name: cls
-    for cls in (
-        GrantOfferAction,
-        RevokeOfferAction,
-        AddTagAction,
-        RemoveTagAction,
-        UndoRevokeAction,
-        UndoGrantAction,
-    )
-}
-
-
-# What the Contacts tab's action bar offers; undo actions start from the history page.
-MENU = [GrantOfferAction, RevokeOfferAction, AddTagAction, RemoveTagAction]
-
-
-UNDO_OF = {"revoke_offer": UndoRevokeAction, "grant_offer": UndoGrantAction}
-
-
-def action_for(bulk: BulkAction) -> BulkActionType:
-    return REGISTRY[bulk.action](bulk)
-
-
-def history(site: Site) -> QuerySet:
-    """A site's bulk actions, newest first, ready for `actions_for`."""
-    return (
-        BulkAction.objects.filter(site=site)
-        .select_related("site", "created_by", "undo_of")
-        .prefetch_related("undone_by")
-        .order_by("-created_at", "-pk")
-    )
-
-
-def actions_for(bulks) -> list[BulkActionType]:
-    """The actions of a page of bulk actions, with all their Offers read in one query."""
-    actions = [action_for(bulk) for bulk in bulks]
-    offer_ids = {a.params["offer"] for a in actions if isinstance(a, OfferAction)}
-    if offer_ids:
-        offers = Offer.objects.in_bulk(offer_ids)
-        for action in actions:
-            if isinstance(action, OfferAction):
-                action._offer = offers[action.params["offer"]]
-    return actions
+# Registers the undo actions; last, as they are built on the classes above.
+from contacts.bulk import undo  # noqa: E402, F401

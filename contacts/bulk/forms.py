@@ -1,4 +1,4 @@
-"""The forms of bulk actions: the selection the Contacts tab sends, and the confirmation."""
+"""The bulk actions' forms: which contacts, which action and its parameters, the confirmation."""
 
 import re
 
@@ -6,10 +6,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
-from contacts.bulk.actions import MENU
-from contacts.filters import ContactFilter
-from contacts.models import Contact
-from kajaccess.forms import MultiLineField
+from contacts.filters import contacts_matching
+from contacts.models import Tag
+from kajaccess.forms import DatabaseIdField, MultiLineField, SingleLineField
+from kajaccess.models import Site
+from products.models import Offer
 from purchases.access.services import REASON_MAX_LENGTH
 
 # More than the largest page of the table; "Select all matching" covers any number.
@@ -72,37 +73,29 @@ class SelectionForm(forms.Form):
         if self.errors:
             return data
         if data["select_all"]:
-            filters = ContactFilter(
-                QueryDict(data["query"]), queryset=Contact.objects.none(), site=self.site
-            )
-            if not filters.is_valid():
-                raise ValidationError(
-                    "The search or filters of this selection can no longer be used. "
-                    "Search again, then select the contacts."
-                )
+            contacts_matching(self.site, data["query"])  # refuses filters that do not validate
         elif not data["ids"]:
             raise ValidationError("Select at least one contact.")
         return data
 
     def selection(self) -> dict:
-        """The selection as a BulkAction stores it; "all matching" is rebuilt when it runs."""
+        """The selection as a BulkAction records it; its contacts are stored when it starts."""
         if self.cleaned_data["select_all"]:
             return {"all": True, "query": self.cleaned_data["query"]}
         return {"ids": self.cleaned_data["ids"]}
 
 
 class BulkActionForm(SelectionForm):
-    """A selection and one of the action bar's actions."""
+    """A selection and one of the action bar's actions (`menu`, the action classes it offers)."""
 
-    action = forms.ChoiceField(
-        choices=[(action.name, action.label) for action in MENU],
-        error_messages={
-            "required": "Choose an action.",
-            "invalid_choice": "Choose one of the bulk actions: "
-            + ", ".join(action.label for action in MENU)
-            + ".",
-        },
-    )
+    action = forms.ChoiceField(error_messages={"required": "Choose an action."})
+
+    def __init__(self, *args, menu, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["action"]
+        field.choices = [(action.name, action.label) for action in menu]
+        labels = ", ".join(action.label for action in menu)
+        field.error_messages["invalid_choice"] = f"Choose one of the bulk actions: {labels}."
 
 
 class ConfirmForm(forms.Form):
@@ -124,6 +117,8 @@ class ConfirmForm(forms.Form):
         max_length=20,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
+    # How many contacts the preview showed when the creator confirmed.
+    previewed = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
     def __init__(self, *args, selected: int, **kwargs):
         super().__init__(*args, **kwargs)
@@ -140,3 +135,68 @@ class ConfirmForm(forms.Form):
                 f"Type {self.selected}, the number of selected contacts, to confirm."
             )
         return self.selected
+
+    def clean(self):
+        data = super().clean()
+        previewed = data.get("previewed")
+        if previewed is not None and previewed != self.selected:
+            raise ValidationError(
+                f"The selection changed since the preview: it has {self.selected} contacts "
+                f"now, not {previewed}. Check what will change, then confirm again."
+            )
+        return data
+
+
+class OfferChoiceForm(forms.Form):
+    """The Offer of a bulk grant or revoke: one of the site's live offers."""
+
+    offer = DatabaseIdField(
+        label="Offer",
+        queryset=Offer.objects.none(),
+        empty_label="Choose an offer",
+        error_messages={
+            "required": "Choose an offer.",
+            "invalid_choice": "Choose one of your live offers.",
+        },
+    )
+
+    def __init__(self, *args, site: Site, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["offer"].queryset = Offer.objects.live().filter(site=site).order_by("title")
+
+    def params(self) -> dict:
+        return {"offer": self.cleaned_data["offer"].pk}
+
+
+class TagChoiceForm(forms.Form):
+    """The tag of a bulk tag action: any name, the site's tags offered as suggestions."""
+
+    tag = SingleLineField(
+        max_length=80,
+        label="Tag",
+        error_messages={
+            "required": "Enter a tag.",
+            "max_length": "A tag can be at most %(limit_value)d characters.",
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "off", "list": "site-tags"}),
+    )
+
+    def __init__(self, *args, site: Site, **kwargs):
+        self.site = site
+        super().__init__(*args, **kwargs)
+
+    def clean_tag(self):
+        name = " ".join(self.cleaned_data["tag"].split())
+        if not name:
+            raise ValidationError("Enter a tag.")
+        return name
+
+    def params(self) -> dict:
+        return {"tag": self.cleaned_data["tag"]}
+
+    @property
+    def suggestions(self) -> list[str]:
+        """The site's tag names, for the field's list (`site-tags`)."""
+        return list(
+            Tag.objects.filter(site=self.site).order_by("name").values_list("name", flat=True)
+        )

@@ -1,28 +1,51 @@
-"""Starting a bulk action and working through it chunk by chunk.
-
-A run (`run_bulk_action`) works through the selection in chunks of CHUNK_SIZE contacts
-in primary-key order. Each chunk and the BulkAction's progress commit in one
-transaction, so a worker that dies loses nothing and a rerun resumes after the last
-committed chunk, changing nothing twice. Each chunk also moves the run's heartbeat
-(`heartbeat_at`), which contacts.bulk.recovery watches.
-"""
+"""The services that write bulk actions: starting one with the contacts it was confirmed
+for, and working through those contacts chunk by chunk; safe to run again after a crash."""
 
 from collections import Counter
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from contacts.bulk.actions import REGISTRY, UNDO_OF, action_for
+from contacts.bulk.actions import BulkActionType, action_for, registry
 from contacts.bulk.selection import NOT_IN_SITE, outside_site, selected_contacts
+from contacts.models import Contact
 from kajaccess.models import Site
 from purchases.access import services as access_services
-from purchases.models import BulkAction
+from purchases.models import BulkAction, BulkActionContact
 
 CHUNK_SIZE = 500
 
 
 ATTEMPTS_PER_CHUNK = 3
+
+
+DELETED_SINCE = "deleted since"
+
+
+def _store_contacts(bulk: BulkAction, contacts: QuerySet) -> int:
+    """Store the contacts a bulk action acts on, in one INSERT ... SELECT; how many.
+
+    Set-based, so that confirming 100,000 contacts never brings their ids into Python.
+    """
+    chosen = (
+        Contact.objects.filter(site_id=bulk.site_id, pk__in=contacts.order_by().values("pk"))
+        .order_by()
+        .annotate(chosen_id=F("pk"))
+        .values("chosen_id")
+    )
+    select_sql, params = chosen.query.sql_with_params()
+    stored = BulkActionContact._meta
+    qn = connection.ops.quote_name
+    target = ", ".join(qn(stored.get_field(name).column) for name in ("bulk_action", "contact"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {qn(stored.db_table)} ({target}) "
+            f"SELECT %s, chosen.{qn('chosen_id')} FROM ({select_sql}) chosen",
+            [bulk.pk, *params],
+        )
+        return cursor.rowcount
 
 
 def start_bulk_action(
@@ -34,12 +57,21 @@ def start_bulk_action(
     selection: dict,
     reason: str = "",
     undo_of: BulkAction | None = None,
+    expected_total: int | None = None,
 ) -> BulkAction:
-    """Record a bulk action and queue it for the worker; the selection is counted now."""
+    """Record a bulk action with the contacts it acts on, resolved now, and queue it.
+
+    The selection's contacts are read once, here, and stored with the bulk action: its
+    run acts on exactly those, whatever happens to the search, the filters or the
+    contacts afterwards. Given `expected_total`, the number the creator confirmed, a
+    selection that no longer has that many contacts is refused and nothing is recorded.
+    Filters that do not validate are refused too (ValidationError), never left out.
+    """
     from contacts.bulk.tasks import run_bulk_action_task
 
-    if action not in REGISTRY:
-        raise ValidationError(f"Unknown bulk action “{action}”.")
+    registry.get(action)
+    reason = access_services._check_reason(reason)
+    contacts = selected_contacts(site, selection)
     outside = outside_site(site, selection)
     with transaction.atomic():
         bulk = BulkAction.objects.create(
@@ -48,21 +80,38 @@ def start_bulk_action(
             action=action,
             params=params,
             selection=selection,
-            reason=access_services._check_reason(reason),
+            reason=reason,
             undo_of=undo_of,
-            total=selected_contacts(site, selection).count() + outside,
+            total=outside if expected_total is None else expected_total,
             skipped=outside,
             processed=outside,
             outcome={"skipped": {NOT_IN_SITE: outside}} if outside else {},
         )
+        total = _store_contacts(bulk, contacts) + outside
+        if total != bulk.total:
+            if expected_total is not None:
+                raise ValidationError(
+                    f"The selection changed as you confirmed it: it has {total} contacts "
+                    f"now, not {expected_total}. Check what will change, then confirm again."
+                )
+            bulk.total = total
+            bulk.save(update_fields=["total"])
         transaction.on_commit(lambda: run_bulk_action_task.enqueue(bulk.pk))
     return bulk
 
 
-def start_undo(*, site: Site, user, original: BulkAction, reason: str = "") -> BulkAction:
-    """Queue the undo of a finished bulk grant or revoke, as a bulk action of its own.
+def start_undo(
+    *,
+    site: Site,
+    user,
+    original: BulkAction,
+    reason: str = "",
+    expected_total: int | None = None,
+) -> BulkAction:
+    """Queue the undo of a finished bulk action, as a bulk action of its own.
 
-    The original is locked while this checks it, so it is undone at most once.
+    Its contacts, those the original changed, are stored now. The original is locked
+    while this checks it, so it is undone at most once.
     """
     with transaction.atomic():
         original = BulkAction.objects.select_for_update().get(site=site, pk=original.pk)
@@ -76,11 +125,12 @@ def start_undo(*, site: Site, user, original: BulkAction, reason: str = "") -> B
         return start_bulk_action(
             site=site,
             user=user,
-            action=UNDO_OF[original.action].name,
+            action=action.undo_class.name,
             params={"undo_of": original.pk},
             selection={"undo_of": original.pk},
             reason=reason,
             undo_of=original,
+            expected_total=expected_total,
         )
 
 
@@ -90,64 +140,103 @@ def _merge(outcome: dict, key: str, reasons: Counter) -> dict:
     return {**outcome, key: dict(merged)}
 
 
-def run_bulk_action(bulk_action_id: int) -> BulkAction:
-    """Work through a bulk action chunk by chunk; safe to run again after a crash.
-
-    Each chunk and the progress it makes commit together, under a lock on the
-    BulkAction row, so two workers on one job, or a rerun, never change a contact twice.
-    """
-    bulk = BulkAction.objects.get(pk=bulk_action_id)
-    if bulk.status == BulkAction.Status.DONE:
-        return bulk
+def _mark_running(bulk: BulkAction) -> None:
     now = timezone.now()
     BulkAction.objects.filter(pk=bulk.pk).exclude(status=BulkAction.Status.DONE).update(
         status=BulkAction.Status.RUNNING, started_at=bulk.started_at or now, heartbeat_at=now
     )
-    contacts = selected_contacts(bulk.site, bulk.selection).order_by("pk")
+
+
+def _next_chunk(bulk: BulkAction) -> list[tuple[int, int | None]]:
+    """The next stored contacts after the cursor, by id, each with the site it is in now."""
+    site_now = Contact.objects.filter(pk=OuterRef("contact_id")).values("site_id")
+    return list(
+        BulkActionContact.objects.filter(bulk_action=bulk, contact_id__gt=bulk.cursor)
+        .order_by("contact_id")
+        .annotate(site_now=Subquery(site_now))
+        .values_list("contact_id", "site_now")[:CHUNK_SIZE]
+    )
+
+
+def _gone(chunk: list[tuple[int, int | None]], site_id: int) -> Counter:
+    """The contacts of a chunk that are no longer the site's, and why."""
+    reasons = Counter()
+    for _, site_now in chunk:
+        if site_now is None:
+            reasons[DELETED_SINCE] += 1
+        elif site_now != site_id:
+            reasons[NOT_IN_SITE] += 1
+    return reasons
+
+
+def _finish(bulk: BulkAction) -> BulkAction:
+    bulk.status = BulkAction.Status.DONE
+    bulk.finished_at = bulk.heartbeat_at = timezone.now()
+    bulk.save(update_fields=["status", "finished_at", "heartbeat_at"])
+    return bulk
+
+
+def _record_chunk(
+    bulk: BulkAction, chunk: list, *, changed: int, skipped: Counter, failed: Counter
+) -> None:
+    """The progress of one chunk, saved in the chunk's own transaction."""
+    bulk.processed += len(chunk)
+    bulk.changed += changed
+    bulk.skipped += skipped.total()
+    bulk.failed += failed.total()
+    bulk.cursor = chunk[-1][0]
+    bulk.heartbeat_at = timezone.now()
+    if skipped:
+        bulk.outcome = _merge(bulk.outcome, "skipped", skipped)
+    if failed:
+        bulk.outcome = _merge(bulk.outcome, "failed", failed)
+    bulk.save(
+        update_fields=["processed", "changed", "skipped", "failed", "cursor", "outcome"]
+        + ["heartbeat_at"]
+    )
+
+
+def _execute(action: BulkActionType, ids: list[int]) -> tuple[int, Counter]:
+    if not ids:
+        return 0, Counter()
+    with transaction.atomic():
+        return action.execute(ids)
+
+
+def run_bulk_action(bulk_action_id: int) -> BulkAction:
+    """Work through a bulk action's stored contacts chunk by chunk; safe to run again.
+
+    Each chunk acts on the next stored contacts that are still the site's, and its
+    progress commits with it under a lock on the BulkAction row, so two workers on one
+    job, or a rerun after a crash, never change a contact twice.
+    """
+    bulk = BulkAction.objects.get(pk=bulk_action_id)
+    if bulk.status == BulkAction.Status.DONE:
+        return bulk
+    _mark_running(bulk)
     failures = 0
     while True:
         with transaction.atomic():
             bulk = BulkAction.objects.select_for_update().select_related("site").get(pk=bulk.pk)
             if bulk.status == BulkAction.Status.DONE:
                 return bulk
-            ids = list(
-                contacts.filter(pk__gt=bulk.cursor).values_list("pk", flat=True)[:CHUNK_SIZE]
-            )
-            if not ids:
-                bulk.status = BulkAction.Status.DONE
-                bulk.finished_at = bulk.heartbeat_at = timezone.now()
-                bulk.save(update_fields=["status", "finished_at", "heartbeat_at"])
-                return bulk
-            action = action_for(bulk)
+            chunk = _next_chunk(bulk)
+            if not chunk:
+                return _finish(bulk)
+            skipped = _gone(chunk, bulk.site_id)
+            ids = [pk for pk, site_now in chunk if site_now == bulk.site_id]
+            failed = Counter()
             try:
-                with transaction.atomic():
-                    changed, reasons = action.execute(ids)
+                changed, reasons = _execute(action_for(bulk), ids)
+            except ValidationError as error:  # the same again on a retry: no use trying
+                changed, reasons, failed = 0, Counter(), Counter({_describe(error): len(ids)})
             except Exception as error:  # noqa: BLE001 - any failure rolls the chunk back
                 failures += 1
                 if failures < ATTEMPTS_PER_CHUNK:
                     continue
-                bulk.failed += len(ids)
-                bulk.outcome = _merge(bulk.outcome, "failed", Counter({_describe(error): len(ids)}))
-                changed, reasons = 0, Counter()
+                changed, reasons, failed = 0, Counter(), Counter({_describe(error): len(ids)})
             failures = 0
-            bulk.processed += len(ids)
-            bulk.changed += changed
-            bulk.skipped += sum(reasons.values())
-            bulk.cursor = ids[-1]
-            bulk.heartbeat_at = timezone.now()
-            if reasons:
-                bulk.outcome = _merge(bulk.outcome, "skipped", reasons)
-            bulk.save(
-                update_fields=[
-                    "processed",
-                    "changed",
-                    "skipped",
-                    "failed",
-                    "cursor",
-                    "outcome",
-                    "heartbeat_at",
-                ]
-            )
+            _record_chunk(bulk, chunk, changed=changed, skipped=skipped + reasons, failed=failed)
 
 
 def _describe(error: Exception) -> str:

@@ -12,9 +12,12 @@ NOT_IN_SITE = "not in this site"
 
 
 def selected_contacts(site: Site, selection: dict) -> QuerySet:
-    """The contacts of `site` a selection names, rebuilt from the filters for "all matching".
+    """The contacts of `site` a selection names, as they are now.
 
-    Ids of another site are never in it: they are ignored (and counted as skipped).
+    Read for the preview and once more when the creator confirms, when they are stored
+    with the bulk action; its run never reads the selection again. Ids of another site
+    are never in it: they are ignored (and counted as skipped). Raises ValidationError
+    for "all matching" filters that do not validate.
     """
     contacts = Contact.objects.filter(site=site)
     if selection.get("all"):

@@ -20,13 +20,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from contacts.bulk import actions as bulk_actions
-from contacts.bulk import recovery as bulk_recovery
-from contacts.bulk.actions import REGISTRY, UNDO_OF, BulkActionType, actions_for
+from contacts.bulk.actions import BulkActionType, registry
 from contacts.bulk.forms import BulkActionForm, ConfirmForm, SelectionForm
+from contacts.bulk.history import Entry, entries_for, site_bulk_actions
 from contacts.bulk.runner import start_bulk_action, start_undo
 from contacts.bulk.selection import outside_site, preview, selected_contacts
 from contacts.export import HEADER, contact_rows
-from contacts.models import Tag
 from kajaccess.spreadsheet import csv_response
 from kajaccess.web import member_required, render_popup, wants_partial
 from purchases.models import BulkAction
@@ -80,30 +79,26 @@ class Proposal:
         return self.preview.skipped.total()
 
     @property
-    def is_revoke(self) -> bool:
-        return self.action.name in ("revoke_offer", "undo_grant_offer")
-
-    @property
     def prompt(self) -> str:
-        if self.params_form is not None and "offer" in self.params_form.fields:
-            return f"{self.selected_text} selected. Choose an offer to see what will change."
-        return f"{self.selected_text} selected. Enter a tag to see what will change."
+        return f"{self.selected_text} selected. {self.action.prompt}"
 
     @property
     def selected_text(self) -> str:
         return "1 contact" if self.selected == 1 else f"{self.selected} contacts"
 
     @property
-    def tag_names(self) -> list[str]:
-        """The site's tags, offered as suggestions for a tag action."""
-        if self.params_form is None or "tag" not in self.params_form.fields:
-            return []
-        tags = Tag.objects.filter(site=self.params_form.site).order_by("name")
-        return list(tags.values_list("name", flat=True))
+    def suggestions(self) -> list[str]:
+        """What the parameter form offers to pick from as the creator types, if anything."""
+        return getattr(self.params_form, "suggestions", [])
 
     @property
-    def undo_description(self) -> str:
-        return bulk_actions.action_for(self.undo_of).describe()
+    def explanation(self) -> str:
+        """What an undo puts back, said before it starts."""
+        if self.undo_of is None:
+            return ""
+        undo = self.action(self.bulk)
+        undo._original = self.undo_of
+        return undo.explain()
 
 
 def _count(site, selection: dict) -> int:
@@ -126,10 +121,12 @@ def _propose(
     """Bind the action's parameters and, once they are valid, count what it will change."""
     selected = _count(request.site, selection)
     params_form = None
-    params = {}
+    params = None  # until they are known, nothing can be counted
     if undo_of is not None:
         params = {"undo_of": undo_of.pk}
-    elif action.form_class is not None:
+    elif action.form_class is None:
+        params = {}
+    else:
         params_form = action.form_class(params_data, site=request.site, auto_id=AUTO_ID)
         if params_form.is_bound and params_form.is_valid():
             params = params_form.params()
@@ -150,7 +147,7 @@ def _propose(
         query=query,
         undo_of=undo_of,
     )
-    if params:
+    if params is not None:
         proposal.bulk = BulkAction(
             site=request.site,
             created_by=request.user,
@@ -201,8 +198,12 @@ def _back_to_contacts(request) -> str:
     return _contacts_url(query.urlencode())
 
 
+def _action_form(request) -> BulkActionForm:
+    return BulkActionForm(request.POST, site=request.site, menu=registry.menu())
+
+
 def _menu_proposal(request, form: BulkActionForm, *, confirming: bool) -> Proposal:
-    action = REGISTRY[form.cleaned_data["action"]]
+    action = registry.get(form.cleaned_data["action"])
     params_data = request.POST
     if not confirming and action.form_class is not None:
         # The first time the popup opens, nothing is chosen yet: no errors to show.
@@ -225,7 +226,7 @@ def _menu_proposal(request, form: BulkActionForm, *, confirming: bool) -> Propos
 @require_POST
 def bulk_preview(request):
     """The confirmation popup for the action bar's selection; it changes nothing."""
-    form = BulkActionForm(request.POST, site=request.site)
+    form = _action_form(request)
     if not form.is_valid():
         return _refusal(request, _selection_form_errors(form), _back_to_contacts(request))
     proposal = _menu_proposal(request, form, confirming=False)
@@ -245,8 +246,8 @@ def _started(request, bulk: BulkAction):
 @member_required
 @require_POST
 def bulk_start(request):
-    """Confirming the popup: queue the bulk action and go to its page."""
-    form = BulkActionForm(request.POST, site=request.site)
+    """Confirming the popup: store its contacts, queue the bulk action and go to its page."""
+    form = _action_form(request)
     if not form.is_valid():
         return _refusal(request, _selection_form_errors(form), _back_to_contacts(request))
     proposal = _menu_proposal(request, form, confirming=True)
@@ -260,6 +261,7 @@ def bulk_start(request):
                 params=proposal.bulk.params,
                 selection=proposal.selection,
                 reason=confirm.cleaned_data["reason"],
+                expected_total=proposal.selected,
             )
         except ValidationError as error:
             confirm.add_error(None, error)
@@ -278,7 +280,7 @@ def _undo_proposal(request, original: BulkAction, confirm_form_data) -> Proposal
     selection = {"undo_of": original.pk}
     return _propose(
         request,
-        action=UNDO_OF[original.action],
+        action=bulk_actions.action_for(original).undo_class,
         selection=selection,
         params_data=None,
         confirm_form_data=confirm_form_data,
@@ -292,7 +294,7 @@ def _undo_refusal(request, original: BulkAction):
     action = bulk_actions.action_for(original)
     if action.undone_by is not None:
         message = f"Bulk action #{original.pk} was already undone by #{action.undone_by.pk}."
-    elif original.action not in UNDO_OF:
+    elif action.undo_class is None:
         message = f"{action.label} cannot be undone."
     elif original.status != BulkAction.Status.DONE:
         message = f"Bulk action #{original.pk} is still running: undo it once it is done."
@@ -326,6 +328,7 @@ def undo(request, bulk_id: int):
                 user=request.user,
                 original=original,
                 reason=confirm.cleaned_data["reason"],
+                expected_total=proposal.selected,
             )
         except ValidationError as error:
             confirm.add_error(None, error)
@@ -334,62 +337,9 @@ def undo(request, bulk_id: int):
     return _confirmation(request, proposal, status=400)
 
 
-@dataclass
-class Entry:
-    """A bulk action as its page and the history show it."""
-
-    action: BulkActionType
-
-    @property
-    def bulk(self) -> BulkAction:
-        return self.action.bulk
-
-    @property
-    def selection(self) -> str:
-        selection = self.bulk.selection
-        if "undo_of" in selection:
-            return f"The contacts changed by #{selection['undo_of']}"
-        if selection.get("all"):
-            query = QueryDict(selection.get("query", ""))
-            search = query.get("q", "").strip()
-            filters = sum(1 for name, value in query.items() if name != "q" and value)
-            filters_text = f"{filters} filter{'' if filters == 1 else 's'}"
-            if search and filters:
-                return f"All matching “{search}” and {filters_text}"
-            if search:
-                return f"All matching “{search}”"
-            return f"All matching {filters_text}" if filters else "All contacts"
-        checked = len(selection.get("ids", []))
-        return f"{checked} checked contact{'' if checked == 1 else 's'}"
-
-    @property
-    def selection_url(self) -> str:
-        """The Contacts tab with the search and filters of an "all matching" selection."""
-        if not self.bulk.selection.get("all"):
-            return ""
-        return _contacts_url(self.bulk.selection.get("query", ""))
-
-    @property
-    def skipped(self) -> list[tuple[str, int]]:
-        return sorted(self.bulk.outcome.get("skipped", {}).items(), key=lambda i: -i[1])
-
-    @property
-    def failed(self) -> list[tuple[str, int]]:
-        return sorted(self.bulk.outcome.get("failed", {}).items(), key=lambda i: -i[1])
-
-    @property
-    def is_done(self) -> bool:
-        return self.bulk.status == BulkAction.Status.DONE
-
-    @cached_property
-    def is_stalled(self) -> bool:
-        """No chunk done for too long: its worker stopped, and the access sweep requeues it."""
-        return bulk_recovery.is_stalled(self.bulk)
-
-
 def _bulk_action(request, bulk_id: int) -> Entry:
-    bulk = get_object_or_404(bulk_actions.history(request.site), pk=bulk_id)
-    return Entry(actions_for([bulk])[0])
+    bulk = get_object_or_404(site_bulk_actions(request.site), pk=bulk_id)
+    return entries_for([bulk])[0]
 
 
 @member_required
@@ -406,9 +356,9 @@ def bulk_action(request, bulk_id: int):
 @require_GET
 def history(request):
     """The "Bulk actions" tab: the site's bulk actions, newest first."""
-    paginator = Paginator(bulk_actions.history(request.site), BULK_ACTIONS_PER_PAGE)
+    paginator = Paginator(site_bulk_actions(request.site), BULK_ACTIONS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
-    entries = [Entry(action) for action in actions_for(page.object_list)]
+    entries = entries_for(page.object_list)
     return render(
         request,
         "contacts/bulk/history.html",
@@ -425,6 +375,10 @@ def bulk_export(request):
     if not form.is_valid():
         back_url = _contacts_url(data.get("query", ""))
         return _refusal(request, _selection_form_errors(form), back_url, "Nothing to export")
-    contacts = selected_contacts(request.site, form.selection())
+    try:
+        contacts = selected_contacts(request.site, form.selection())
+    except ValidationError as error:
+        back_url = _contacts_url(data.get("query", ""))
+        return _refusal(request, error.messages, back_url, "Nothing to export")
     filename = f"{request.site.slug}-contacts-{timezone.localdate():%Y-%m-%d}.csv"
     return csv_response(HEADER, contact_rows(contacts), filename=filename)

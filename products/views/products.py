@@ -45,12 +45,10 @@ def product_progress(request, product_id: int):
     product = get_object_or_404(Product, site=request.site, pk=product_id)
     report, lessons_total = _progress_filter(request, product)
     if not report.is_valid():
-        return render(
-            request,
-            "products/progress.html",
-            {"product": product, "filter": report, "active_tab": "products", "invalid": True},
-            status=400,
-        )
+        context = {"product": product, "filter": report, "active_tab": "products", "invalid": True}
+        if wants_partial(request):
+            return render(request, "products/partials/progress_refusal.html", context, status=400)
+        return render(request, "products/progress.html", context, status=400)
     table = ProgressTable(report.qs, lessons_total=lessons_total)
     RequestConfig(request, paginate=False).configure(table)
     _paginate(table, request.GET)

@@ -10,13 +10,14 @@ from purchases.models.access import (
 from purchases.models.audit import AccessEvent
 from purchases.models.automation import Automation
 from purchases.models.billing import Payment, Purchase, Subscription
-from purchases.models.bulk import BulkAction
+from purchases.models.bulk import BulkAction, BulkActionContact
 
 __all__ = [
     "AccessEvent",
     "AccessStatus",
     "Automation",
     "BulkAction",
+    "BulkActionContact",
     "Grant",
     "Payment",
     "ProductAccess",

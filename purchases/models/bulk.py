@@ -1,4 +1,4 @@
-"""A bulk action on many contacts, with its progress."""
+"""A bulk action on many contacts, with its progress and the contacts it was confirmed for."""
 
 from datetime import datetime
 
@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from contacts.models import Contact
 from kajaccess.models import Site
 
 
@@ -61,3 +62,30 @@ class BulkAction(models.Model):
             {**stop, "resumed_at": datetime.fromisoformat(stop["resumed_at"])}
             for stop in self.outcome.get("stops", [])
         ]
+
+
+class BulkActionContact(models.Model):
+    """One contact of the set a bulk action was confirmed for; its run acts on these alone.
+
+    Filled once, when the creator confirms, and never changed: a contact deleted or moved
+    to another site since keeps its row, so the run can count it as skipped.
+    """
+
+    bulk_action = models.ForeignKey(
+        BulkAction, on_delete=models.CASCADE, related_name="confirmed_contacts", db_index=False
+    )
+    # No database constraint: the row records what was confirmed, even once the contact is gone.
+    contact = models.ForeignKey(
+        Contact, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            # Also the index the run walks: contacts of one bulk action in id order.
+            models.UniqueConstraint(
+                fields=["bulk_action", "contact"], name="unique_bulk_action_contact"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Contact {self.contact_id} of bulk action #{self.bulk_action_id}"

@@ -45,7 +45,7 @@ document.addEventListener("click", function (event) {
 // Bulk actions on the Contacts tab. The header checkbox checks the whole page and the
 // bar counts the selection. When the whole page is checked and more contacts match, a
 // banner offers all of them: the form then sends the search instead of ids, and the
-// server rebuilds the contacts from it.
+// server resolves the contacts from it when the creator confirms.
 (function () {
   function parts(form) {
     return {

@@ -4,13 +4,28 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 
 from contacts.bulk import runner
-from contacts.bulk.runner import run_bulk_action
+from contacts.bulk.runner import run_bulk_action, start_bulk_action
 from kajaccess.actors import Actor
 from purchases.access import services
 from purchases.models import AccessEvent, AccessStatus, BulkAction, Grant
 from tests.factories import ContactFactory, MembershipFactory, OfferFactory, ProductFactory
+
+# Confirmed and queued; the test's threads are the workers.
+QUEUE_ONLY = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+
+
+def queued_revoke(member, offer, ids) -> BulkAction:
+    with override_settings(TASKS=QUEUE_ONLY):
+        return start_bulk_action(
+            site=member.site,
+            user=member.user,
+            action="revoke_offer",
+            params={"offer": offer.pk},
+            selection={"ids": ids},
+        )
 
 
 def run_together(*jobs):
@@ -42,17 +57,7 @@ def test_two_overlapping_bulk_revokes_revoke_each_grant_once(postgres_only, monk
     people = ContactFactory.create_batch(60, site=member.site)
     ids = [p.pk for p in people]
     services.grant_offer_to_contacts(offer=offer, contact_ids=ids, actor=Actor.creator(member.user))
-    first, second = (
-        BulkAction.objects.create(
-            site=member.site,
-            created_by=member.user,
-            action="revoke_offer",
-            params={"offer": offer.pk},
-            selection={"ids": chosen},
-            total=len(chosen),
-        )
-        for chosen in (ids[:45], ids[15:])
-    )
+    first, second = (queued_revoke(member, offer, chosen) for chosen in (ids[:45], ids[15:]))
 
     run_together(lambda: run_bulk_action(first.pk), lambda: run_bulk_action(second.pk))
 
@@ -73,14 +78,7 @@ def test_two_workers_on_one_job_change_nothing_twice(postgres_only, monkeypatch)
     offer = OfferFactory(site=member.site, products=[ProductFactory(site=member.site)])
     ids = [p.pk for p in ContactFactory.create_batch(40, site=member.site)]
     services.grant_offer_to_contacts(offer=offer, contact_ids=ids, actor=Actor.creator(member.user))
-    job = BulkAction.objects.create(
-        site=member.site,
-        created_by=member.user,
-        action="revoke_offer",
-        params={"offer": offer.pk},
-        selection={"ids": ids},
-        total=len(ids),
-    )
+    job = queued_revoke(member, offer, ids)
 
     run_together(lambda: run_bulk_action(job.pk), lambda: run_bulk_action(job.pk))
 

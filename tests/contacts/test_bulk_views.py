@@ -101,7 +101,7 @@ def test_the_contacts_tab_has_a_checkbox_per_row_and_the_action_bar(creator_clie
     )
     for label in ("Grant offer", "Revoke offer", "Add tag", "Remove tag", "Export CSV"):
         assert re.search(rf"<button [^>]*data-bulk-action>{label}</button>", page), label
-    # The search travels with the selection, so "all matching" can be rebuilt from it.
+    # The search travels with the selection, so "all matching" can be resolved from it.
     assert '<input type="hidden" name="query" value="q=a&amp;sort=contact">' in page
     assert "Select all" not in page.split("</noscript>")[0].split("<noscript>")[-1]
 
@@ -478,7 +478,7 @@ def test_undo_restores_exactly_what_the_bulk_revoke_revoked(post, creator_client
     assert popup.status_code == 200
     assert f"Undo revoke #{revoke.pk} for 2 contacts?" in html(popup)
     assert numbers(popup) == {"Selected": 2, "Will change": 1, "Skipped": 1}
-    assert reasons(popup) == {"Already restored": 1}
+    assert reasons(popup) == {"Changed since by creator@example.com": 1}
     assert "Gives back the access that bulk action" in html(popup)
 
     response = post("bulk:undo", {"reason": "Wrong list"}, args=[revoke.pk])

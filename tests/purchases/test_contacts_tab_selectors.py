@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from contacts.filters import contacts_matching
@@ -70,10 +71,11 @@ def test_contacts_matching_rebuilds_the_tabs_search_and_filters(academy):
         "Ada Lovelace",
         "Ada Byron",
     }
-    # Another site's Ada never matches, and a filter naming another site's offer is ignored.
+    # Another site's Ada never matches, and a filter naming another site's offer is refused.
+    assert all(c.site_id == academy.site.pk for c in contacts_matching(academy.site, "q=ada"))
     other_offer = academy.other_grant.offer.pk
-    matching = contacts_matching(academy.site, f"q=ada&offer={other_offer}")
-    assert all(c.site_id == academy.site.pk for c in matching)
+    with pytest.raises(ValidationError, match="That offer no longer exists."):
+        contacts_matching(academy.site, f"q=ada&offer={other_offer}")
 
 
 def test_more_info_lists_each_grant_with_its_products_and_progress(academy):
