@@ -88,8 +88,8 @@ class ContactTable(tables.Table):
     # The table's footer offers these, and its sort and page size travel with the filters.
     per_page_choices = PER_PAGE_CHOICES
     filter_form_id = "contacts-filters"
-    # The action bar above the table (Export CSV comes after them).
-    bulk_actions = [(action.name, action.label) for action in MENU]
+    # The action bar above the table (Export CSV comes after them), each with its permission.
+    bulk_actions = [(action.name, action.label, action.permission) for action in MENU]
 
     class Meta:
         model = Contact

@@ -17,10 +17,13 @@ class Site(models.Model):
 
 
 class SiteMembership(models.Model):
+    """A member of a site's team; their role decides what they may do (kajaccess.roles)."""
+
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
-        ADMIN = "admin", "Admin"
+        ADMIN = "admin", "Administrator"
         ASSISTANT = "assistant", "Assistant"
+        SUPPORT = "support", "Support specialist"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tasks",
     "django_tasks_db",
+    "rules",
     "kajaccess",
     "contacts",
     "products",
@@ -80,6 +81,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "kajaccess.web.member_permissions",
             ],
         },
     },
@@ -104,7 +106,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTHENTICATION_BACKENDS = ["kajaccess.backends.EmailBackend"]
+# Sign-in by email; what a member may do is decided by their role (kajaccess.roles).
+AUTHENTICATION_BACKENDS = [
+    "kajaccess.backends.EmailBackend",
+    "rules.permissions.ObjectPermissionBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -2,7 +2,9 @@
 
 An action is a small class: a name, a label, a form for its parameters, a `count` of
 what it will do to a whole selection and one `execute` over a chunk of contact ids.
-`REGISTRY` lists them; adding an action is adding a class. Actions never write
+`REGISTRY` lists them; adding an action is adding a class. Each names the permission
+(kajaccess.roles) a member's role needs to start it, beside the one for bulk actions at
+all (`kajaccess.run_bulk_actions`). Actions never write
 themselves: they call the same services as the single-contact flow, whose set-based
 forms keep the statements per chunk fixed whatever the chunk's size.
 
@@ -24,6 +26,7 @@ from contacts import services as contact_services
 from contacts.models import Contact, ContactTag, Tag
 from kajaccess.actors import Actor
 from kajaccess.models import Site
+from kajaccess.roles import member_role
 from products.models import Offer
 from purchases.access import services as access_services
 from purchases.models import AccessEvent, AccessStatus, BulkAction, Grant, Subscription
@@ -115,6 +118,7 @@ class BulkActionType(ABC):
     do_not_call_in_templates = True  # templates read an action class's name and label
     name: str
     label: str
+    permission: str
     form_class: type[forms.Form] | None = None
     undoable = False
 
@@ -125,7 +129,11 @@ class BulkActionType(ABC):
 
     @property
     def actor(self) -> Actor:
-        return Actor.creator(self.bulk.created_by)
+        if not hasattr(self, "_actor"):
+            # The role the member holds as the run writes its events, for the audit trail.
+            role = member_role(user=self.bulk.created_by, site=self.site)
+            self._actor = Actor.creator(self.bulk.created_by, role=role)
+        return self._actor
 
     def describe(self) -> str:
         return self.label
@@ -185,6 +193,7 @@ class OfferAction(BulkActionType):
 class GrantOfferAction(OfferAction):
     name = "grant_offer"
     label = "Grant offer"
+    permission = "kajaccess.change_access"
     undoable = True
 
     def count(self, contacts):
@@ -208,6 +217,7 @@ class GrantOfferAction(OfferAction):
 class RevokeOfferAction(OfferAction):
     name = "revoke_offer"
     label = "Revoke offer"
+    permission = "kajaccess.change_access"
     undoable = True
 
     def _split(self, contact_ids) -> tuple[dict[int, int], Counter]:
@@ -290,6 +300,7 @@ class TagAction(BulkActionType):
 class AddTagAction(TagAction):
     name = "add_tag"
     label = "Add tag"
+    permission = "kajaccess.tag_contacts"
 
     def count(self, contacts):
         tagged = self.tagged()
@@ -308,6 +319,7 @@ class AddTagAction(TagAction):
 class RemoveTagAction(TagAction):
     name = "remove_tag"
     label = "Remove tag"
+    permission = "kajaccess.tag_contacts"
 
     def count(self, contacts):
         tagged = self.tagged()
@@ -325,6 +337,8 @@ class RemoveTagAction(TagAction):
 
 class UndoAction(BulkActionType):
     """Puts back exactly what an earlier bulk grant or revoke changed, and nothing else."""
+
+    permission = "kajaccess.run_bulk_actions"
 
     @property
     def original(self) -> BulkAction:
