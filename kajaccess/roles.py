@@ -125,7 +125,8 @@ class MemberPermissions:
             name = f"kajaccess.{codename}"
             if name not in CAPABILITY:
                 raise KeyError(codename)
-            allowed = self.user is not None and self.user.has_perm(name, self.membership)
+            # Without a membership there is no role, so nothing to ask.
+            allowed = self.membership is not None and self.user.has_perm(name, self.membership)
             self._answers[codename] = bool(allowed)
         return self._answers[codename]
 
