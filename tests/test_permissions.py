@@ -537,6 +537,15 @@ def test_a_control_a_role_cannot_use_is_not_drawn(world, role):
         assert (marker in page_html) is allowed(role, row), (role, url, marker)
 
 
+def test_a_role_that_does_not_see_billing_cannot_filter_by_it(world):
+    url = reverse("contacts:list")
+    owner = client_for(world.members[OWNER].user).get(url, {"billing": "paused"})
+    assistant = client_for(world.members[ASSISTANT].user).get(url, {"billing": "paused"})
+    assert "Barbara Person" in owner.content.decode()
+    assert "Ada Person" not in owner.content.decode()
+    assert "Ada Person" in assistant.content.decode()
+
+
 # --- Offers: what an assistant's form leaves out ---------------------------------------
 
 
