@@ -90,9 +90,9 @@ class ContactTable(tables.Table):
     filter_form_id = "contacts-filters"
 
     @property
-    def bulk_actions(self) -> list[tuple[str, str]]:
-        """The action bar above the table (Export CSV comes after them)."""
-        return [(action.name, action.label) for action in registry.menu()]
+    def bulk_actions(self) -> list[tuple[str, str, str]]:
+        """The action bar above the table (Export CSV comes after them), with permissions."""
+        return [(action.name, action.label, action.permission) for action in registry.menu()]
 
     class Meta:
         model = Contact

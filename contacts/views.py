@@ -13,7 +13,7 @@ from django_tables2 import RequestConfig
 from contacts.filters import ContactFilter
 from contacts.models import Contact
 from contacts.table import ContactTable, clamp_per_page
-from kajaccess.web import member_required, wants_partial
+from kajaccess.web import member_permissions, permission_required, wants_partial
 from products.models import Product
 from purchases.access import selectors
 from purchases.access.selectors import contact_products
@@ -41,13 +41,21 @@ def _panel(request, template: str, context: dict):
     )
 
 
-@member_required
+@permission_required("kajaccess.view_contacts")
 @require_GET
 def contact_list(request):
+    can = member_permissions(request)["can"]
+    data = request.GET
+    if not can["view_billing"] and "billing" in data:
+        # A role that does not see billing cannot filter by it either.
+        data = data.copy()
+        del data["billing"]
     filters = ContactFilter(
-        request.GET, queryset=reports_selectors.contacts_table(request.site), site=request.site
+        data, queryset=reports_selectors.contacts_table(request.site), site=request.site
     )
-    table = ContactTable(filters.qs)
+    # The checkboxes serve the bulk actions and Export CSV: none without either.
+    selects = can["run_bulk_actions"] or can["export_contacts"]
+    table = ContactTable(filters.qs, exclude=() if selects else ("select",))
     RequestConfig(request, paginate=False).configure(table)
     table.paginate(per_page=clamp_per_page(request.GET.get("per_page")))
     table.page = table.paginator.get_page(request.GET.get("page"))
@@ -60,7 +68,7 @@ def contact_list(request):
     )
 
 
-@member_required
+@permission_required("kajaccess.view_contacts")
 @require_GET
 def preview(request, contact_id: int):
     contact = _contact(request, contact_id)
@@ -72,7 +80,7 @@ def preview(request, contact_id: int):
     return _panel(request, "contacts/partials/preview.html", context)
 
 
-@member_required
+@permission_required("kajaccess.view_contacts")
 @require_GET
 def products(request, contact_id: int):
     """View More: every Product the contact holds or held."""
@@ -84,7 +92,7 @@ def products(request, contact_id: int):
     )
 
 
-@member_required
+@permission_required("kajaccess.view_contacts")
 @require_GET
 def more_info(request, contact_id: int, product_id: int):
     contact = _contact(request, contact_id)
@@ -95,7 +103,7 @@ def more_info(request, contact_id: int, product_id: int):
     return _panel(request, "contacts/partials/more_info.html", {"contact": contact, "info": info})
 
 
-@member_required
+@permission_required("kajaccess.view_contacts")
 @require_GET
 def profile(request, contact_id: int):
     """The full profile, on its Products tab."""
@@ -111,7 +119,7 @@ def profile(request, contact_id: int):
     return render(request, "contacts/profile_products.html", context)
 
 
-@member_required
+@permission_required("kajaccess.view_contacts")
 @require_GET
 def purchases(request, contact_id: int):
     contact = _contact(request, contact_id)
@@ -126,7 +134,7 @@ def purchases(request, contact_id: int):
     return render(request, "contacts/profile_purchases.html", context)
 
 
-@member_required
+@permission_required("kajaccess.view_contacts")
 @require_GET
 def activity(request, contact_id: int):
     contact = _contact(request, contact_id)

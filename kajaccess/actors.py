@@ -1,7 +1,8 @@
 """Who changes access: every service takes an explicit Actor.
 
 The kind of actor decides how a revoke is recorded (`revoked_via`) and so what the
-creator later reads on the Purchases tab.
+creator later reads on the Purchases tab. A member of a site's team also carries the
+role they held (SiteMembership.Role), which the audit trail keeps with each change.
 """
 
 from dataclasses import dataclass
@@ -24,10 +25,11 @@ class ActorKind(models.TextChoices):
 class Actor:
     kind: str
     user: AbstractBaseUser | None = None
+    role: str = ""
 
     @classmethod
-    def creator(cls, user) -> "Actor":
-        return cls(ActorKind.CREATOR, user)
+    def creator(cls, user, *, role: str = "") -> "Actor":
+        return cls(ActorKind.CREATOR, user, role)
 
     @classmethod
     def support(cls, user) -> "Actor":

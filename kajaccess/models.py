@@ -20,10 +20,13 @@ class Site(models.Model):
 
 
 class SiteMembership(models.Model):
+    """A member of a site's team; their role decides what they may do (kajaccess.roles)."""
+
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
-        ADMIN = "admin", "Admin"
+        ADMIN = "admin", "Administrator"
         ASSISTANT = "assistant", "Assistant"
+        SUPPORT = "support", "Support specialist"
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"

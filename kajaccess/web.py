@@ -4,11 +4,14 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import reselect, reswap, retarget, trigger_client_event
 
+from kajaccess import roles
+from kajaccess.actors import Actor
 from kajaccess.outcomes import Outcome
 
 
@@ -26,6 +29,54 @@ def member_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def check_permission(request, permission: str) -> None:
+    """A 403 in the product's words unless the member's role holds `permission`."""
+    if not request.user.has_perm(permission, request.membership):
+        raise PermissionDenied(roles.refusal(request.membership, permission))
+
+
+def permission_required(*permissions: str, lookup=None):
+    """Members whose role holds every one of `permissions` (kajaccess.roles); others get a 403.
+
+    Tenancy comes before the role: for a member who is refused, `lookup(request, **kwargs)`
+    first looks the URL's object up in `request.site`, so another site's object stays a
+    404 and a 403 never confirms that it exists. A member who may go ahead skips it; the
+    view looks its object up anyway.
+    """
+
+    def decorator(view):
+        @member_required
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            refused = [p for p in permissions if not request.user.has_perm(p, request.membership)]
+            if refused:
+                if lookup is not None:
+                    lookup(request, *args, **kwargs)
+                check_permission(request, refused[0])
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def member_actor(request) -> Actor:
+    """The signed-in member, with the role they hold now, as the actor of a change."""
+    return Actor.creator(request.user, role=request.membership.role)
+
+
+def member_permissions(request) -> dict:
+    """`can` in every template: what the signed-in member's role lets them do.
+
+    One set of answers per request, however many templates and partials ask.
+    """
+    if not hasattr(request, "member_permissions"):
+        request.member_permissions = roles.MemberPermissions(
+            getattr(request, "user", None), getattr(request, "membership", None)
+        )
+    return {"can": request.member_permissions}
 
 
 def wants_partial(request) -> bool:

@@ -47,16 +47,26 @@ class OfferForm(forms.ModelForm):
         widgets = {"title": forms.TextInput(attrs={"autocomplete": "off"})}
         field_classes = {"title": SingleLineField}
 
-    def __init__(self, *args, site, **kwargs):
+    # What the offer costs and how it bills: only for a member whose role sets prices.
+    PRICE_FIELDS = ("payment_type", "price", "interval", "installments")
+
+    def __init__(self, *args, site, with_price: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.site = site
         self.fields["products"].queryset = Product.objects.filter(site=site).order_by("title", "pk")
-        self.fields["price"].widget.attrs.update(min="0", max=str(PRICE_MAX), step="0.01")
-        self.fields["installments"].widget.attrs.update(min="2", max=str(INSTALLMENTS_MAX))
         self.fields["access_days"].widget.attrs.update(min="1", max=str(ACCESS_DAYS_MAX))
         self.saved_product_ids = (
             set(self.instance.products.values_list("pk", flat=True)) if self.instance.pk else set()
         )
+        if with_price:
+            self.fields["price"].widget.attrs.update(min="0", max=str(PRICE_MAX), step="0.01")
+            self.fields["installments"].widget.attrs.update(min="2", max=str(INSTALLMENTS_MAX))
+            return
+        for name in self.PRICE_FIELDS:
+            del self.fields[name]
+        if self.instance.pk is None:
+            # Free until an owner or administrator gives it a price.
+            self.instance.payment_type = Offer.PaymentType.FREE
 
     def product_changes(self) -> tuple[list[Product], list[Product]]:
         """The Products this change adds to the Offer and those it takes out."""
@@ -77,8 +87,12 @@ class OfferForm(forms.ModelForm):
         return self.cleaned_data.get("confirmed_products") == self.product_choice_key()
 
     def service_arguments(self) -> dict:
+        """The form's values; a field left out of the form keeps the offer's own value."""
         data = self.cleaned_data
-        return {name: data[name] for name in self.Meta.fields}
+        return {
+            name: data[name] if name in self.fields else getattr(self.instance, name)
+            for name in self.Meta.fields
+        }
 
 
 class OfferProductsForm(forms.Form):

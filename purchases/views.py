@@ -23,7 +23,14 @@ from kajaccess.actors import Actor
 from kajaccess.outcomes import Outcome
 from kajaccess.team.permissions import can_manage_team
 from kajaccess.team.selectors import team_events
-from kajaccess.web import member_required, next_url, render_changed, render_popup, wants_partial
+from kajaccess.web import (
+    member_actor,
+    next_url,
+    permission_required,
+    render_changed,
+    render_popup,
+    wants_partial,
+)
 from products.models import Product
 from purchases.access import selectors, services
 from purchases.billing.selectors import billing_subscriptions
@@ -128,21 +135,21 @@ def _changed(request, outcome: Outcome, contact: Contact, next_url: str, level=N
     )
 
 
-@member_required
+@permission_required("kajaccess.change_access")
 @require_GET
 def confirm_access_change(request, verb, contact_id, grant_id, product_id=None):
     change = _access_change(request, verb, contact_id, grant_id, product_id)
     return _access_popup(request, change, AccessChangeForm())
 
 
-@member_required
+@permission_required("kajaccess.change_access")
 @require_POST
 def change_access(request, verb, contact_id, grant_id, product_id=None):
     change = _access_change(request, verb, contact_id, grant_id, product_id)
     form = AccessChangeForm(request.POST)
     if form.is_valid():
         try:
-            outcome = change.apply(Actor.creator(request.user), form.cleaned_data["reason"])
+            outcome = change.apply(member_actor(request), form.cleaned_data["reason"])
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -212,14 +219,14 @@ class GrantEmail:
         return Outcome(outcome.obj, True, text), messages.SUCCESS
 
 
-@member_required
+@permission_required("kajaccess.change_access")
 @require_GET
 def grant_offer_form(request, contact_id: int):
     contact = get_object_or_404(Contact, site=request.site, pk=contact_id)
     return _grant_popup(request, contact, GrantOfferForm(site=request.site))
 
 
-@member_required
+@permission_required("kajaccess.change_access")
 @require_POST
 def grant_offer(request, contact_id: int):
     contact = get_object_or_404(Contact, site=request.site, pk=contact_id)
@@ -229,7 +236,7 @@ def grant_offer(request, contact_id: int):
             outcome = services.grant_offer(
                 contact=contact,
                 offer=form.cleaned_data["offer"],
-                actor=Actor.creator(request.user),
+                actor=member_actor(request),
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -259,7 +266,7 @@ def _team_page(request):
     return paginator.get_page(request.GET.get("team_page"))
 
 
-@member_required
+@permission_required("kajaccess.view_contacts")
 @require_GET
 def activity(request):
     if wants_partial(request) and request.htmx.target == "team-activity":

@@ -49,9 +49,11 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     site = factory.SubFactory(SiteFactory)
     # A site has one owner: the first member is it, a further one an administrator.
     role = factory.LazyAttribute(
-        lambda m: SiteMembership.Role.ADMIN
-        if SiteMembership.objects.filter(site=m.site, role=SiteMembership.Role.OWNER).exists()
-        else SiteMembership.Role.OWNER
+        lambda m: (
+            SiteMembership.Role.ADMIN
+            if SiteMembership.objects.filter(site=m.site, role=SiteMembership.Role.OWNER).exists()
+            else SiteMembership.Role.OWNER
+        )
     )
 
 

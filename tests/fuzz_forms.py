@@ -7,13 +7,15 @@ FORMS maps each URL name of `patterns()` to its forms: their fields, each with a
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 
 from contacts.bulk.actions import OfferChoiceForm, TagChoiceForm
 from contacts.bulk.forms import BulkActionForm, ConfirmForm, SelectionForm
 from contacts.filters import ContactFilter
 from contacts.models import Tag
+from kajaccess.filters import RefusingFilterSet
+from kajaccess.sign_in import AdminSignInForm, SignInForm
+from kajaccess.team.forms import AddMemberForm, RoleForm, TransferOwnershipForm
 from products.filters import ProgressFilter
 from products.forms import OfferForm, OfferProductsForm
 from products.models import Offer, Product
@@ -54,6 +56,7 @@ REFUSES = {
     "search": frozenset({"nul"}),
     "query": frozenset({"long", "nul"}),
     "sign-in": EVERY,
+    "email": EVERY,
     "lenient": frozenset(),  # flags, `next`, page, page size, sort: read leniently
 }
 
@@ -108,14 +111,22 @@ BULK_CLASSES = (BulkActionForm, ConfirmForm)
 IN_A_MONTH = lambda w: (timezone.localdate() + timedelta(days=30)).isoformat()  # noqa: E731
 RESTORABLE = {"contact_id": "grace_id", "grant_id": "revoked_grant_id"}
 PARTLY_REVOKED = {"contact_id": "partly_contact_id", "grant_id": "partly_grant_id"}
+# One-time links that work: a password reset's and an invitation's.
+RESET = {"uidb64": "reset_uid", "token": "reset_token"}
+INVITATION = {"uidb64": "invite_uid", "token": "invite_token"}
+NEW_PASSWORD = "a long new passphrase 1"
 
 
 def _bulk(action: str, params: dict, classes: tuple, *, start: bool, first: bool) -> Form:
     fields = {**SELECTION, "action": Field("choice", action), **params}
     if start:
-        fields |= {**REASON, "confirm_count": Field("lenient")}
+        fields |= {**REASON, "confirm_count": Field("lenient"), "previewed": Field("lenient")}
     else:  # the preview only carries what was typed over to the confirmation
-        fields |= {"reason": Field("lenient"), "confirm_count": Field("lenient")}
+        fields |= {
+            "reason": Field("lenient"),
+            "confirm_count": Field("lenient"),
+            "previewed": Field("lenient"),
+        }
     only = None if first else tuple(params)
     return Form("POST", fields, BULK_CLASSES + classes, changes=start, only=only)
 
@@ -154,7 +165,7 @@ FORMS = {
                 "password": Field("sign-in", "kajaccess-demo"),
                 **NEXT,
             },
-            (AuthenticationForm,),
+            (SignInForm, AdminSignInForm),
             refused=frozenset({200, 429}),
             changes=True,
             user="nobody",
@@ -177,7 +188,7 @@ FORMS = {
                 "billing": Field("optional choice"),
                 **VIEW,
             },
-            (ContactFilter,),
+            (ContactFilter, RefusingFilterSet),
         ),
     ),
     "contacts:profile": (Form("GET"),),
@@ -214,7 +225,12 @@ FORMS = {
     "bulk:detail": (Form("GET"),),
     "bulk:undo_confirm": (Form("GET"),),
     "bulk:undo": (
-        Form("POST", {**REASON, "confirm_count": Field("lenient")}, (ConfirmForm,), changes=True),
+        Form(
+            "POST",
+            {**REASON, "confirm_count": Field("lenient"), "previewed": Field("lenient")},
+            (ConfirmForm,),
+            changes=True,
+        ),
     ),
     "products:list": (Form("GET"),),
     "products:progress": _progress({**PROGRESS, **VIEW}),
@@ -295,4 +311,61 @@ FORMS = {
     "automations:pause": (Form("POST", changes=True),),
     "automations:resume": (Form("POST"),),
     "automations:delete": (Form("GET"), Form("POST", changes=True)),
+    # The site switcher: a site the member is not on, or no site at all, is refused.
+    "switch_site": (
+        Form(
+            "POST",
+            {"site": Field("id", lambda w: w["ids"]["site_id"])},
+            refused=frozenset({400, 404}),
+        ),
+    ),
+    "team:list": (
+        Form("GET"),
+        Form(
+            "POST",
+            {
+                "email": Field("email", "joiner@example.com"),
+                "name": Field("optional line", "Jo Iner"),
+                "role": Field("choice", "assistant"),
+            },
+            (AddMemberForm,),
+            changes=True,
+        ),
+    ),
+    "team:role": (Form("POST", {"role": Field("choice", "support")}, (RoleForm,), changes=True),),
+    "team:suspend": (Form("GET"), Form("POST", changes=True)),
+    "team:reactivate": (Form("POST"),),
+    "team:remove": (Form("GET"), Form("POST", changes=True)),
+    "team:resend_invitation": (Form("POST", changes=True, ids={"member_id": "invited_member_id"}),),
+    "team:transfer": (
+        Form("GET"),
+        Form(
+            "POST",
+            {"password": Field("sign-in", "kajaccess-demo")},
+            (TransferOwnershipForm,),
+            changes=True,
+        ),
+    ),
+    "accept_invitation": (Form("GET", user="nobody", ids=INVITATION),),
+    "password_reset": (
+        Form("GET", user="nobody"),
+        Form("POST", {"email": Field("email", "creator@example.com")}, user="nobody"),
+    ),
+    "password_reset_done": (Form("GET", user="nobody"),),
+    "password_reset_confirm": (Form("GET", user="nobody", ids=RESET),),
+    "password_reset_complete": (Form("GET", user="nobody"),),
+    "password_change": (
+        Form("GET"),
+        Form(
+            "POST",
+            {
+                "old_password": Field("sign-in", "kajaccess-demo"),
+                "new_password1": Field("sign-in", NEW_PASSWORD),
+                "new_password2": Field("sign-in", NEW_PASSWORD),
+            },
+            changes=True,
+            user="changer",  # a new password moves the session: the creator's client keeps its own
+        ),
+    ),
+    "password_change_done": (Form("GET"),),
 }

@@ -16,6 +16,7 @@ from contacts import services as contact_services
 from contacts.bulk.forms import OfferChoiceForm, TagChoiceForm
 from contacts.models import Contact, ContactTag, Tag
 from kajaccess.actors import Actor
+from kajaccess.roles import member_role
 from products.models import Offer
 from purchases.access import services as access_services
 from purchases.models import AccessStatus, BulkAction, Grant, Subscription
@@ -69,6 +70,9 @@ class BulkActionType(ABC):
     do_not_call_in_templates = True  # templates read an action class's name and label
     name: str
     label: str
+    # The permission (kajaccess.roles) a member's role needs to start it, beside the one
+    # for bulk actions at all (`kajaccess.run_bulk_actions`).
+    permission: str
     form_class: type[forms.Form] | None = None
     # What the popup asks for until the parameters are chosen.
     prompt = "Confirm to see what will change."
@@ -86,7 +90,11 @@ class BulkActionType(ABC):
 
     @property
     def actor(self) -> Actor:
-        return Actor.creator(self.bulk.created_by)
+        if not hasattr(self, "_actor"):
+            # The role the member holds as the run writes its events, for the audit trail.
+            role = member_role(user=self.bulk.created_by, site=self.site)
+            self._actor = Actor.creator(self.bulk.created_by, role=role)
+        return self._actor
 
     def describe(self) -> str:
         return self.label
@@ -185,6 +193,7 @@ class OfferAction(BulkActionType):
 class GrantOfferAction(OfferAction):
     name = "grant_offer"
     label = "Grant offer"
+    permission = "kajaccess.change_access"
     undo_action = "undo_grant_offer"
 
     def count(self, contacts):
@@ -208,6 +217,7 @@ class GrantOfferAction(OfferAction):
 class RevokeOfferAction(OfferAction):
     name = "revoke_offer"
     label = "Revoke offer"
+    permission = "kajaccess.change_access"
     revokes = True
     undo_action = "undo_revoke_offer"
 
@@ -291,6 +301,7 @@ class TagAction(BulkActionType):
 class AddTagAction(TagAction):
     name = "add_tag"
     label = "Add tag"
+    permission = "kajaccess.tag_contacts"
 
     def count(self, contacts):
         tagged = self.tagged()
@@ -309,6 +320,7 @@ class AddTagAction(TagAction):
 class RemoveTagAction(TagAction):
     name = "remove_tag"
     label = "Remove tag"
+    permission = "kajaccess.tag_contacts"
 
     def count(self, contacts):
         tagged = self.tagged()

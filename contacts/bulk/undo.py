@@ -63,6 +63,7 @@ def changed_since(actor_kind: str | None, email: str | None) -> str:
 
 class UndoAction(BulkActionType):
     in_menu = False
+    permission = "kajaccess.run_bulk_actions"
     # The change the original made to each grant, and the status it left the grant in.
     event_kind: str
     left_status: str

@@ -27,7 +27,7 @@ from contacts.bulk.runner import start_bulk_action, start_undo
 from contacts.bulk.selection import outside_site, preview, selected_contacts
 from contacts.export import HEADER, contact_rows
 from kajaccess.spreadsheet import csv_response
-from kajaccess.web import member_required, render_popup, wants_partial
+from kajaccess.web import check_permission, permission_required, render_popup, wants_partial
 from purchases.models import BulkAction
 
 BULK_ACTIONS_PER_PAGE = 25
@@ -204,6 +204,7 @@ def _action_form(request) -> BulkActionForm:
 
 def _menu_proposal(request, form: BulkActionForm, *, confirming: bool) -> Proposal:
     action = registry.get(form.cleaned_data["action"])
+    check_permission(request, action.permission)
     params_data = request.POST
     if not confirming and action.form_class is not None:
         # The first time the popup opens, nothing is chosen yet: no errors to show.
@@ -222,7 +223,7 @@ def _menu_proposal(request, form: BulkActionForm, *, confirming: bool) -> Propos
     )
 
 
-@member_required
+@permission_required("kajaccess.run_bulk_actions")
 @require_POST
 def bulk_preview(request):
     """The confirmation popup for the action bar's selection; it changes nothing."""
@@ -243,7 +244,7 @@ def _started(request, bulk: BulkAction):
     return redirect(url)
 
 
-@member_required
+@permission_required("kajaccess.run_bulk_actions")
 @require_POST
 def bulk_start(request):
     """Confirming the popup: store its contacts, queue the bulk action and go to its page."""
@@ -278,9 +279,11 @@ def _undoable(request, bulk_id: int) -> BulkAction:
 
 def _undo_proposal(request, original: BulkAction, confirm_form_data) -> Proposal:
     selection = {"undo_of": original.pk}
+    action = bulk_actions.action_for(original).undo_class
+    check_permission(request, action.permission)
     return _propose(
         request,
-        action=bulk_actions.action_for(original).undo_class,
+        action=action,
         selection=selection,
         params_data=None,
         confirm_form_data=confirm_form_data,
@@ -303,7 +306,7 @@ def _undo_refusal(request, original: BulkAction):
     return _refusal(request, [message], reverse("bulk:history"))
 
 
-@member_required
+@permission_required("kajaccess.run_bulk_actions", lookup=_undoable)
 @require_GET
 def undo_confirm(request, bulk_id: int):
     """`Undo`: the same popup, with the preview of putting things back."""
@@ -313,7 +316,7 @@ def undo_confirm(request, bulk_id: int):
     return _confirmation(request, _undo_proposal(request, original, None))
 
 
-@member_required
+@permission_required("kajaccess.run_bulk_actions", lookup=_undoable)
 @require_POST
 def undo(request, bulk_id: int):
     original = _undoable(request, bulk_id)
@@ -342,7 +345,7 @@ def _bulk_action(request, bulk_id: int) -> Entry:
     return entries_for([bulk])[0]
 
 
-@member_required
+@permission_required("kajaccess.run_bulk_actions", lookup=_undoable)
 @require_GET
 def bulk_action(request, bulk_id: int):
     """A bulk action's page; for HTMX, its progress, polled until the run is done."""
@@ -352,7 +355,7 @@ def bulk_action(request, bulk_id: int):
     return render(request, "contacts/bulk/detail.html", {"entry": entry, "active_tab": "bulk"})
 
 
-@member_required
+@permission_required("kajaccess.run_bulk_actions")
 @require_GET
 def history(request):
     """The "Bulk actions" tab: the site's bulk actions, newest first."""
@@ -366,7 +369,7 @@ def history(request):
     )
 
 
-@member_required
+@permission_required("kajaccess.export_contacts")
 @require_http_methods(["GET", "POST"])
 def bulk_export(request):
     """`Export CSV`: the selected contacts, streamed, whatever their number."""

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('kajaccess', '0001_initial'),
+        ('kajaccess', '0002_sitemembership_roles'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -2,6 +2,7 @@
 
 from django import forms
 
+from kajaccess.forms import SingleLineField
 from kajaccess.models import SiteMembership
 from kajaccess.team.services import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, assignable_roles
 
@@ -12,7 +13,7 @@ class AddMemberForm(forms.Form):
         max_length=EMAIL_MAX_LENGTH,
         error_messages={"required": "Enter the email address of the person to add."},
     )
-    name = forms.CharField(
+    name = SingleLineField(
         label="Name",
         max_length=NAME_MAX_LENGTH,
         required=False,

@@ -1,32 +1,24 @@
-"""Who may manage a site's team: its owner and administrators.
+"""Who may manage a site's team: the roles holding `kajaccess.manage_team` (kajaccess.roles)."""
 
-`can_manage_team` is the one place that says so, so that it can become a named
-permission checked through `has_perm` without any view changing.
-"""
-
-from functools import wraps
-
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404
 
 from kajaccess.models import SiteMembership
-from kajaccess.web import member_required
-
-MANAGER_ROLES = (SiteMembership.Role.OWNER, SiteMembership.Role.ADMIN)
+from kajaccess.web import permission_required
 
 
 def can_manage_team(request) -> bool:
-    """The signed-in member is the owner or an administrator of the current site."""
-    return request.membership is not None and request.membership.role in MANAGER_ROLES
+    """The signed-in member's role may manage the current site's team."""
+    return request.membership is not None and request.user.has_perm(
+        "kajaccess.manage_team", request.membership
+    )
 
 
-def team_managers_only(view):
-    """Members of the site only (others get a 404), and of them owners and administrators."""
+def _member_of_this_site(request, member_id: int | None = None, **kwargs) -> None:
+    # Another site's member stays a 404 for a role that is refused, as everywhere.
+    if member_id is not None:
+        get_object_or_404(SiteMembership, site=request.site, pk=member_id)
 
-    @member_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not can_manage_team(request):
-            return render(request, "team/denied.html", {"active_tab": "settings"}, status=403)
-        return view(request, *args, **kwargs)
 
-    return wrapper
+team_managers_only = permission_required("kajaccess.manage_team", lookup=_member_of_this_site)
+# Only the owner hands the site over; an administrator may not change the owner.
+owner_only = permission_required("kajaccess.change_owner", lookup=_member_of_this_site)

@@ -13,15 +13,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from kajaccess.actors import Actor
 from kajaccess.models import SiteMembership
 from kajaccess.outcomes import Outcome
 from kajaccess.team import selectors, services
 from kajaccess.team.forms import AddMemberForm, RoleForm, TransferOwnershipForm
-from kajaccess.team.permissions import team_managers_only
+from kajaccess.team.permissions import owner_only, team_managers_only
 from kajaccess.team.tokens import invitation_tokens
 from kajaccess.views import OneTimeLinkMixin
-from kajaccess.web import render_changed, render_popup, wants_partial
+from kajaccess.web import member_actor, render_changed, render_popup, wants_partial
 
 ACTIVE_TAB = "settings"
 
@@ -61,7 +60,7 @@ def team(request):
                 email=form.cleaned_data["email"],
                 name=form.cleaned_data["name"],
                 role=form.cleaned_data["role"],
-                actor=Actor.creator(request.user),
+                actor=member_actor(request),
                 site_url=_site_url(request),
             )
         except ValidationError as error:
@@ -105,7 +104,7 @@ def change_role(request, member_id: int):
         outcome = services.change_role(
             membership=membership,
             role=form.cleaned_data["role"],
-            actor=Actor.creator(request.user),
+            actor=member_actor(request),
         )
     except ValidationError as error:
         return _refused(request, error)
@@ -117,9 +116,7 @@ def change_role(request, member_id: int):
 def reactivate(request, member_id: int):
     membership = _member(request, member_id)
     try:
-        outcome = services.reactivate_member(
-            membership=membership, actor=Actor.creator(request.user)
-        )
+        outcome = services.reactivate_member(membership=membership, actor=member_actor(request))
     except ValidationError as error:
         return _refused(request, error)
     return _changed(request, outcome)
@@ -131,7 +128,7 @@ def resend_invitation(request, member_id: int):
     membership = _member(request, member_id)
     try:
         outcome = services.resend_invitation(
-            membership=membership, actor=Actor.creator(request.user), site_url=_site_url(request)
+            membership=membership, actor=member_actor(request), site_url=_site_url(request)
         )
     except ValidationError as error:
         return _refused(request, error)
@@ -167,7 +164,7 @@ def _confirmed(request, verb: str, member_id: int, change):
     if request.method == "GET":
         return _popup(request, verb, membership)
     try:
-        outcome = change(membership=membership, actor=Actor.creator(request.user))
+        outcome = change(membership=membership, actor=member_actor(request))
     except ValidationError as error:
         return _popup(request, verb, membership, errors=error.messages, status=400)
     return _changed(request, outcome)
@@ -185,7 +182,7 @@ def remove(request, member_id: int):
     return _confirmed(request, "remove", member_id, services.remove_member)
 
 
-@team_managers_only
+@owner_only
 @require_http_methods(["GET", "POST"])
 def transfer(request, member_id: int):
     membership = _member(request, member_id)
@@ -196,7 +193,7 @@ def transfer(request, member_id: int):
         try:
             outcome = services.transfer_ownership(
                 membership=membership,
-                actor=Actor.creator(request.user),
+                actor=member_actor(request),
                 password=form.cleaned_data["password"],
             )
         except ValidationError as error:

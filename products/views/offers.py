@@ -8,12 +8,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from kajaccess.actors import Actor
-from kajaccess.web import member_required, render_changed, render_popup
+from kajaccess.web import member_actor, permission_required, render_changed, render_popup
 from products.forms import OfferForm, OfferProductsForm
 from products.models import Offer, Product
 from purchases.offers import selectors, services
 from purchases.reports import selectors as reports_selectors
+
+
+def _offer(request, offer_id: int) -> Offer:
+    return get_object_or_404(Offer, site=request.site, pk=offer_id)
+
+
+def _sets_prices(request) -> bool:
+    """The offer form has a price and payment type only for a role that sets prices."""
+    return request.user.has_perm("kajaccess.price_offers", request.membership)
 
 
 def _offers_context(site) -> dict:
@@ -33,7 +41,7 @@ def _offers_context(site) -> dict:
     }
 
 
-@member_required
+@permission_required("kajaccess.edit_offers")
 @require_GET
 def offer_list(request):
     return render(request, "products/offers.html", _offers_context(request.site))
@@ -59,7 +67,7 @@ def _offer_form_page(request, form, offer=None, changes=None, status=200):
 
 
 def _save_offer(request, form, offer=None):
-    actor = Actor.creator(request.user)
+    actor = member_actor(request)
     try:
         if offer is None:
             outcome = services.create_offer(
@@ -74,10 +82,10 @@ def _save_offer(request, form, offer=None):
     return redirect("products:offers")
 
 
-@member_required
+@permission_required("kajaccess.edit_offers")
 @require_http_methods(["GET", "POST"])
 def offer_create(request):
-    form = OfferForm(request.POST or None, site=request.site)
+    form = OfferForm(request.POST or None, site=request.site, with_price=_sets_prices(request))
     if request.method == "POST":
         if not form.is_valid():
             return _offer_form_page(request, form, status=400)
@@ -85,11 +93,13 @@ def offer_create(request):
     return _offer_form_page(request, form)
 
 
-@member_required
+@permission_required("kajaccess.edit_offers", lookup=_offer)
 @require_http_methods(["GET", "POST"])
 def offer_edit(request, offer_id: int):
     offer = get_object_or_404(Offer.objects.live(), site=request.site, pk=offer_id)
-    form = OfferForm(request.POST or None, instance=offer, site=request.site)
+    form = OfferForm(
+        request.POST or None, instance=offer, site=request.site, with_price=_sets_prices(request)
+    )
     if request.method == "GET":
         return _offer_form_page(request, form, offer)
     if not form.is_valid():
@@ -104,7 +114,7 @@ def offer_edit(request, offer_id: int):
     return _save_offer(request, form, offer)
 
 
-@member_required
+@permission_required("kajaccess.edit_offers", lookup=_offer)
 @require_GET
 def offer_impact(request, offer_id: int):
     """The hint under the Products of the offer form: who a change would reach."""
@@ -126,10 +136,10 @@ def offer_impact(request, offer_id: int):
     )
 
 
-@member_required
+@permission_required("kajaccess.delete_offers", lookup=_offer)
 @require_http_methods(["GET", "POST"])
 def offer_delete(request, offer_id: int):
-    offer = get_object_or_404(Offer, site=request.site, pk=offer_id)
+    offer = _offer(request, offer_id)
     if request.method == "GET":
         context = {
             "offer": offer,
@@ -142,15 +152,15 @@ def offer_delete(request, offer_id: int):
             title=f"Delete {offer.title}",
             active_tab="offers",
         )
-    outcome = services.delete_offer(offer=offer, actor=Actor.creator(request.user))
+    outcome = services.delete_offer(offer=offer, actor=member_actor(request))
     return _offers_changed(request, outcome)
 
 
-@member_required
+@permission_required("kajaccess.delete_offers", lookup=_offer)
 @require_POST
 def offer_restore(request, offer_id: int):
-    offer = get_object_or_404(Offer, site=request.site, pk=offer_id)
-    outcome = services.restore_offer(offer=offer, actor=Actor.creator(request.user))
+    offer = _offer(request, offer_id)
+    outcome = services.restore_offer(offer=offer, actor=member_actor(request))
     return _offers_changed(request, outcome)
 
 

@@ -12,7 +12,7 @@ from django_tables2 import RequestConfig
 
 from contacts.table import clamp_per_page
 from kajaccess.spreadsheet import csv_response
-from kajaccess.web import member_required, wants_partial
+from kajaccess.web import permission_required, wants_partial
 from products.charts import completion_chart, weekly_chart
 from products.filters import ProgressFilter
 from products.models import Product
@@ -23,7 +23,11 @@ from purchases.reports import selectors
 PER_PAGE = 50
 
 
-@member_required
+def _product(request, product_id: int) -> Product:
+    return get_object_or_404(Product, site=request.site, pk=product_id)
+
+
+@permission_required("kajaccess.view_products")
 @require_GET
 def product_list(request):
     return render(
@@ -39,10 +43,10 @@ def _progress_filter(request, product):
     return report, lessons_total
 
 
-@member_required
+@permission_required("kajaccess.view_products", lookup=_product)
 @require_GET
 def product_progress(request, product_id: int):
-    product = get_object_or_404(Product, site=request.site, pk=product_id)
+    product = _product(request, product_id)
     report, lessons_total = _progress_filter(request, product)
     if not report.is_valid():
         context = {"product": product, "filter": report, "active_tab": "products", "invalid": True}
@@ -87,10 +91,10 @@ def _csv_url(request, product) -> str:
     return f"{url}?{urlencode(filters)}" if filters else url
 
 
-@member_required
+@permission_required("kajaccess.view_products", "kajaccess.export_contacts", lookup=_product)
 @require_GET
 def product_progress_csv(request, product_id: int):
-    product = get_object_or_404(Product, site=request.site, pk=product_id)
+    product = _product(request, product_id)
     report, lessons_total = _progress_filter(request, product)
     if not report.is_valid():
         return HttpResponse(

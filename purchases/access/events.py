@@ -35,6 +35,7 @@ def _event(
         kind=kind,
         actor_id=actor.user_id,
         actor_kind=actor.kind,
+        actor_role=actor.role,
         reason=reason,
         bulk_action=bulk_action,
         at=at,
@@ -76,13 +77,14 @@ def _insert_grant_events(
         return
     event, grant = AccessEvent._meta, Grant._meta
     qn = connection.ops.quote_name
-    columns = ["site", "contact", "grant", "kind", "actor", "actor_kind", "reason"]
+    columns = ["site", "contact", "grant", "kind", "actor", "actor_kind", "actor_role", "reason"]
     columns += ["bulk_action", "at", "details"]
     target = ", ".join(qn(event.get_field(name).column) for name in columns)
     values = [
         kind,
         actor.user_id,
         actor.kind,
+        actor.role,
         reason,
         bulk_action.pk if bulk_action else None,
         event.get_field("at").get_db_prep_save(at, connection),

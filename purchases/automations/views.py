@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from kajaccess.web import member_required, render_changed, render_popup
+from kajaccess.web import permission_required, render_changed, render_popup
 from purchases.automations import services as automations
 from purchases.automations.forms import AutomationForm
 from purchases.models import Automation
@@ -21,7 +21,7 @@ def _page(request, form, status: int = 200):
     return render(request, "purchases/automations/list.html", context, status=status)
 
 
-@member_required
+@permission_required("kajaccess.manage_automations")
 @require_http_methods(["GET", "POST"])
 def automation_list(request):
     if request.method == "GET":
@@ -61,19 +61,19 @@ def _set_active(request, automation_id: int, active: bool):
     )
 
 
-@member_required
+@permission_required("kajaccess.manage_automations", lookup=_automation)
 @require_POST
 def automation_pause(request, automation_id: int):
     return _set_active(request, automation_id, active=False)
 
 
-@member_required
+@permission_required("kajaccess.manage_automations", lookup=_automation)
 @require_POST
 def automation_resume(request, automation_id: int):
     return _set_active(request, automation_id, active=True)
 
 
-@member_required
+@permission_required("kajaccess.manage_automations", lookup=_automation)
 @require_http_methods(["GET", "POST"])
 def automation_delete(request, automation_id: int):
     automation = _automation(request, automation_id)

@@ -14,9 +14,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import reswap
 
-from kajaccess.actors import Actor
 from kajaccess.outcomes import Outcome
-from kajaccess.web import member_required, next_url, render_changed, render_popup, wants_partial
+from kajaccess.web import (
+    member_actor,
+    next_url,
+    permission_required,
+    render_changed,
+    render_popup,
+    wants_partial,
+)
 from purchases.billing import services as billing
 from purchases.billing.forms import CancelPaymentsForm, PausePaymentsForm
 from purchases.models import Subscription
@@ -107,7 +113,7 @@ def _refused(request, subscription: Subscription, error: ValidationError):
     return reswap(response, "outerHTML")
 
 
-@member_required
+@permission_required("kajaccess.view_billing", lookup=_subscription)
 @require_http_methods(["GET"])
 def subscription_page(request, subscription_id: int):
     subscription = _subscription(request, subscription_id)
@@ -116,7 +122,7 @@ def subscription_page(request, subscription_id: int):
     )
 
 
-@member_required
+@permission_required("kajaccess.cancel_payments", lookup=_subscription)
 @require_http_methods(["GET", "POST"])
 def cancel_payments(request, subscription_id: int):
     subscription = _subscription(request, subscription_id)
@@ -128,7 +134,7 @@ def cancel_payments(request, subscription_id: int):
         try:
             outcome = billing.cancel_subscription(
                 subscription=subscription,
-                actor=Actor.creator(request.user),
+                actor=member_actor(request),
                 when=form.cleaned_data["when"],
                 on=form.cleaned_data["on"],
             )
@@ -139,7 +145,7 @@ def cancel_payments(request, subscription_id: int):
     return _popup(request, subscription, form, kind="cancel", status=400)
 
 
-@member_required
+@permission_required("kajaccess.pause_payments", lookup=_subscription)
 @require_http_methods(["GET", "POST"])
 def pause_payments(request, subscription_id: int):
     subscription = _subscription(request, subscription_id)
@@ -150,7 +156,7 @@ def pause_payments(request, subscription_id: int):
         try:
             outcome = billing.pause_subscription(
                 subscription=subscription,
-                actor=Actor.creator(request.user),
+                actor=member_actor(request),
                 until=form.cleaned_data["until"],
             )
         except ValidationError as error:
@@ -163,19 +169,19 @@ def pause_payments(request, subscription_id: int):
 def _post_change(request, subscription_id: int, service):
     subscription = _subscription(request, subscription_id)
     try:
-        outcome = service(subscription=subscription, actor=Actor.creator(request.user))
+        outcome = service(subscription=subscription, actor=member_actor(request))
     except ValidationError as error:
         return _refused(request, subscription, error)
     return _changed(request, outcome.obj, outcome)
 
 
-@member_required
+@permission_required("kajaccess.pause_payments", lookup=_subscription)
 @require_POST
 def resume_payments(request, subscription_id: int):
     return _post_change(request, subscription_id, billing.resume_subscription)
 
 
-@member_required
+@permission_required("kajaccess.cancel_payments", lookup=_subscription)
 @require_POST
 def stop_cancellation(request, subscription_id: int):
     return _post_change(request, subscription_id, billing.stop_cancellation)

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from kajaccess.actors import ActorKind
-from kajaccess.models import Site
+from kajaccess.models import Site, SiteMembership
 from products.models import Product
 from purchases.models.access import Grant
 from purchases.models.bulk import BulkAction
@@ -45,6 +45,10 @@ class AccessEvent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     actor_kind = models.CharField(max_length=20, choices=ActorKind.choices)
+    # The role the member held when they made the change: a later change of role leaves it.
+    actor_role = models.CharField(
+        max_length=20, choices=SiteMembership.Role.choices, blank=True, default=""
+    )
     reason = models.CharField(max_length=500, blank=True)
     bulk_action = models.ForeignKey(
         BulkAction, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"

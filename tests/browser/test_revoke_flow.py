@@ -264,7 +264,7 @@ def test_billing_warning_grant_offer_and_activity(page, live_server, demo, scree
     expect(page.get_by_role("heading", name="Activity")).to_be_visible()
     first = page.locator("#activity-list tbody tr").first
     expect(first).to_contain_text("Offer granted")
-    expect(first).to_contain_text("creator@example.com")
+    expect(first).to_contain_text("Casey Creator (Owner)")
     page.get_by_label("What happened").select_option(label="Access revoked")
     expect(page).to_have_url(re.compile(r"kind=revoked"))
     expect(page.locator("#activity-list tbody tr").first).to_contain_text("Access revoked")

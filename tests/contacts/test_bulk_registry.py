@@ -29,6 +29,7 @@ class StarAction(BulkActionType):
 
     name = "star_contacts"
     label = "Star"
+    permission = "kajaccess.tag_contacts"
     prompt = "Nothing to choose."
 
     def count(self, contacts):

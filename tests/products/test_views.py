@@ -581,9 +581,20 @@ def test_get_on_changing_urls_is_405_or_a_confirmation(creator_client, academy):
     assert academy["bootcamp"] in Offer.objects.live()
 
 
-def test_team_members_see_the_same_tabs(client, academy):
+def test_an_assistant_cannot_open_products_nor_delete_offers(client, academy):
     assistant = MembershipFactory(site=academy["site"], role="assistant")
     client.force_login(assistant.user)
+    assert client.get(reverse("products:offers")).status_code == 200
+    assert client.get(reverse("products:list")).status_code == 403
+    response = client.post(reverse("products:offer_delete", args=[academy["bootcamp"].pk]))
+    assert response.status_code == 403
+    assert "Your role, Assistant, cannot delete or restore offers." in response.content.decode()
+    assert academy["bootcamp"] in Offer.objects.live()
+
+
+def test_an_administrator_sees_the_owners_tabs(client, academy):
+    admin = MembershipFactory(site=academy["site"], role="admin")
+    client.force_login(admin.user)
     assert client.get(reverse("products:list")).status_code == 200
     response = client.post(reverse("products:offer_delete", args=[academy["bootcamp"].pk]))
     assert response.status_code == 302

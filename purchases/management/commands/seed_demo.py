@@ -295,7 +295,7 @@ def build_demo_academy(users: dict, now: datetime) -> Catalogue:
     SiteMembership.objects.create(site=site, user=owner, role=SiteMembership.Role.OWNER)
     SiteMembership.objects.create(site=site, user=team, role=SiteMembership.Role.ASSISTANT)
     catalogue = build_catalogue(site, owner, team, users["support@example.com"])
-    creator = Actor.creator(owner)
+    creator = Actor.creator(owner, role=SiteMembership.Role.OWNER)
 
     def days(n: int) -> datetime:
         return now - timedelta(days=n)
@@ -374,7 +374,11 @@ def build_demo_academy(users: dict, now: datetime) -> Catalogue:
         starts_at=days(95),
     )
     _bill(membership.subscription, now)
-    revoke_grant(grant=membership, actor=Actor.creator(team), reason="Chargeback")
+    revoke_grant(
+        grant=membership,
+        actor=Actor.creator(team, role=SiteMembership.Role.ASSISTANT),
+        reason="Chargeback",
+    )
     return catalogue
 
 
@@ -461,6 +465,7 @@ class CustomerMaker:
                 kind=kind,
                 actor=actor,
                 actor_kind=actor_kind,
+                actor_role=self.role_of(actor),
                 reason=reason,
                 at=at,
                 details=details,
@@ -578,6 +583,13 @@ class CustomerMaker:
 
     def team_member(self):
         return self.r.choice([self.c.owner, self.c.team])
+
+    def role_of(self, user) -> str:
+        if user is not None and user == self.c.owner:
+            return SiteMembership.Role.OWNER
+        if user is not None and user == self.c.team:
+            return SiteMembership.Role.ASSISTANT
+        return ""
 
     def make(self, number: int) -> None:
         self.r = r = random.Random(number)
