@@ -3,3 +3,7 @@ from django.apps import AppConfig
 
 class ContactsConfig(AppConfig):
     name = "contacts"
+
+    def ready(self):
+        # The undo actions register themselves beside the actions they undo.
+        from contacts.bulk import undo  # noqa: F401

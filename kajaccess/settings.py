@@ -197,7 +197,7 @@ PERIODIC_TASKS = {
     "purchases.tasks.process_access_task": os.environ.get("ACCESS_SWEEP_SCHEDULE", "*/10 * * * *"),
     # Looking every 20 seconds for runs stalled for 30 puts every run whose worker died
     # back in the queue within a minute of the death.
-    "contacts.bulk.tasks.resume_stalled_bulk_actions_task": os.environ.get(
+    "contacts.bulk.recovery.resume_stalled_bulk_actions_task": os.environ.get(
         "BULK_ACTION_RECOVERY_SCHEDULE", "*/20 * * * * *"
     ),
 }

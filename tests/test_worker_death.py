@@ -24,8 +24,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from contacts.bulk.runner import start_bulk_action
-from contacts.bulk.tasks import run_bulk_action_task
+from contacts.bulk.runner import run_bulk_action_task, start_bulk_action
 from contacts.models import Contact
 from kajaccess.actors import Actor
 from purchases.access import services

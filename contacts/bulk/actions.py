@@ -333,7 +333,3 @@ class RemoveTagAction(TagAction):
             tag=self.tag, contact_ids=contact_ids, actor=self.actor
         )
         return len(removed), skipped_rest(contact_ids, removed, "not tagged")
-
-
-# Registers the undo actions; last, as they are built on the classes above.
-from contacts.bulk import undo  # noqa: E402, F401

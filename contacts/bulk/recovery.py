@@ -13,10 +13,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django_tasks import TaskResultStatus
+from django.utils.translation import ngettext
+from django_tasks import TaskResultStatus, task
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
+from contacts.bulk.runner import run_bulk_action_task
 from purchases.models import BulkAction
 
 UNFINISHED = [BulkAction.Status.PENDING, BulkAction.Status.RUNNING]
@@ -60,8 +62,6 @@ def resume_stalled_bulk_actions(*, now: datetime | None = None) -> list[int]:
     run already waiting in the queue is not queued a second time, and two recoveries at
     once queue a stopped run once.
     """
-    from contacts.bulk.tasks import run_bulk_action_task
-
     now = now or timezone.now()
     stalled = stalled_bulk_actions(now=now).order_by("pk").values_list("pk", flat=True)
     return [pk for pk in stalled if _resume(pk, task=run_bulk_action_task, now=now)]
@@ -104,3 +104,12 @@ def _record_stop(bulk: BulkAction, *, task, now: datetime) -> None:
         dead.set_failed(error)
     bulk.outcome = {**bulk.outcome, "stops": [*bulk.outcome.get("stops", []), stop]}
     bulk.save(update_fields=["outcome"])
+
+
+@task()
+def resume_stalled_bulk_actions_task() -> str:
+    """The scheduler's recovery of stopped runs."""
+    resumed = resume_stalled_bulk_actions()
+    return ngettext(
+        "%d stopped bulk action queued again", "%d stopped bulk actions queued again", len(resumed)
+    ) % len(resumed)

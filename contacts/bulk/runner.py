@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
+from django_tasks import task
 
 from contacts.bulk.actions import BulkActionType, action_for, registry
 from contacts.bulk.selection import NOT_IN_SITE, outside_site, selected_contacts
@@ -67,10 +68,8 @@ def start_bulk_action(
     selection that no longer has that many contacts is refused and nothing is recorded.
     Filters that do not validate are refused too (ValidationError), never left out.
     """
-    from contacts.bulk.tasks import run_bulk_action_task
-
     registry.get(action)
-    reason = access_services._check_reason(reason)
+    reason = access_services.check_reason(reason)
     contacts = selected_contacts(site, selection)
     outside = outside_site(site, selection)
     with transaction.atomic():
@@ -243,3 +242,10 @@ def _describe(error: Exception) -> str:
     if isinstance(error, ValidationError):
         return " ".join(error.messages)
     return f"{type(error).__name__}: {error}"[:200]
+
+
+@task()
+def run_bulk_action_task(bulk_action_id: int) -> dict:
+    """The worker's run of a bulk action."""
+    bulk = run_bulk_action(bulk_action_id)
+    return {"status": bulk.status, "changed": bulk.changed, "skipped": bulk.skipped}

@@ -49,7 +49,7 @@ REVOKED_VIA_BY_ACTOR = {
 }
 
 
-def _check_reason(reason: str) -> str:
+def check_reason(reason: str) -> str:
     # A browser sends a line break as CR LF and counts it as one, as the form does.
     reason = (reason or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if len(reason) > REASON_MAX_LENGTH:
@@ -86,7 +86,7 @@ def grant_offer_to_contacts(
     Contacts that already hold an active grant of the Offer, or that belong to another
     site, are left as they are. Runs a fixed number of statements.
     """
-    reason = _check_reason(reason)
+    reason = check_reason(reason)
     if offer.is_deleted:
         raise ValidationError(f"“{offer.title}” was deleted and can no longer be granted.")
     if source not in Grant.Source.values:
@@ -240,7 +240,7 @@ def revoke_grants(
 
     Billing is never touched: a subscription keeps billing until it is cancelled.
     """
-    reason = _check_reason(reason)
+    reason = check_reason(reason)
     via = _revoked_via(actor)
     with transaction.atomic():
         rows = list(
@@ -299,7 +299,7 @@ def restore_grants(
     Access that ended by expiry starts a fresh period of the Offer's access_days. A grant
     whose contact holds another active grant of the same Offer is left revoked.
     """
-    reason = _check_reason(reason)
+    reason = check_reason(reason)
     grant_ids = list(grant_ids)
     with transaction.atomic():
         # Contacts first, as grant_offer_to_contacts locks them: no grant of theirs can
@@ -394,7 +394,7 @@ def _switch_product_access(
     *, grant: Grant, product: Product, actor: Actor, reason: str, revoke: bool
 ) -> ProductAccess | None:
     """Revoke or restore one Product of a grant; None when it already was so."""
-    reason = _check_reason(reason)
+    reason = check_reason(reason)
     via = _revoked_via(actor) if revoke else ""
     now = timezone.now()
     with transaction.atomic():

@@ -15,9 +15,8 @@ from django_tasks_db.models import DBTaskResult
 
 from contacts.bulk import actions as bulk_actions
 from contacts.bulk import runner
-from contacts.bulk.recovery import resume_stalled_bulk_actions
-from contacts.bulk.runner import run_bulk_action, start_bulk_action
-from contacts.bulk.tasks import resume_stalled_bulk_actions_task, run_bulk_action_task
+from contacts.bulk.recovery import resume_stalled_bulk_actions, resume_stalled_bulk_actions_task
+from contacts.bulk.runner import run_bulk_action, run_bulk_action_task, start_bulk_action
 from kajaccess.actors import Actor
 from purchases.access import services
 from purchases.models import AccessEvent, AccessStatus, BulkAction, Grant
