@@ -5,6 +5,7 @@ email from an address after AXES_FAILURE_LIMIT failures in AXES_COOLOFF_TIME, ev
 the right password, and `refused` says so on the sign-in page itself.
 """
 
+import hashlib
 import ipaddress
 from contextlib import contextmanager
 
@@ -58,6 +59,8 @@ def _one_attempt_at_a_time(request, username: str):
         yield
         return
     key = f"sign-in:{attempt_username(request, {'username': username})}:{client_address(request)}"
+    # Whatever was typed (a NUL byte, say), the lock's name is text PostgreSQL takes.
+    key = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])

@@ -12,7 +12,7 @@ from contacts.bulk import runner
 from contacts.bulk.runner import run_bulk_action
 from kajaccess.actors import Actor
 from purchases.access import services
-from purchases.models import AccessEvent, AccessStatus, BulkAction, Grant
+from purchases.models import AccessEvent, AccessStatus, BulkAction, BulkActionContact, Grant
 from tests.factories import ContactFactory, MembershipFactory, OfferFactory, ProductFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -129,6 +129,10 @@ def test_a_database_error_in_a_chunk_rolls_it_back_and_the_job_resumes(shop, mon
         params={"offer": offer.pk},
         selection={"ids": ids},
         total=len(ids),
+    )
+    # The contacts it was confirmed for, as confirming stores them.
+    BulkActionContact.objects.bulk_create(
+        BulkActionContact(bulk_action=job, contact_id=pk) for pk in ids
     )
 
     run_bulk_action(job.pk)

@@ -19,7 +19,7 @@ from contacts.bulk.recovery import resume_stalled_bulk_actions, resume_stalled_b
 from contacts.bulk.runner import run_bulk_action, run_bulk_action_task, start_bulk_action
 from kajaccess.actors import Actor
 from purchases.access import services
-from purchases.models import AccessEvent, AccessStatus, BulkAction, Grant
+from purchases.models import AccessEvent, AccessStatus, BulkAction, BulkActionContact, Grant
 from tests.factories import ContactFactory, MembershipFactory, OfferFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -247,6 +247,10 @@ def test_a_run_in_the_middle_of_a_slow_chunk_is_not_queued_again(postgres_only, 
         total=len(ids),
         status=BulkAction.Status.RUNNING,
         heartbeat_at=timezone.now() - timedelta(seconds=STALL_SECONDS * 2),
+    )
+    # The contacts it was confirmed for, as confirming stores them.
+    BulkActionContact.objects.bulk_create(
+        BulkActionContact(bulk_action=bulk, contact_id=pk) for pk in ids
     )
     in_chunk, chunk_done = threading.Event(), threading.Event()
 
