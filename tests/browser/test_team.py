@@ -2,13 +2,25 @@
 assistant, who joins through the link in their email; a contractor works on two sites."""
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
+from kajaccess.actors import Actor
 from kajaccess.models import SiteMembership, TeamEvent
-from tests.factories import ContactFactory, MembershipFactory, SiteFactory, UserFactory
+from products.models import Offer
+from purchases.access import services
+from purchases.models import Grant
+from tests.factories import (
+    ContactFactory,
+    MembershipFactory,
+    OfferFactory,
+    ProductFactory,
+    SiteFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,8 +39,18 @@ def sign_in(page, live_server, email, password="kajaccess-demo"):
 def academy():
     site = SiteFactory(name="Demo Academy", slug="demo")
     owner = MembershipFactory(site=site, user=UserFactory(email="casey@example.com"))
-    ContactFactory(site=site, name="Ada Lovelace", email="ada@example.com")
-    return {"site": site, "owner": owner}
+    ada = ContactFactory(site=site, name="Ada Lovelace", email="ada@example.com")
+    vault = OfferFactory(
+        site=site,
+        title="Vault Membership",
+        price=Decimal("29.00"),
+        payment_type=Offer.PaymentType.SUBSCRIPTION,
+        products=[ProductFactory(site=site, title="Community Vault")],
+    )
+    services.grant_offer(
+        contact=ada, offer=vault, actor=Actor.creator(owner.user), source=Grant.Source.PURCHASE
+    )
+    return {"site": site, "owner": owner, "ada": ada}
 
 
 def test_the_owner_invites_an_assistant_who_joins_through_the_link(
@@ -36,6 +58,9 @@ def test_the_owner_invites_an_assistant_who_joins_through_the_link(
 ):
     sign_in(page, live_server, "casey@example.com")
     expect(page.get_by_role("heading", name="Contacts")).to_be_visible()
+    purchases = f"{live_server.url}/contacts/{academy['ada'].pk}/purchases/"
+    page.goto(purchases)
+    expect(page.get_by_role("link", name="Cancel Payments")).to_be_visible()
     page.locator(".usermenu summary").click()
     page.get_by_role("link", name="Settings: Team").click()
     expect(page.get_by_role("heading", name="Team", exact=True)).to_be_visible()
@@ -63,6 +88,11 @@ def test_the_owner_invites_an_assistant_who_joins_through_the_link(
     expect(page.get_by_role("link", name="Ada Lovelace")).to_be_visible()
     expect(page.get_by_role("link", name="Settings: Team")).to_have_count(0)
     screenshot("team-joined")
+    # An assistant sees no billing: no amounts and no Cancel Payments.
+    page.goto(purchases)
+    expect(page.get_by_role("heading", name="Vault Membership")).to_be_visible()
+    expect(page.get_by_role("link", name="Cancel Payments")).to_have_count(0)
+    expect(page.locator("main")).not_to_contain_text("29.00")
 
     # The link worked once.
     page.context.clear_cookies()
