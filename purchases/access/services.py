@@ -22,7 +22,7 @@ from django.utils import timezone
 from contacts.models import Contact
 from kajaccess.actors import Actor, ActorKind
 from kajaccess.outcomes import Outcome
-from products.models import Offer, Product
+from products.models import ACCESS_DAYS_MAX, Offer, Product
 from purchases.access.events import _event, _insert_grant_events
 from purchases.models import (
     AccessEvent,
@@ -67,7 +67,15 @@ def _revoked_via(actor: Actor) -> str:
 
 
 def _expiry(offer: Offer, starts_at: datetime) -> datetime | None:
-    return starts_at + timedelta(days=offer.access_days) if offer.access_days else None
+    if not offer.access_days:
+        return None
+    # An Offer saved before access days were bounded may hold more than a date can.
+    if offer.access_days > ACCESS_DAYS_MAX:
+        raise ValidationError(
+            f"“{offer.title}” gives access for {offer.access_days} days, more than the "
+            f"{ACCESS_DAYS_MAX} an offer can: edit the offer first."
+        )
+    return starts_at + timedelta(days=offer.access_days)
 
 
 def grant_offer_to_contacts(
@@ -226,6 +234,9 @@ def grant_offer(
                 return Outcome(
                     existing, False, f"{contact.display_name} already has “{offer.title}”."
                 )
+            if not Contact.objects.filter(pk=contact.pk, site_id=offer.site_id).exists():
+                # Moved to another site (or gone) since it was read: nothing to grant.
+                raise ValidationError(f"{contact.display_name} is no longer a contact here.")
 
 
 def revoke_grants(

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from contacts.models import Contact
 from kajaccess.actors import Actor
 from products.models import Offer
 from purchases.access import selectors, services
@@ -642,3 +643,24 @@ def test_a_contact_email_is_unique_per_site_in_any_letter_case(shop):
 
 def test_an_offer_cannot_restrict_access_to_zero_days(shop):
     refused(lambda: Offer.objects.create(site=shop.site, title="Nothing", access_days=0))
+
+
+def test_granting_to_a_contact_moved_to_another_site_since_it_was_read_is_refused(
+    member, site, creator
+):
+    offer = OfferFactory(site=site, products=[ProductFactory(site=site)])
+    contact = ContactFactory(site=site)
+    Contact.objects.filter(pk=contact.pk).update(site=SiteFactory())
+    with pytest.raises(ValidationError, match="no longer a contact here"):
+        services.grant_offer(contact=contact, offer=offer, actor=creator)
+    assert not Grant.objects.filter(contact=contact).exists()
+
+
+def test_an_offer_saved_with_more_access_days_than_a_date_holds_is_refused(site, creator):
+    offer = OfferFactory(site=site, products=[ProductFactory(site=site)])
+    Offer.objects.filter(pk=offer.pk).update(access_days=99_999_999)
+    offer.refresh_from_db()
+    contact = ContactFactory(site=site)
+    with pytest.raises(ValidationError, match="more than the 3650 an offer can"):
+        services.grant_offer(contact=contact, offer=offer, actor=creator)
+    assert not Grant.objects.filter(contact=contact).exists()
