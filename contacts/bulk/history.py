@@ -6,6 +6,7 @@ from functools import cached_property
 from django.db.models import QuerySet
 from django.http import QueryDict
 from django.urls import reverse
+from django.utils.translation import ngettext
 
 from contacts.bulk import recovery
 from contacts.bulk.actions import BulkActionType, OfferAction, action_for
@@ -59,14 +60,14 @@ class Entry:
             query = QueryDict(selection.get("query", ""))
             search = query.get("q", "").strip()
             filters = sum(1 for name, value in query.items() if name != "q" and value)
-            filters_text = f"{filters} filter{'' if filters == 1 else 's'}"
+            filters_text = ngettext("%d filter", "%d filters", filters) % filters
             if search and filters:
                 return f"All matching “{search}” and {filters_text}"
             if search:
                 return f"All matching “{search}”"
             return f"All matching {filters_text}" if filters else "All contacts"
         checked = len(selection.get("ids", []))
-        return f"{checked} checked contact{'' if checked == 1 else 's'}"
+        return ngettext("%d checked contact", "%d checked contacts", checked) % checked
 
     @property
     def selection_url(self) -> str:

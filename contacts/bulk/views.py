@@ -16,6 +16,7 @@ from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -84,7 +85,7 @@ class Proposal:
 
     @property
     def selected_text(self) -> str:
-        return "1 contact" if self.selected == 1 else f"{self.selected} contacts"
+        return ngettext("%d contact", "%d contacts", self.selected) % self.selected
 
     @property
     def suggestions(self) -> list[str]:
@@ -236,7 +237,7 @@ def bulk_preview(request):
 
 
 def _started(request, bulk: BulkAction):
-    contacts = "1 contact" if bulk.total == 1 else f"{bulk.total} contacts"
+    contacts = ngettext("%d contact", "%d contacts", bulk.total) % bulk.total
     messages.success(request, f"Bulk action #{bulk.pk} started for {contacts}.")
     url = reverse("bulk:detail", args=[bulk.pk])
     if wants_partial(request):

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand
+from django.utils.translation import ngettext
 
 from contacts.bulk.recovery import resume_stalled_bulk_actions
 
@@ -17,5 +18,9 @@ class Command(BaseCommand):
             self.stdout.write("No stopped bulk action to resume.")
             return
         ids = ", ".join(f"#{pk}" for pk in resumed)
-        noun = "bulk action" if len(resumed) == 1 else "bulk actions"
-        self.stdout.write(f"Queued {len(resumed)} stopped {noun} again: {ids}.")
+        queued = ngettext(
+            "Queued %d stopped bulk action again",
+            "Queued %d stopped bulk actions again",
+            len(resumed),
+        )
+        self.stdout.write(f"{queued % len(resumed)}: {ids}.")
