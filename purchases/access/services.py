@@ -70,14 +70,15 @@ def grant_offer_to_contacts(
     """Grant an Offer to many contacts of its site; returns the grants it created.
 
     Contacts that already hold an active grant of the Offer, or that belong to another
-    site, are left as they are. Runs a fixed number of statements.
+    site, are left as they are. Runs a fixed number of statements. A `now` in the past
+    records history: a deleted Offer can be granted only at a `now` before its deletion.
     """
     reason = _check_reason(reason)
-    if offer.is_deleted:
-        raise ValidationError(f"“{offer.title}” was deleted and can no longer be granted.")
     if source not in Grant.Source.values:
         raise ValidationError(f"Unknown grant source “{source}”.")
     now = now or timezone.now()
+    if offer.is_deleted and offer.deleted_at <= now:
+        raise ValidationError(f"“{offer.title}” was deleted and can no longer be granted.")
     starts_at = starts_at or now
     with transaction.atomic():
         # Locking the contacts serialises grants of the same contact: two clicks on
@@ -377,12 +378,18 @@ def _locked_access(grant: Grant, product: Product) -> ProductAccess:
 
 
 def _switch_product_access(
-    *, grant: Grant, product: Product, actor: Actor, reason: str, revoke: bool
+    *,
+    grant: Grant,
+    product: Product,
+    actor: Actor,
+    reason: str,
+    revoke: bool,
+    now: datetime | None = None,
 ) -> ProductAccess | None:
     """Revoke or restore one Product of a grant; None when it already was so."""
     reason = _check_reason(reason)
     via = _revoked_via(actor) if revoke else ""
-    now = timezone.now()
+    now = now or timezone.now()
     with transaction.atomic():
         access = _locked_access(grant, product)
         old, new = access.status, AccessStatus.REVOKED if revoke else AccessStatus.ACTIVE
@@ -411,11 +418,21 @@ def _switch_product_access(
     return access
 
 
-def revoke_product(*, grant: Grant, product: Product, actor: Actor, reason: str = "") -> Outcome:
-    """Take away one Product of a grant; the rest of the Offer stays open."""
+def revoke_product(
+    *,
+    grant: Grant,
+    product: Product,
+    actor: Actor,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Outcome:
+    """Take away one Product of a grant; the rest of the Offer stays open.
+
+    `now` dates the revoke and its event (the demo's history); it defaults to the present.
+    """
     name = grant.contact.display_name
     access = _switch_product_access(
-        grant=grant, product=product, actor=actor, reason=reason, revoke=True
+        grant=grant, product=product, actor=actor, reason=reason, revoke=True, now=now
     )
     if access is None:
         access = ProductAccess.objects.get(grant=grant, product=product)
