@@ -1,7 +1,6 @@
 """The only code that changes a contact's tags."""
 
 from collections.abc import Iterable
-from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -29,18 +28,10 @@ def tag_get_or_create(*, site: Site, name: str) -> Tag:
         return Tag.objects.get(site=site, name__iexact=name)
 
 
-def add_tag(
-    *,
-    tag: Tag,
-    contact_ids: Iterable[int],
-    actor: Actor,
-    bulk_action=None,
-    now: datetime | None = None,
-) -> list[int]:
+def add_tag(*, tag: Tag, contact_ids: Iterable[int], actor: Actor, bulk_action=None) -> list[int]:
     """Tag many contacts of the tag's site; returns the ids that did not have it before.
 
     Automations on "a tag is added" run once for each of those contacts, after commit.
-    `now` is when the tag counts as added; it defaults to the present.
     """
     with transaction.atomic():
         ids = list(
@@ -49,7 +40,7 @@ def add_tag(
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        now = now or timezone.now()
+        now = timezone.now()
         ContactTag.objects.bulk_create(
             [ContactTag(contact_id=pk, tag=tag, added_at=now) for pk in ids],
             ignore_conflicts=True,

@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from contacts.models import Contact, ContactTag
+from contacts.services import add_tag
 from kajaccess.demo.catalogue import Catalogue, load_catalogue
 from kajaccess.demo.customers import DAY, Customer, Storyteller
 from kajaccess.demo.history import History
@@ -72,6 +73,11 @@ def _create(catalogue: Catalogue, customers: list[Customer], now: datetime) -> l
             for title, lesson, day in customer.completions
         ]
     )
+    for name, tag in catalogue.tags.items():
+        tagged = [
+            c.pk for c, customer in zip(contacts, customers, strict=True) if name in customer.tags
+        ]
+        add_tag(tag=tag, contact_ids=tagged, actor=catalogue.actor("owner"))
     return contacts
 
 

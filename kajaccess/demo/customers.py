@@ -25,9 +25,9 @@ DAY = timedelta(days=1)
 
 # How far back the generated customers joined.
 HISTORY_DAYS = 730
-# Purchases, grants and tags fall on every seventh day back from today, so that each of
-# those days costs one service call per Offer or tag for all the customers it concerns;
-# what follows them (revokes, pauses, cancellations, the billing dates) falls on any day.
+# Purchases and grants fall on every seventh day back from today, so that each of those
+# days costs one service call per Offer for all the customers it concerns; what follows
+# them (revokes, pauses, cancellations, the billing dates) falls on any day.
 WEEK = 7
 
 FIRST_NAMES = (
@@ -69,10 +69,9 @@ class Step(IntEnum):
     CHARGE = 3
     PAUSE_PAYMENTS = 4
     SCHEDULE_CANCELLATION = 5
-    TAG = 6
-    REVOKE = 7
-    REVOKE_PRODUCT = 8
-    EXPIRY_SWEEP = 9
+    REVOKE = 6
+    REVOKE_PRODUCT = 7
+    EXPIRY_SWEEP = 8
 
 
 @dataclass(frozen=True)
@@ -90,6 +89,7 @@ class Customer:
     moves: list[Move] = field(default_factory=list)
     starts: dict[str, int] = field(default_factory=dict)  # offer: the day its grant started
     completions: list[tuple[str, int, int]] = field(default_factory=list)  # product, lesson, day
+    tags: set[str] = field(default_factory=set)  # tags carry no date: they are added today
     card_declines: int | None = None
     last_active: int | None = None
 
@@ -106,9 +106,6 @@ class Customer:
 
     def revoke(self, offer: str, ago: int, by: str, reason: str = "") -> None:
         self.add(ago, Step.REVOKE, (offer, by, reason))
-
-    def tag(self, name: str, ago: int) -> None:
-        self.add(ago, Step.TAG, (name,))
 
     def declines_from(self, ago: int) -> None:
         """From that day on, the test gateway declines every charge of this customer."""
@@ -166,7 +163,7 @@ class Storyteller:
         joined = r.randint(1, HISTORY_DAYS)
         customer = Customer(number, f"{r.choice(FIRST_NAMES)} {r.choice(LAST_NAMES)}", joined)
         if r.random() < 0.08:
-            customer.tag("VIP", week_since(r, joined))
+            customer.tags.add("VIP")
         # About one in twelve is a lead: on the list, nothing bought yet. The others
         # hold about three grants each, as customers of a catalogue like this one do.
         if r.random() >= 0.08:
@@ -183,7 +180,7 @@ class Storyteller:
             start = week_since(r, customer.joined)
             customer.grant(TRIAL, start, by="owner")
             if r.random() < 0.7:
-                customer.tag("Trial", start)
+                customer.tags.add("Trial")
             if self.trial_days and start >= self.trial_days:
                 # The expiry sweep records the end on the day the trial ran out.
                 after = start - self.trial_days
@@ -210,10 +207,9 @@ class Storyteller:
         elif roll < 0.08:
             customer.revoke(BOOTCAMP, since(r, start), "support", r.choice(SUPPORT_REASONS))
         elif roll < 0.13:
-            asked = week_since(r, start)
-            customer.tag("Refund requested", asked)
+            customer.tags.add("Refund requested")
             if r.random() < 0.8:
-                customer.revoke(BOOTCAMP, asked, "automation")
+                customer.revoke(BOOTCAMP, since(r, start), "automation")
         elif roll < 0.17:
             product = (
                 BOOTCAMP,

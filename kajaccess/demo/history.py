@@ -1,8 +1,8 @@
 """The generated customers' stories, replayed day by day through the services.
 
 On each day every step of every story is gathered by what it does, so that one call of
-a set-based service (`grant_offer_to_contacts`, `revoke_grants`, `add_tag`,
-`charge_subscriptions`) acts on all the customers it concerns that day, dated that day.
+a set-based service (`grant_offer_to_contacts`, `revoke_grants`, `charge_subscriptions`,
+`end_subscriptions`) acts on all the customers it concerns that day, dated that day.
 """
 
 from collections import defaultdict
@@ -12,7 +12,6 @@ from datetime import datetime
 from django.utils import timezone
 
 from contacts.models import Contact
-from contacts.services import add_tag
 from kajaccess.demo.catalogue import Catalogue
 from kajaccess.demo.customers import DAY, Customer, Step, days_before
 from purchases.access.services import (
@@ -60,7 +59,6 @@ class History:
             Step.END_PAYMENTS: self._end_payments,
             Step.PAUSE_PAYMENTS: self._pause_payments,
             Step.SCHEDULE_CANCELLATION: self._schedule_cancellation,
-            Step.TAG: self._tag,
             Step.REVOKE: self._revoke,
             Step.REVOKE_PRODUCT: self._revoke_product,
             Step.EXPIRY_SWEEP: self._expiry_sweep,
@@ -143,15 +141,6 @@ class History:
                 when=CancelWhen.PERIOD_END,
                 now=moment,
             )
-
-    def _tag(self, key, contact_ids, moment) -> None:
-        (name,) = key
-        add_tag(
-            tag=self.catalogue.tags[name],
-            contact_ids=contact_ids,
-            actor=self.catalogue.actor("owner"),
-            now=moment,
-        )
 
     def _revoke(self, key, contact_ids, moment) -> None:
         title, by, reason = key
