@@ -202,22 +202,21 @@ class Storyteller:
     def _bootcamp(self, customer: Customer, r: random.Random, start: int) -> None:
         customer.grant(BOOTCAMP, start)
         roll = r.random()
+        if roll >= 0.17 or start < WEEK:
+            return
+        # Refunds, chargebacks and requests to support come a week or more after the purchase.
+        day = since(r, start - WEEK)
         if roll < 0.06:
-            customer.revoke(BOOTCAMP, since(r, start), r.choice(TEAM), r.choice(CREATOR_REASONS))
+            customer.revoke(BOOTCAMP, day, r.choice(TEAM), r.choice(CREATOR_REASONS))
         elif roll < 0.08:
-            customer.revoke(BOOTCAMP, since(r, start), "support", r.choice(SUPPORT_REASONS))
+            customer.revoke(BOOTCAMP, day, "support", r.choice(SUPPORT_REASONS))
         elif roll < 0.13:
             customer.tags.add("Refund requested")
             if r.random() < 0.8:
-                customer.revoke(BOOTCAMP, since(r, start), "automation")
-        elif roll < 0.17:
-            product = (
-                BOOTCAMP,
-                "Advanced Python",
-                r.choice(TEAM),
-                r.choice(PRODUCT_REVOKE_REASONS),
-            )
-            customer.add(since(r, start), Step.REVOKE_PRODUCT, product)
+                customer.revoke(BOOTCAMP, day, "automation")
+        else:
+            product = ("Advanced Python", r.choice(TEAM), r.choice(PRODUCT_REVOKE_REASONS))
+            customer.add(day, Step.REVOKE_PRODUCT, (BOOTCAMP, *product))
 
     def _vault(self, customer: Customer, r: random.Random, start: int) -> list[int]:
         """A membership's story; returns the days it is charged on."""
