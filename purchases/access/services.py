@@ -118,27 +118,23 @@ def grant_offer_to_contacts(
         )
         if source == Grant.Source.PURCHASE:
             _create_billing(offer, grants, starts_at)
-        AccessEvent.objects.bulk_create(
-            [
-                _event(
-                    AccessEvent.Kind.GRANTED,
-                    site_id=offer.site_id,
-                    contact_id=grant.contact_id,
-                    grant_id=grant.pk,
-                    actor=actor,
-                    reason=reason,
-                    bulk_action=bulk_action,
-                    at=now,
-                    details={
-                        "offer": offer.title,
-                        "source": source,
-                        "expires_at": grant.expires_at.isoformat() if grant.expires_at else None,
-                    },
-                )
-                for grant in grants
-            ]
-        )
         granted_ids = [grant.pk for grant in grants]
+        # Every grant of the call starts and ends together, so their audit rows differ
+        # only in the grant: one INSERT ... SELECT writes them all.
+        expires_at = grants[0].expires_at
+        _insert_grant_events(
+            granted_ids,
+            AccessEvent.Kind.GRANTED,
+            actor=actor,
+            reason=reason,
+            bulk_action=bulk_action,
+            at=now,
+            details={
+                "offer": offer.title,
+                "source": source,
+                "expires_at": expires_at.isoformat() if expires_at else None,
+            },
+        )
         transaction.on_commit(
             lambda: offer_granted.send(
                 sender=Grant, offer=offer, grant_ids=granted_ids, actor=actor
