@@ -424,7 +424,8 @@ def revoke_product(
 ) -> Outcome:
     """Take away one Product of a grant; the rest of the Offer stays open.
 
-    `now` dates the revoke and its event (the demo's history); it defaults to the present.
+    `now` dates the revoke and its event, for history written after the fact; it defaults
+    to the present.
     """
     name = grant.contact.display_name
     access = _switch_product_access(
