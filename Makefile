@@ -36,6 +36,7 @@ run: seed
 	@echo "    support@example.com   support staff                         -> /admin/"
 	@echo "    ada@example.com       customer                              -> /library/"
 	@echo "    other@example.com     owner of Other School"
+	@echo "    va@example.com        support specialist at Demo Academy, assistant at Other School"
 	@echo ""
 	@echo "  Press Ctrl-C to stop the server, the worker and the scheduler."
 	@echo ""

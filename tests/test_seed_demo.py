@@ -1,4 +1,7 @@
+import ast
+from collections import defaultdict
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -8,12 +11,22 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from contacts.models import Contact
+from kajaccess.actors import ActorKind
 from kajaccess.models import Site, SiteMembership
 from products.models import Offer, Product
 from purchases.access import selectors
 from purchases.billing.gateways import TestGateway
 from purchases.billing.runs import process_access, run_billing
-from purchases.models import AccessEvent, AccessStatus, Grant, Payment, RevokedVia, Subscription
+from purchases.models import (
+    AccessEvent,
+    AccessStatus,
+    Grant,
+    Payment,
+    ProductAccess,
+    RevokedVia,
+    Subscription,
+)
+from purchases.signals import offer_granted
 
 pytestmark = pytest.mark.django_db
 
@@ -150,10 +163,12 @@ def test_schools_and_their_teams(seeded):
     assert roles == {
         "creator@example.com": SiteMembership.Role.OWNER,
         "team@example.com": SiteMembership.Role.ASSISTANT,
+        "va@example.com": SiteMembership.Role.SUPPORT,
     }
     other = Site.objects.get(name="Other School")
     assert dict(other.memberships.values_list("user__email", "role")) == {
-        "other@example.com": SiteMembership.Role.OWNER
+        "other@example.com": SiteMembership.Role.OWNER,
+        "va@example.com": SiteMembership.Role.ASSISTANT,
     }
     assert other.contacts.get(email="ada@other.example").name == "Ada Lovelace"
 
@@ -293,3 +308,185 @@ def test_a_demo_the_creator_has_changed_still_starts(seeded):
         seed("--contacts", "21")
     seed("--reset", "--contacts", "21")
     assert Contact.objects.filter(email__startswith="customer").count() == 21
+
+
+def events_by_grant():
+    trail = defaultdict(list)
+    for event in AccessEvent.objects.order_by("at", "pk"):
+        trail[event.grant_id].append(event)
+    return trail
+
+
+def last_of(trail, *kinds, product=None):
+    matching = [e for e in trail if e.kind in kinds and e.product_id == product]
+    return matching[-1] if matching else None
+
+
+def test_the_demo_holds_only_what_the_services_write(django_capture_on_commit_callbacks):
+    announced = []
+
+    def listener(sender, grant_ids, **kwargs):
+        announced.extend(grant_ids)
+
+    offer_granted.connect(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            seed()
+    finally:
+        offer_granted.disconnect(listener)
+    # The grant service tells the automations about every grant it makes.
+    assert sorted(announced) == sorted(Grant.objects.values_list("pk", flat=True))
+    trail = events_by_grant()
+    grants_match_their_audit_trail(trail)
+    product_accesses_match_their_audit_trail(trail)
+    billing_matches_what_the_billing_run_and_services_left(trail)
+
+
+def grants_match_their_audit_trail(trail):
+    for grant in Grant.objects.select_related("offer"):
+        (granted,) = [e for e in trail[grant.pk] if e.kind == AccessEvent.Kind.GRANTED]
+        assert (granted.at, granted.actor_id, granted.contact_id) == (
+            grant.created_at,
+            grant.granted_by_id,
+            grant.contact_id,
+        )
+        buyer = ActorKind.CUSTOMER if grant.source == Grant.Source.PURCHASE else ActorKind.CREATOR
+        assert granted.actor_kind == buyer
+        assert granted.details == {
+            "offer": grant.offer.title,
+            "source": grant.source,
+            "expires_at": grant.expires_at.isoformat() if grant.expires_at else None,
+        }
+        change = last_of(trail[grant.pk], AccessEvent.Kind.REVOKED, AccessEvent.Kind.RESTORED)
+        if grant.status == AccessStatus.REVOKED:
+            assert change.kind == AccessEvent.Kind.REVOKED
+            assert (change.at, change.actor_id, change.actor_kind, change.reason) == (
+                grant.revoked_at,
+                grant.revoked_by_id,
+                grant.revoked_via,
+                grant.revoke_reason,
+            )
+            assert change.details == {
+                "status": ["active", "revoked"],
+                "revoked_via": grant.revoked_via,
+            }
+        else:
+            assert change is None or change.kind == AccessEvent.Kind.RESTORED
+
+
+def product_accesses_match_their_audit_trail(trail):
+    accesses = ProductAccess.objects.all()
+    assert accesses.filter(status=AccessStatus.REVOKED).exists()
+    for access in accesses:
+        change = last_of(
+            trail[access.grant_id],
+            AccessEvent.Kind.PRODUCT_REVOKED,
+            AccessEvent.Kind.PRODUCT_RESTORED,
+            product=access.product_id,
+        )
+        if access.status == AccessStatus.REVOKED:
+            assert change.kind == AccessEvent.Kind.PRODUCT_REVOKED
+            assert (change.at, change.actor_id, change.reason, change.details["revoked_via"]) == (
+                access.revoked_at,
+                access.revoked_by_id,
+                access.revoke_reason,
+                access.revoked_via,
+            )
+        else:
+            assert change is None or change.kind == AccessEvent.Kind.PRODUCT_RESTORED
+
+
+def billing_matches_what_the_billing_run_and_services_left(trail):
+    purchase = Grant.objects.filter(source=Grant.Source.PURCHASE).select_related("offer")
+    for grant in purchase.filter(offer__payment_type=Offer.PaymentType.ONE_TIME):
+        assert (grant.purchase.amount, grant.purchase.purchased_at) == (
+            grant.offer.price,
+            grant.starts_at,
+        )
+    assert not purchase.filter(
+        offer__payment_type=Offer.PaymentType.SUBSCRIPTION, subscription__isnull=True
+    ).exists()
+    subscriptions = Subscription.objects.prefetch_related("payments")
+    for sub in subscriptions:
+        events = trail[sub.grant_id]
+        payments = sorted(sub.payments.all(), key=lambda p: (p.at, p.pk))
+        paid = [p for p in payments if p.status == Payment.Status.SUCCEEDED]
+        assert sub.installments_paid == len(paid)
+        charged = [
+            (e.at, e.kind, e.details["due_at"])
+            for e in events
+            if e.kind in (AccessEvent.Kind.PAYMENT_SUCCEEDED, AccessEvent.Kind.PAYMENT_FAILED)
+        ]
+        assert charged == [(p.at, f"payment_{p.status}", p.due_at.isoformat()) for p in payments]
+        billing_state_matches_its_latest_event(sub, events, payments)
+
+
+def billing_state_matches_its_latest_event(sub, events, payments):
+    Kind, Status = AccessEvent.Kind, Subscription.Status
+    pause = last_of(events, Kind.SUBSCRIPTION_PAUSED, Kind.SUBSCRIPTION_RESUMED)
+    schedule = last_of(events, Kind.CANCELLATION_SCHEDULED, Kind.CANCELLATION_STOPPED)
+    if sub.status == Status.CANCELED:
+        ended = last_of(events, Kind.SUBSCRIPTION_CANCELED)
+        assert (ended.at, ended.details["cancel_at"]) == (
+            sub.canceled_at,
+            sub.cancel_at.isoformat(),
+        )
+        assert sub.grant.revoked_via == RevokedVia.CANCELLATION
+    elif sub.status == Status.PAUSED:
+        assert pause.kind == Kind.SUBSCRIPTION_PAUSED
+        assert pause.details["paused_until"][1] == sub.paused_until.isoformat()
+    elif sub.status == Status.PAST_DUE:
+        assert payments[-1].status == Payment.Status.FAILED
+    elif sub.status == Status.COMPLETED:
+        assert last_of(events, Kind.PLAN_COMPLETED) is not None
+        assert sub.installments_paid == sub.installments_total
+    if sub.cancel_at is not None and sub.status != Status.CANCELED:
+        assert schedule.kind == Kind.CANCELLATION_SCHEDULED
+        assert schedule.details["cancel_at"][1] == sub.cancel_at.isoformat()
+
+
+DEMO = Path(__file__).resolve().parent.parent / "kajaccess" / "demo"
+WRITTEN_BY_SERVICES = {
+    "Grant",
+    "ProductAccess",
+    "Purchase",
+    "Subscription",
+    "Payment",
+    "AccessEvent",
+}
+WRITES = {"create", "bulk_create", "update", "bulk_update", "get_or_create", "update_or_create"}
+
+
+def writes_of(path: Path):
+    """The lines where a module builds, creates or updates a row of these models."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Name) and node.func.id in WRITTEN_BY_SERVICES:
+            yield node.lineno
+        elif isinstance(node.func, ast.Attribute) and node.func.attr in WRITES:
+            base = node.func.value
+            while isinstance(base, ast.Attribute | ast.Call):
+                base = base.func if isinstance(base, ast.Call) else base.value
+            if isinstance(base, ast.Name) and base.id in WRITTEN_BY_SERVICES:
+                yield node.lineno
+
+
+def test_the_demo_builder_writes_access_billing_and_audit_rows_only_through_the_services():
+    modules = sorted(DEMO.glob("*.py"))
+    assert len(modules) > 3
+    for path in modules:
+        assert list(writes_of(path)) == [], path.name
+
+
+def test_a_demo_whose_offer_was_deleted_is_rebuilt_rather_than_extended(seeded):
+    Offer.objects.filter(title="Vault Membership").update(deleted_at=timezone.now())
+    with pytest.raises(CommandError, match="no longer has Vault Membership.*--reset"):
+        seed("--contacts", "21")
+    assert Contact.objects.filter(email__startswith="customer").count() == 20
+
+
+def test_vera_signs_in_like_every_demo_login(seeded):
+    vera = get_user_model().objects.get(email="va@example.com")
+    assert (vera.first_name, vera.last_name) == ("Vera", "Assistant")
+    assert vera.check_password("kajaccess-demo")

@@ -92,14 +92,15 @@ def grant_offer_to_contacts(
     """Grant an Offer to many contacts of its site; returns the grants it created.
 
     Contacts that already hold an active grant of the Offer, or that belong to another
-    site, are left as they are. Runs a fixed number of statements.
+    site, are left as they are. Runs a fixed number of statements. A `now` in the past
+    records history: a deleted Offer can be granted only at a `now` before its deletion.
     """
     reason = check_reason(reason)
-    if offer.is_deleted:
-        raise ValidationError(f"“{offer.title}” was deleted and can no longer be granted.")
     if source not in Grant.Source.values:
         raise ValidationError(f"Unknown grant source “{source}”.")
     now = now or timezone.now()
+    if offer.is_deleted and offer.deleted_at <= now:
+        raise ValidationError(f"“{offer.title}” was deleted and can no longer be granted.")
     starts_at = starts_at or now
     with transaction.atomic():
         # Locking the contacts serialises grants of the same contact: two clicks on
@@ -139,27 +140,23 @@ def grant_offer_to_contacts(
         )
         if source == Grant.Source.PURCHASE:
             _create_billing(offer, grants, starts_at)
-        AccessEvent.objects.bulk_create(
-            [
-                _event(
-                    AccessEvent.Kind.GRANTED,
-                    site_id=offer.site_id,
-                    contact_id=grant.contact_id,
-                    grant_id=grant.pk,
-                    actor=actor,
-                    reason=reason,
-                    bulk_action=bulk_action,
-                    at=now,
-                    details={
-                        "offer": offer.title,
-                        "source": source,
-                        "expires_at": grant.expires_at.isoformat() if grant.expires_at else None,
-                    },
-                )
-                for grant in grants
-            ]
-        )
         granted_ids = [grant.pk for grant in grants]
+        # Every grant of the call starts and ends together, so their audit rows differ
+        # only in the grant: one INSERT ... SELECT writes them all.
+        expires_at = grants[0].expires_at
+        _insert_grant_events(
+            granted_ids,
+            AccessEvent.Kind.GRANTED,
+            actor=actor,
+            reason=reason,
+            bulk_action=bulk_action,
+            at=now,
+            details={
+                "offer": offer.title,
+                "source": source,
+                "expires_at": expires_at.isoformat() if expires_at else None,
+            },
+        )
         transaction.on_commit(
             lambda: offer_granted.send(
                 sender=Grant, offer=offer, grant_ids=granted_ids, actor=actor
@@ -402,12 +399,18 @@ def _locked_access(grant: Grant, product: Product) -> ProductAccess:
 
 
 def _switch_product_access(
-    *, grant: Grant, product: Product, actor: Actor, reason: str, revoke: bool
+    *,
+    grant: Grant,
+    product: Product,
+    actor: Actor,
+    reason: str,
+    revoke: bool,
+    now: datetime | None = None,
 ) -> ProductAccess | None:
     """Revoke or restore one Product of a grant; None when it already was so."""
     reason = check_reason(reason)
     via = _revoked_via(actor) if revoke else ""
-    now = timezone.now()
+    now = now or timezone.now()
     with transaction.atomic():
         access = _locked_access(grant, product)
         old, new = access.status, AccessStatus.REVOKED if revoke else AccessStatus.ACTIVE
@@ -436,11 +439,22 @@ def _switch_product_access(
     return access
 
 
-def revoke_product(*, grant: Grant, product: Product, actor: Actor, reason: str = "") -> Outcome:
-    """Take away one Product of a grant; the rest of the Offer stays open."""
+def revoke_product(
+    *,
+    grant: Grant,
+    product: Product,
+    actor: Actor,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Outcome:
+    """Take away one Product of a grant; the rest of the Offer stays open.
+
+    `now` dates the revoke and its event, for history written after the fact; it defaults
+    to the present.
+    """
     name = grant.contact.display_name
     access = _switch_product_access(
-        grant=grant, product=product, actor=actor, reason=reason, revoke=True
+        grant=grant, product=product, actor=actor, reason=reason, revoke=True, now=now
     )
     if access is None:
         access = ProductAccess.objects.get(grant=grant, product=product)

@@ -3,23 +3,25 @@
 Charging what is due, and the access sweep: expiries, cancellations and pauses that end.
 """
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from kajaccess.actors import Actor
+from products.models import Offer
 from purchases.access.services import expire_grants
 from purchases.billing.gateways import ChargeResult, GatewayError, PaymentGateway, get_gateway
 from purchases.billing.services import (
     RETRY_AFTER,
     SWEEP_BATCH,
     Status,
+    _billing_event,
     _iso,
-    _locked,
-    _record,
     end_subscription,
     next_billing_date,
     resume_subscription,
@@ -67,63 +69,131 @@ def due_subscriptions(now: datetime):
     )
 
 
-def charge_subscription(
-    *, subscription: Subscription, gateway: PaymentGateway, now: datetime | None = None
-) -> Payment | None:
-    """Charge one due billing date through the gateway; None when nothing is due.
+def _chargeable(sub: Subscription, now: datetime) -> bool:
+    due_at = sub.next_billing_at
+    return (
+        sub.status in (Status.ACTIVE, Status.PAST_DUE)
+        and due_at is not None
+        and due_at <= now
+        and (sub.cancel_at is None or sub.cancel_at > due_at)
+        and not (sub.is_payment_plan and sub.installments_paid >= sub.installments_total)
+    )
 
-    The row lock and the unique successful payment per billing date make sure a billing
-    date is paid at most once, however many runs meet.
+
+def _settled(subscriptions: list[Subscription], now: datetime) -> set[tuple[int, datetime]]:
+    """The (subscription, billing date) pairs already paid, or declined within a day."""
+    payments = Payment.objects.filter(
+        subscription_id__in=[sub.pk for sub in subscriptions],
+        due_at__in={sub.next_billing_at for sub in subscriptions},
+    ).filter(
+        Q(status=Payment.Status.SUCCEEDED)
+        | Q(status=Payment.Status.FAILED, at__gt=now - RETRY_AFTER)
+    )
+    return set(payments.values_list("subscription_id", "due_at"))
+
+
+def charge_subscriptions(
+    *, subscription_ids: Iterable[int], gateway: PaymentGateway, now: datetime | None = None
+) -> list[Payment]:
+    """Charge the due billing date of each of these subscriptions through the gateway;
+    returns the payments made, in primary-key order. Those with nothing due are left alone.
+
+    The row locks and the unique successful payment per billing date make sure a billing
+    date is paid at most once, however many runs meet. Besides the gateway's charges it
+    runs a fixed number of statements, whatever the number of subscriptions.
     """
     now = now or timezone.now()
     with transaction.atomic():
-        sub = _locked(subscription)
-        due_at = sub.next_billing_at
-        if (
-            sub.status not in (Status.ACTIVE, Status.PAST_DUE)
-            or due_at is None
-            or due_at > now
-            or (sub.cancel_at is not None and sub.cancel_at <= due_at)
-            or (sub.is_payment_plan and sub.installments_paid >= sub.installments_total)
-            or sub.payments.filter(status=Payment.Status.SUCCEEDED, due_at=due_at).exists()
-            or _recent_failures(now).filter(subscription=sub, due_at=due_at).exists()
-        ):
-            return None
-        try:
-            result = gateway.charge(sub, sub.amount)
-        except GatewayError as error:
-            result = ChargeResult(False, str(error) or "The payment gateway did not answer.")
-        payment = Payment.objects.create(
-            subscription=sub,
-            amount=sub.amount,
-            currency=sub.currency,
-            status=Payment.Status.SUCCEEDED if result.succeeded else Payment.Status.FAILED,
-            due_at=due_at,
-            at=now,
+        locked = list(
+            Subscription.objects.select_for_update(of=("self",))
+            .select_related("grant__contact")
+            .filter(pk__in=list(subscription_ids))
+            .order_by("pk")
         )
-        money = {"amount": str(sub.amount), "currency": sub.currency, "due_at": _iso(due_at)}
-        if result.succeeded:
-            _paid(sub, now, money, result)
-        else:
-            old_status = sub.status
-            sub.status = Status.PAST_DUE
-            sub.save(update_fields=["status"])
-            _record(
-                AccessEvent.Kind.PAYMENT_FAILED,
-                sub,
-                Actor.system(),
-                now,
-                **money,
-                status=[old_status, Status.PAST_DUE],
-                message=result.message,
-            )
-            transaction.on_commit(
-                lambda: payment_failed.send(sender=Subscription, subscription=sub, payment=payment)
-            )
-    return payment
+        # Many subscriptions share a few Offers: each is read once, not once per row.
+        offers = Offer.objects.in_bulk({sub.grant.offer_id for sub in locked})
+        for sub in locked:
+            sub.grant.offer = offers[sub.grant.offer_id]
+        due = [sub for sub in locked if _chargeable(sub, now)]
+        settled = _settled(due, now) if due else set()
+        due = [sub for sub in due if (sub.pk, sub.next_billing_at) not in settled]
+        if not due:
+            return []
+        payments, events = [], []
+        for sub in due:
+            payment, recorded = _charge(sub, gateway, now)
+            payments.append(payment)
+            events.extend(recorded)
+        Payment.objects.bulk_create(payments)
+        _save_charged(due, payments)
+        AccessEvent.objects.bulk_create(events)
+        for payment in payments:
+            if payment.status == Payment.Status.FAILED:
+                transaction.on_commit(
+                    lambda payment=payment: payment_failed.send(
+                        sender=Subscription, subscription=payment.subscription, payment=payment
+                    )
+                )
+    return payments
 
 
-def _paid(sub: Subscription, now: datetime, money: dict, result: ChargeResult) -> None:
+def _save_charged(subscriptions: list[Subscription], payments: list[Payment]) -> None:
+    """One UPDATE per outcome: a billing run's subscriptions that were due on the same
+    date move on to the same next date together."""
+    outcomes = defaultdict(list)
+    for sub, payment in zip(subscriptions, payments, strict=True):
+        paid = payment.status == Payment.Status.SUCCEEDED
+        outcomes[(sub.status, sub.next_billing_at, paid)].append(sub.pk)
+    for (status, next_billing_at, paid), ids in outcomes.items():
+        fields = {"status": status, "next_billing_at": next_billing_at}
+        if paid:
+            fields["installments_paid"] = F("installments_paid") + 1
+        Subscription.objects.filter(pk__in=ids).update(**fields)
+
+
+def charge_subscription(
+    *, subscription: Subscription, gateway: PaymentGateway, now: datetime | None = None
+) -> Payment | None:
+    """Charge one due billing date through the gateway; None when nothing is due."""
+    payments = charge_subscriptions(subscription_ids=[subscription.pk], gateway=gateway, now=now)
+    return payments[0] if payments else None
+
+
+def _charge(
+    sub: Subscription, gateway: PaymentGateway, now: datetime
+) -> tuple[Payment, list[AccessEvent]]:
+    """Charge a locked, due subscription and move it on; the rows are saved by the caller."""
+    due_at = sub.next_billing_at
+    try:
+        result = gateway.charge(sub, sub.amount)
+    except GatewayError as error:
+        result = ChargeResult(False, str(error) or "The payment gateway did not answer.")
+    payment = Payment(
+        subscription=sub,
+        amount=sub.amount,
+        currency=sub.currency,
+        status=Payment.Status.SUCCEEDED if result.succeeded else Payment.Status.FAILED,
+        due_at=due_at,
+        at=now,
+    )
+    money = {"amount": str(sub.amount), "currency": sub.currency, "due_at": _iso(due_at)}
+    if result.succeeded:
+        return payment, _paid(sub, now, money, result)
+    old_status = sub.status
+    sub.status = Status.PAST_DUE
+    failed = _billing_event(
+        AccessEvent.Kind.PAYMENT_FAILED,
+        sub,
+        Actor.system(),
+        now,
+        **money,
+        status=[old_status, Status.PAST_DUE],
+        message=result.message,
+    )
+    return payment, [failed]
+
+
+def _paid(sub: Subscription, now: datetime, money: dict, result: ChargeResult) -> list[AccessEvent]:
     old_status = sub.status
     sub.installments_paid += 1
     sub.status = Status.ACTIVE
@@ -132,29 +202,33 @@ def _paid(sub: Subscription, now: datetime, money: dict, result: ChargeResult) -
     if finished:
         sub.status = Status.COMPLETED
         sub.next_billing_at = None
-    sub.save(update_fields=["installments_paid", "status", "next_billing_at"])
     installment = (
         f"{sub.installments_paid} of {sub.installments_total}" if sub.is_payment_plan else None
     )
-    _record(
-        AccessEvent.Kind.PAYMENT_SUCCEEDED,
-        sub,
-        Actor.system(),
-        now,
-        **money,
-        reference=result.reference,
-        installment=installment,
-        status=[old_status, Status.ACTIVE],
-    )
-    if finished:
-        _record(
-            AccessEvent.Kind.PLAN_COMPLETED,
+    events = [
+        _billing_event(
+            AccessEvent.Kind.PAYMENT_SUCCEEDED,
             sub,
             Actor.system(),
             now,
-            status=[Status.ACTIVE, Status.COMPLETED],
-            installments=installment,
+            **money,
+            reference=result.reference,
+            installment=installment,
+            status=[old_status, Status.ACTIVE],
         )
+    ]
+    if finished:
+        events.append(
+            _billing_event(
+                AccessEvent.Kind.PLAN_COMPLETED,
+                sub,
+                Actor.system(),
+                now,
+                status=[Status.ACTIVE, Status.COMPLETED],
+                installments=installment,
+            )
+        )
+    return events
 
 
 def run_billing(

@@ -1,6 +1,7 @@
 """Offers: creating, editing, deleting and restoring them, and their Products coming and going."""
 
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -206,18 +207,19 @@ def update_offer(
     return Outcome(offer, True, message)
 
 
-def delete_offer(*, offer: Offer, actor: Actor) -> Outcome:
+def delete_offer(*, offer: Offer, actor: Actor, now: datetime | None = None) -> Outcome:
     """Retire an Offer: it can no longer be granted or sold.
 
     A soft delete: every grant of the Offer, its access and its billing stay exactly
-    as they were, and restore_offer brings the Offer back.
+    as they were, and restore_offer brings the Offer back. `now` is when it was
+    deleted; it defaults to the present.
     """
     with transaction.atomic():
         locked = Offer.objects.select_for_update().get(pk=offer.pk)
         offer.deleted_at = locked.deleted_at
         if locked.is_deleted:
             return Outcome(offer, False, f"“{locked.title}” was already deleted.")
-        locked.deleted_at = offer.deleted_at = timezone.now()
+        locked.deleted_at = offer.deleted_at = now or timezone.now()
         locked.save(update_fields=["deleted_at"])
     return Outcome(
         offer, True, f"“{locked.title}” deleted. Its customers keep their access to its products."

@@ -166,3 +166,27 @@ def test_a_member_of_two_sites_switches_between_them(page, live_server, screensh
     expect(table.get_by_role("link", name="Ada Lovelace")).to_be_visible()
     expect(table.get_by_role("link", name="Grace Hopper")).to_have_count(0)
     expect(tabs.get_by_role("link", name="Products")).to_be_visible()
+
+
+def test_vera_of_the_demo_switches_between_her_two_sites(page, live_server, screenshot):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("seed_demo", contacts=0, stdout=StringIO())
+    sign_in(page, live_server, "va@example.com")
+    expect(page.locator(".brand__name")).to_have_text("Demo Academy")
+    table = page.locator("#contacts-table")
+    expect(table.get_by_role("link", name="Ada Lovelace")).to_be_visible()
+    # A support specialist there: no bulk actions and no Offers tab.
+    tabs = page.get_by_role("navigation", name="Dashboard")
+    expect(tabs.get_by_role("link", name="Offers")).to_have_count(0)
+    expect(page.get_by_role("group", name="Bulk actions")).to_have_count(0)
+
+    page.get_by_label("Site", exact=True).select_option(label="Other School")
+    page.get_by_role("button", name="Switch site").click()
+    expect(page.locator(".brand__name")).to_have_text("Other School")
+    # An assistant here: offers, but no Products tab.
+    expect(tabs.get_by_role("link", name="Offers")).to_be_visible()
+    expect(tabs.get_by_role("link", name="Products")).to_have_count(0)
+    screenshot("vera-other-school")

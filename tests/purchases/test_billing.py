@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from kajaccess.actors import Actor
 from products.models import Offer
@@ -498,6 +499,101 @@ def test_a_gateway_error_counts_as_a_failed_payment(vault):
 )
 def test_next_billing_date(due, interval, expected):
     assert billing.next_billing_date(due, interval) == expected.replace(tzinfo=UTC)
+
+
+# --- Many at once -------------------------------------------------------------------
+
+
+def test_charge_subscriptions_charges_each_due_billing_date_once(vault, coaching):
+    due = buy(vault)
+    declined = buy(vault, ContactFactory(site=vault.site, test_card_declines=True))
+    later = buy(vault, starts_at=at(10))
+    plan = buy(coaching)
+    ids = [due.pk, declined.pk, later.pk, plan.pk]
+    payments = billing_runs.charge_subscriptions(
+        subscription_ids=ids, gateway=billing_runs.get_gateway(), now=T0
+    )
+    assert [(p.subscription_id, p.status) for p in payments] == [
+        (due.pk, "succeeded"),
+        (declined.pk, "failed"),
+        (plan.pk, "succeeded"),
+    ]
+    states = {
+        sub.pk: (sub.status, sub.installments_paid, sub.next_billing_at)
+        for sub in Subscription.objects.filter(pk__in=ids)
+    }
+    assert states == {
+        due.pk: (Status.ACTIVE, 1, at(31)),
+        declined.pk: (Status.PAST_DUE, 0, T0),
+        later.pk: (Status.ACTIVE, 0, at(10)),
+        plan.pk: (Status.ACTIVE, 1, at(31)),
+    }
+    assert kinds(plan) == [AccessEvent.Kind.GRANTED, AccessEvent.Kind.PAYMENT_SUCCEEDED]
+    assert AccessEvent.objects.get(kind=AccessEvent.Kind.PAYMENT_FAILED).grant_id == (
+        declined.grant_id
+    )
+    # The same day again: paid dates are not charged twice, a decline waits a day.
+    assert (
+        billing_runs.charge_subscriptions(
+            subscription_ids=ids, gateway=billing_runs.get_gateway(), now=at(0.5)
+        )
+        == []
+    )
+
+
+def test_charge_subscriptions_costs_the_same_statements_for_one_as_for_five(vault):
+    subs = [buy(vault, ContactFactory(site=vault.site)) for _ in range(6)]
+
+    def statements(batch):
+        with CaptureQueriesContext(connection) as queries:
+            charged = billing_runs.charge_subscriptions(
+                subscription_ids=[sub.pk for sub in batch],
+                gateway=billing_runs.get_gateway(),
+                now=T0,
+            )
+        assert len(charged) == len(batch)
+        return len(queries)
+
+    assert statements(subs[:1]) == statements(subs[1:])
+
+
+def test_end_subscriptions_ends_each_once_and_revokes_its_grant(
+    vault, coaching, creator, django_capture_on_commit_callbacks
+):
+    membership, plan = paid(vault), paid(coaching)
+    finished = paid(coaching)
+    Subscription.objects.filter(pk=finished.pk).update(status=Status.COMPLETED)
+    ended = []
+
+    def listener(sender, subscription, **kwargs):
+        ended.append(subscription.pk)
+
+    subscription_canceled.connect(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            done = billing.end_subscriptions(
+                subscription_ids=[plan.pk, membership.pk, finished.pk], actor=creator, now=at(3)
+            )
+    finally:
+        subscription_canceled.disconnect(listener)
+    assert [sub.pk for sub in done] == ended == sorted([membership.pk, plan.pk])
+    for sub, reason in [(membership, "Subscription canceled"), (plan, "Payment plan canceled")]:
+        sub.refresh_from_db()
+        assert (sub.status, sub.canceled_at, sub.cancel_at) == (Status.CANCELED, at(3), at(3))
+        assert (sub.grant.status, sub.grant.revoked_via, sub.grant.revoke_reason) == (
+            "revoked",
+            "cancellation",
+            reason,
+        )
+        assert kinds(sub)[-2:] == [
+            AccessEvent.Kind.SUBSCRIPTION_CANCELED,
+            AccessEvent.Kind.REVOKED,
+        ]
+    finished.refresh_from_db()
+    assert finished.status == Status.COMPLETED
+    again = billing.end_subscriptions(subscription_ids=[membership.pk], actor=creator, now=at(4))
+    assert again == []
+    assert kinds(membership).count(AccessEvent.Kind.SUBSCRIPTION_CANCELED) == 1
 
 
 @pytest.mark.django_db(transaction=True)

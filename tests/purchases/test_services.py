@@ -171,6 +171,29 @@ def test_a_deleted_offer_can_no_longer_be_granted(shop):
     assert not Grant.objects.exists() and not AccessEvent.objects.exists()
 
 
+def test_history_before_an_offers_deletion_can_still_be_recorded(shop):
+    deleted_at = timezone.now() - timedelta(days=200)
+    offers_services.delete_offer(offer=shop.bootcamp, actor=shop.creator, now=deleted_at)
+    assert shop.bootcamp.deleted_at == deleted_at
+    bought = deleted_at - timedelta(days=100)
+    (grant,) = services.grant_offer_to_contacts(
+        offer=shop.bootcamp,
+        contact_ids=[shop.ada.pk],
+        actor=Actor.customer(None),
+        source=Grant.Source.PURCHASE,
+        starts_at=bought,
+        now=bought,
+    )
+    assert (grant.starts_at, events(kind=Kind.GRANTED)[0].at) == (bought, bought)
+    grace = ContactFactory(site=shop.site)
+    for after in [deleted_at, None]:
+        with pytest.raises(ValidationError, match="was deleted"):
+            services.grant_offer_to_contacts(
+                offer=shop.bootcamp, contact_ids=[grace.pk], actor=shop.creator, now=after
+            )
+    assert not grace.grants.exists()
+
+
 def test_an_offer_of_another_site_cannot_be_granted(shop):
     elsewhere = OfferFactory(site=SiteFactory(), products=[ProductFactory()])
     with pytest.raises(ValidationError, match="another site"):
@@ -325,6 +348,17 @@ def test_revoke_product_takes_away_one_product_only(shop):
         shop.owner,
         "Partial refund",
     )
+
+
+def test_a_product_revoke_can_be_dated_when_it_happened(shop):
+    grant = granted(shop)
+    then = timezone.now() - timedelta(days=3)
+    services.revoke_product(
+        grant=grant, product=shop.advanced, actor=shop.creator, reason="Partial refund", now=then
+    )
+    access = ProductAccess.objects.get(grant=grant, product=shop.advanced)
+    (event,) = events(kind=Kind.PRODUCT_REVOKED)
+    assert (access.revoked_at, event.at) == (then, then)
 
 
 def test_revoking_a_product_twice_changes_nothing(shop):
