@@ -205,8 +205,9 @@ class Command(BaseCommand):
                 )
                 cursor.execute(
                     "INSERT INTO purchases_accessevent "
-                    "(site_id, contact_id, grant_id, kind, actor_id, actor_kind, reason, at, details)"
-                    " SELECT site_id, contact_id, id, 'revoked', %s, 'creator', 'bench', %s, '{}' "
+                    "(site_id, contact_id, grant_id, kind, actor_id, actor_kind, actor_role, reason,"
+                    " at, details) SELECT site_id, contact_id, id, 'revoked', %s, 'creator',"
+                    " 'owner', 'bench', %s, '{}' "
                     "FROM purchases_grant WHERE offer_id = %s AND revoked_at = %s",
                     [creator.pk, now, offer.pk, now],
                 )
