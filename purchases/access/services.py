@@ -103,43 +103,12 @@ def grant_offer_to_contacts(
         raise ValidationError(f"“{offer.title}” was deleted and can no longer be granted.")
     starts_at = starts_at or now
     with transaction.atomic():
-        # Locking the contacts serialises grants of the same contact: two clicks on
-        # `Grant offer` can never create two active grants.
-        locked = list(
-            Contact.objects.select_for_update()
-            .filter(pk__in=list(contact_ids), site_id=offer.site_id)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        holding = set(
-            Grant.objects.filter(
-                offer=offer, contact_id__in=locked, status=AccessStatus.ACTIVE
-            ).values_list("contact_id", flat=True)
-        )
-        to_grant = [pk for pk in locked if pk not in holding]
+        to_grant = _lock_contacts_without(offer, contact_ids)
         if not to_grant:
             return []
-        grants = Grant.objects.bulk_create(
-            [
-                Grant(
-                    site_id=offer.site_id,
-                    contact_id=contact_id,
-                    offer=offer,
-                    source=source,
-                    granted_by=actor.user,
-                    starts_at=starts_at,
-                    expires_at=_expiry(offer, starts_at),
-                    created_at=now,
-                )
-                for contact_id in to_grant
-            ]
+        grants = _create_grants(
+            offer, to_grant, actor=actor, source=source, starts_at=starts_at, now=now
         )
-        product_ids = list(offer.products.order_by("pk").values_list("pk", flat=True))
-        ProductAccess.objects.bulk_create(
-            [ProductAccess(grant=grant, product_id=pid) for grant in grants for pid in product_ids]
-        )
-        if source == Grant.Source.PURCHASE:
-            _create_billing(offer, grants, starts_at)
         granted_ids = [grant.pk for grant in grants]
         # Every grant of the call starts and ends together, so their audit rows differ
         # only in the grant: one INSERT ... SELECT writes them all.
@@ -162,6 +131,54 @@ def grant_offer_to_contacts(
                 sender=Grant, offer=offer, grant_ids=granted_ids, actor=actor
             )
         )
+    return grants
+
+
+def _lock_contacts_without(offer: Offer, contact_ids: Iterable[int]) -> list[int]:
+    """Lock these contacts of the Offer's site; the ids of those not holding it now.
+
+    Locking the contacts serialises grants of the same contact: two clicks on
+    `Grant offer` can never create two active grants.
+    """
+    locked = list(
+        Contact.objects.select_for_update()
+        .filter(pk__in=list(contact_ids), site_id=offer.site_id)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    holding = set(
+        Grant.objects.filter(
+            offer=offer, contact_id__in=locked, status=AccessStatus.ACTIVE
+        ).values_list("contact_id", flat=True)
+    )
+    return [pk for pk in locked if pk not in holding]
+
+
+def _create_grants(
+    offer: Offer, contact_ids: list[int], *, actor: Actor, source: str, starts_at, now
+) -> list[Grant]:
+    """The grants, a ProductAccess for each Product of the Offer, and what a purchase bills."""
+    grants = Grant.objects.bulk_create(
+        [
+            Grant(
+                site_id=offer.site_id,
+                contact_id=contact_id,
+                offer=offer,
+                source=source,
+                granted_by=actor.user,
+                starts_at=starts_at,
+                expires_at=_expiry(offer, starts_at),
+                created_at=now,
+            )
+            for contact_id in contact_ids
+        ]
+    )
+    product_ids = list(offer.products.order_by("pk").values_list("pk", flat=True))
+    ProductAccess.objects.bulk_create(
+        [ProductAccess(grant=grant, product_id=pid) for grant in grants for pid in product_ids]
+    )
+    if source == Grant.Source.PURCHASE:
+        _create_billing(offer, grants, starts_at)
     return grants
 
 
@@ -330,42 +347,8 @@ def restore_grants(
         )
         if not candidates:
             return []
-        revoked = [g for g in candidates if g.status == AccessStatus.REVOKED]
-        blocked = set(
-            Grant.objects.filter(
-                status=AccessStatus.ACTIVE,
-                contact_id__in={g.contact_id for g in revoked},
-                offer_id__in={g.offer_id for g in revoked},
-            ).values_list("contact_id", "offer_id")
-        )
-        seen = set()
-        chosen = []
-        for grant in candidates:
-            key = (grant.contact_id, grant.offer_id)
-            if grant.status == AccessStatus.REVOKED and (key in blocked or key in seen):
-                continue
-            seen.add(key)
-            chosen.append(grant)
-        fresh_by_days: dict[int | None, list[int]] = {}
-        plain: list[int] = []
-        for grant in chosen:
-            ended_by_expiry = grant.revoked_via == RevokedVia.EXPIRY or grant.has_expired(now)
-            if ended_by_expiry:
-                fresh_by_days.setdefault(grant.offer.access_days, []).append(grant.pk)
-            else:
-                plain.append(grant.pk)
-        restored = {
-            "status": AccessStatus.ACTIVE,
-            "revoked_at": None,
-            "revoked_by": None,
-            "revoked_via": "",
-            "revoke_reason": "",
-        }
-        if plain:
-            Grant.objects.filter(pk__in=plain).update(**restored)
-        for days, ids in fresh_by_days.items():
-            expires_at = now + timedelta(days=days) if days else None
-            Grant.objects.filter(pk__in=ids).update(**restored, expires_at=expires_at)
+        chosen = _restorable(candidates)
+        plain = _switch_on(chosen, now)
         AccessEvent.objects.bulk_create(
             [
                 _event(
@@ -387,6 +370,54 @@ def restore_grants(
             ]
         )
     return [grant.pk for grant in chosen]
+
+
+def _restorable(candidates: list[Grant]) -> list[Grant]:
+    """The grants that can be given back, leaving each contact one active grant per Offer."""
+    revoked = [g for g in candidates if g.status == AccessStatus.REVOKED]
+    blocked = set(
+        Grant.objects.filter(
+            status=AccessStatus.ACTIVE,
+            contact_id__in={g.contact_id for g in revoked},
+            offer_id__in={g.offer_id for g in revoked},
+        ).values_list("contact_id", "offer_id")
+    )
+    seen = set()
+    chosen = []
+    for grant in candidates:
+        key = (grant.contact_id, grant.offer_id)
+        if grant.status == AccessStatus.REVOKED and (key in blocked or key in seen):
+            continue
+        seen.add(key)
+        chosen.append(grant)
+    return chosen
+
+
+def _switch_on(grants: list[Grant], now: datetime) -> set[int]:
+    """Switch these grants on; access that had ended by expiry starts a fresh period.
+
+    Returns the ids of the grants that kept their period.
+    """
+    fresh_by_days: dict[int | None, list[int]] = {}
+    plain: set[int] = set()
+    for grant in grants:
+        if grant.revoked_via == RevokedVia.EXPIRY or grant.has_expired(now):
+            fresh_by_days.setdefault(grant.offer.access_days, []).append(grant.pk)
+        else:
+            plain.add(grant.pk)
+    restored = {
+        "status": AccessStatus.ACTIVE,
+        "revoked_at": None,
+        "revoked_by": None,
+        "revoked_via": "",
+        "revoke_reason": "",
+    }
+    if plain:
+        Grant.objects.filter(pk__in=plain).update(**restored)
+    for days, ids in fresh_by_days.items():
+        expires_at = now + timedelta(days=days) if days else None
+        Grant.objects.filter(pk__in=ids).update(**restored, expires_at=expires_at)
+    return plain
 
 
 def _locked_access(grant: Grant, product: Product) -> ProductAccess:
