@@ -6,6 +6,7 @@ or one of its Products revoked or restored) is still the original bulk action's 
 change. Any other grant is skipped, and the preview and the summary say who changed it.
 """
 
+from abc import abstractmethod
 from collections import Counter
 
 from django.db.models import (
@@ -164,8 +165,9 @@ class UndoAction(BulkActionType):
             .values_list("pk", flat=True)
         )
 
+    @abstractmethod
     def apply(self, grant_ids: list[int]) -> list[int]:
-        raise NotImplementedError
+        """Put back these grants through the service; the ids it changed."""
 
     def execute(self, contact_ids):
         grant_ids = self.changed_in_chunk(contact_ids)
