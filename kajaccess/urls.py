@@ -48,3 +48,5 @@ urlpatterns = [
     path("", include("purchases.billing.urls")),
     path("", include("purchases.automations.urls")),
 ]
+
+handler403 = "kajaccess.views.permission_denied"

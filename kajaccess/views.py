@@ -12,9 +12,29 @@ from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_POST
 
 from kajaccess.middleware import CURRENT_SITE_SESSION_KEY
-from kajaccess.web import member_required
+from kajaccess.web import member_required, render_popup, wants_partial
 
 from .sign_in import SignInForm
+
+
+def permission_denied(request, exception=None):
+    """A refusal in the product's words; asked for from a popup, it shows in the popup."""
+    message = str(exception) if exception else ""
+    if wants_partial(request):
+        context = {
+            "errors": [message or "Your role cannot do this."],
+            "back_url": request.htmx.current_url_abs_path or "/",
+            "title": "Your role does not allow this",
+        }
+        return render_popup(
+            request,
+            "partials/refusal.html",
+            context,
+            title=context["title"],
+            active_tab="",
+            status=403,
+        )
+    return render(request, "403.html", {"exception": message}, status=403)
 
 
 @login_required

@@ -175,7 +175,7 @@ def _refusal(request, errors: list[str], back_url: str, title: str = "Nothing wa
     context = {"errors": errors, "back_url": back_url, "title": title}
     return render_popup(
         request,
-        "contacts/bulk/refusal.html",
+        "partials/refusal.html",
         context,
         title=title,
         active_tab="contacts",

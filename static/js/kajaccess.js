@@ -23,9 +23,11 @@
   });
 })();
 
-// A form answered with 400 comes back with its errors: show it where it was.
+// A form answered with 400 comes back with its errors, and a refusal (403) as a popup
+// the server placed: show them where the server says.
 document.addEventListener("htmx:beforeSwap", function (event) {
-  if (event.detail.xhr.status === 400) {
+  var xhr = event.detail.xhr;
+  if (xhr.status === 400 || (xhr.status === 403 && xhr.getResponseHeader("HX-Retarget"))) {
     event.detail.shouldSwap = true;
     event.detail.isError = false;
   }

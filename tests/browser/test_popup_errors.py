@@ -173,3 +173,24 @@ def test_a_wrong_typed_count_keeps_the_undo_popup(page, live_server, demo, scree
     expect(dialog.get_by_label(label)).to_have_value("1")
     screenshot("popup-error-undo-count")
     assert BulkAction.objects.count() == 1
+
+
+def test_a_refusal_opens_as_a_popup_with_the_roles_words(page, live_server, demo, screenshot):
+    # team@example.com is an assistant: Cancel Payments is not drawn for them, but a
+    # request that reaches it anyway (a stale page, another tab) says why in a popup.
+    sign_in(page, live_server, "team@example.com")
+    contact = ada()
+    page.goto(f"{live_server.url}/contacts/{contact.pk}/purchases/")
+    sub = Subscription.objects.get(grant__contact=contact, grant__offer__title="Vault Membership")
+    page.evaluate(
+        "url => htmx.ajax('GET', url, {target: '#dialog-slot', swap: 'innerHTML'})",
+        f"/subscriptions/{sub.pk}/cancel/",
+    )
+    dialog = popup(page)
+    expect(dialog.get_by_role("heading")).to_have_text("Your role does not allow this")
+    expect(dialog).to_contain_text("Your role, Assistant, cannot cancel payments.")
+    screenshot("popup-refusal")
+    dialog.get_by_role("link", name="Close").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    sub.refresh_from_db()
+    assert sub.status == "active"
