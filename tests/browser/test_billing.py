@@ -10,6 +10,7 @@ from contacts.models import Contact, Tag
 from contacts.services import add_tag
 from kajaccess.actors import Actor
 from purchases.models import Subscription
+from tests.browser.pages import sign_in
 from tests.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -18,14 +19,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def demo():
     call_command("seed_demo", "--contacts", "0", stdout=StringIO())
-
-
-def sign_in(page, live_server, email="creator@example.com"):
-    page.context.clear_cookies()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("kajaccess-demo")
-    page.get_by_role("button", name="Sign in").click()
 
 
 def open_purchases(page, live_server, email):

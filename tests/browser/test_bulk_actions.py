@@ -16,6 +16,7 @@ from contacts.models import Contact, ContactTag
 from products.models import Offer
 from purchases.models import AccessStatus, BulkAction, Grant
 from purchases.reports.selectors import contacts_products_count
+from tests.browser.pages import popup, sign_in
 from tests.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,24 +29,8 @@ def demo():
     call_command("seed_demo", stdout=StringIO())
 
 
-def sign_in(page, live_server, email="creator@example.com"):
-    page.context.clear_cookies()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("kajaccess-demo")
-    page.get_by_role("button", name="Sign in").click()
-
-
 def bootcamp() -> Offer:
     return Offer.objects.get(site__slug="demo-academy", title="Python Bootcamp")
-
-
-def popup(page):
-    """The popup, once htmx has wired up its controls (it does so right after it opens)."""
-    dialog = page.get_by_role("dialog")
-    expect(dialog).to_be_visible()
-    expect(page.locator("#dialog-slot .htmx-added")).to_have_count(0)
-    return dialog
 
 
 def checked_contacts(page, count: int) -> list[Contact]:

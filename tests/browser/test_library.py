@@ -7,6 +7,7 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from products.models import Product
+from tests.browser.pages import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -14,14 +15,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def demo():
     call_command("seed_demo", "--contacts", "0", stdout=StringIO())
-
-
-def sign_in(page, live_server, email):
-    page.context.clear_cookies()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("kajaccess-demo")
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_ada_opens_python_basics_and_marks_a_lesson_complete(page, live_server, demo, screenshot):

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from contacts.models import Contact
 from products.models import Offer
 from purchases.models import AccessEvent, BulkAction, Grant, Subscription
+from tests.browser.pages import popup, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,21 +19,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def demo():
     call_command("seed_demo", stdout=StringIO())
-
-
-def sign_in(page, live_server, email="creator@example.com"):
-    page.context.clear_cookies()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("kajaccess-demo")
-    page.get_by_role("button", name="Sign in").click()
-
-
-def popup(page):
-    dialog = page.get_by_role("dialog")
-    expect(dialog).to_be_visible()
-    expect(page.locator("#dialog-slot .htmx-added")).to_have_count(0)
-    return dialog
 
 
 def ada() -> Contact:

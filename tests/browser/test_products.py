@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from contacts.models import Contact
 from products.models import Offer
+from tests.browser.pages import sign_in
 from tests.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -16,14 +17,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def demo():
     call_command("seed_demo", "--contacts", "0", stdout=StringIO())
-
-
-def sign_in(page, live_server, email):
-    page.context.clear_cookies()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("kajaccess-demo")
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_python_basics_progress_report_shows_ada_at_3_of_5_with_the_chart(

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from contacts.models import Contact
 from products.models import Product
 from purchases.models import AccessEvent, AccessStatus, ProductAccess
+from tests.browser.pages import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,14 +22,6 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 @pytest.fixture
 def demo():
     call_command("seed_demo", "--contacts", "30", stdout=StringIO())
-
-
-def sign_in(page, live_server, email):
-    page.context.clear_cookies()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("kajaccess-demo")
-    page.get_by_role("button", name="Sign in").click()
 
 
 def advanced_python_access():

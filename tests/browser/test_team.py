@@ -13,6 +13,7 @@ from kajaccess.models import SiteMembership, TeamEvent
 from products.models import Offer
 from purchases.access import services
 from purchases.models import Grant
+from tests.browser.pages import sign_in
 from tests.factories import (
     ContactFactory,
     MembershipFactory,
@@ -25,14 +26,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 NEW = "a-long-Pass-phrase-9"
-
-
-def sign_in(page, live_server, email, password="kajaccess-demo"):
-    page.context.clear_cookies()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 @pytest.fixture
