@@ -130,7 +130,7 @@ def render_popup(
     }
     page = "partials/dialog.html" if in_dialog else "partials/dialog_page.html"
     response = render(request, page, context, status=status)
-    target = request.htmx.target or "" if in_dialog else ""
+    target = (request.htmx.target or "") if in_dialog else ""
     asked_for_part = target.startswith("dialog-") and target != "dialog-slot"
     if in_dialog and status >= 400 and not asked_for_part:
         response = reselect(reswap(retarget(response, "#dialog-slot"), "innerHTML"), "dialog")
