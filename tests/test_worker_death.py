@@ -96,6 +96,15 @@ def wait_for(condition, *, seconds: float, what: str, processes: Processes):
     pytest.fail(f"{what} did not happen within {seconds} s\n{processes.output()}")
 
 
+def no_other_connections() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0] == 0
+
+
 def worker(processes: Processes, name: str) -> subprocess.Popen:
     return processes.start(
         name, "db_worker", "--no-reload", "--interval", "0.2", "--worker-id", name
@@ -138,6 +147,14 @@ def test_a_run_whose_worker_is_killed_is_finished_by_another_changing_nothing_tw
     wait_for(in_progress, seconds=30, what="the first 1,000 contacts", processes=processes)
     processes.kill("first-worker")
     killed_at = timezone.now()
+    # A COMMIT the worker sent just before it died still completes on the server: read
+    # where the run stopped once the dead worker's connections are gone.
+    wait_for(
+        no_other_connections,
+        seconds=10,
+        what="the dead worker's connections to close",
+        processes=processes,
+    )
     bulk.refresh_from_db()
     stopped_at, last_heartbeat = bulk.processed, bulk.heartbeat_at
     assert bulk.status == BulkAction.Status.RUNNING
