@@ -97,10 +97,12 @@ def wait_for(condition, *, seconds: float, what: str, processes: Processes):
 
 
 def no_other_connections() -> bool:
+    """No other connection to this database is in the middle of a statement or transaction."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND state IN ('active', 'idle in transaction')"
         )
         return cursor.fetchone()[0] == 0
 
