@@ -15,6 +15,8 @@ class PaymentTypeRadios(forms.RadioSelect):
     def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
         option = super().create_option(name, value, label, selected, index, subindex, attrs)
         option["description"] = Offer.PaymentType(value).description
+        # The whole card is the label, to tap anywhere on; the name is the type's alone.
+        option["attrs"]["aria-labelledby"] = f"{option['attrs']['id']}_label"
         option["attrs"]["aria-describedby"] = f"{option['attrs']['id']}_description"
         return option
 

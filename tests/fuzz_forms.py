@@ -98,7 +98,8 @@ SELECTION = {
 }
 OFFER_FIELDS = {
     # The Products the edited Offer has: a change to them would stop at its preview.
-    "products": Field("optional id", lambda w: w["bootcamp_products"], Product, many=True),
+    # At least one is required: none is refused like any other wrong choice.
+    "products": Field("id", lambda w: w["bootcamp_products"], Product, many=True),
     "payment_type": Field("choice", "payment_plan"),
     "price": Field("money", "10.00"),
     "interval": Field("choice", "month"),

@@ -119,7 +119,8 @@ def test_progress_report_shows_every_customer_with_progress_and_state(creator_cl
     assert response.status_code == 200
     html = response.text
     ada = row_of(
-        html, 'data-access="active"[^>]*>\\s*<td[^>]*><span class="contact-cell"><a [^>]*><strong>Ada'
+        html,
+        'data-access="active"[^>]*>\\s*<td[^>]*><span class="contact-cell"><a [^>]*><strong>Ada',
     )
     assert "3 of 5" in ada and "60%" in ada and "Has access" in ada
     edsger = row_of(html, "<strong>Edsger Dijkstra")
@@ -200,9 +201,7 @@ def test_progress_report_answers_htmx_with_the_report_alone(creator_client, acad
     assert "Ada Lovelace" in response.text and "Edsger Dijkstra" not in response.text
 
 
-def test_search_over_htmx_narrows_the_table_and_sends_the_table_part_alone(
-    creator_client, academy
-):
+def test_search_over_htmx_narrows_the_table_and_sends_the_table_part_alone(creator_client, academy):
     response = creator_client.get(progress_url(academy, q="lov"), HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     html = response.text
@@ -493,7 +492,9 @@ def test_an_offer_without_products_is_refused_next_to_the_products(creator_clien
     del data["products"]
     response = creator_client.post(reverse("products:offer_create"), data)
     assert response.status_code == 400
-    products = re.search(r'<fieldset class="offer-form__products".*?</fieldset>', response.text, re.S)
+    products = re.search(
+        r'<fieldset class="offer-form__products".*?</fieldset>', response.text, re.S
+    )
     assert "Pick at least one product: an offer gives access to its products." in products[0]
     assert Offer.objects.count() == offers
 
