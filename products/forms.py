@@ -82,6 +82,9 @@ class OfferForm(forms.ModelForm):
         )
         if with_price:
             self.fields["price"].widget.attrs.update(min="0", max=str(PRICE_MAX), step="0.01")
+            if self.instance.pk is None:
+                # A price to type, rather than a 0 that only a free offer may keep.
+                self.initial["price"] = None
             self.fields["installments"].widget.attrs.update(min="2", max=str(INSTALLMENTS_MAX))
             self._clear_what_the_payment_type_leaves_out()
             return

@@ -208,6 +208,8 @@ def test_search_over_htmx_narrows_the_table_and_sends_the_table_part_alone(creat
     table = re.search(r'<div id="progress-report".*?</table>', html, re.S)[0]
     assert re.findall(r"<strong>([^<]+)</strong>", table) == ["Ada Lovelace"]
     assert '<span class="muted">(1)</span>' in html
+    assert ">Clear filters</a>" in html
+    assert ">Clear filters</a>" not in creator_client.get(progress_url(academy)).text
     # The completion chart follows the search, swapped in its own place.
     chart = re.search(r'<section id="completion-chart"[^>]*>', html)[0]
     assert 'hx-swap-oob="true"' in chart
@@ -521,6 +523,8 @@ def test_the_offer_form_describes_each_payment_type_and_capitalises_intervals(
     interval = re.search(r'<select name="interval".*?</select>', html, re.S)[0]
     assert re.findall(r"<option[^>]*>([^<]+)</option>", interval) == ["Month", "Year"]
     assert [label for _, label in Offer.Interval.choices] == ["Month", "Year"]
+    # A new offer's price is to be typed, not a 0 that a paid type refuses.
+    assert re.search(r'<input type="number" name="price"(?![^>]*value=)[^>]*>', html)
 
 
 def test_an_assistants_offer_form_has_no_payment_fields(client, academy):
