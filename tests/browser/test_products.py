@@ -5,6 +5,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils.text import slugify
 from playwright.sync_api import expect
 
 from contacts.models import Contact
@@ -205,7 +206,7 @@ def test_the_offer_form_and_the_progress_report_at_both_sizes(page, live_server,
             radio.check()
             expect(radio).to_be_checked()
             assert fields_shown(page) == shown, (size, payment_type)
-            screenshot(f"offer-form-{payment_type.split()[0].lower()}-{size}")
+            screenshot(f"offer-form-{slugify(payment_type)}-{size}")
 
         page.goto(f"{live_server.url}/products/{basics.pk}/progress/")
         charts = page.locator(".progress-charts")
