@@ -495,8 +495,9 @@ def test_an_offer_without_products_is_refused_next_to_the_products(creator_clien
     response = creator_client.post(reverse("products:offer_create"), data)
     assert response.status_code == 400
     products = re.search(
-        r'<fieldset class="offer-form__products".*?</fieldset>', response.text, re.S
+        r'<fieldset class="offer-form__products[^"]*"[^>]*>.*?</fieldset>', response.text, re.S
     )
+    assert 'aria-describedby="id_products_errors"' in products[0]
     assert "Pick at least one product: an offer gives access to its products." in products[0]
     assert Offer.objects.count() == offers
 
