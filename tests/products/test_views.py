@@ -191,6 +191,9 @@ def test_progress_report_sorts_by_percent(creator_client, academy):
     html = creator_client.get(progress_url(academy, sort="percent")).text
     names = re.findall(r'<span class="contact-cell"><a [^>]*><strong>([^<]+)</strong>', html)
     assert names[-1] == "Edsger Dijkstra"
+    # A search typed next keeps that order: the sort goes with the filters' form.
+    assert '<form id="progress-filters"' in html
+    assert '<input type="hidden" name="sort" value="percent" form="progress-filters">' in html
 
 
 def test_progress_report_answers_htmx_with_the_report_alone(creator_client, academy):
@@ -220,7 +223,7 @@ def test_search_over_htmx_narrows_the_table_and_sends_the_table_part_alone(creat
 
 def test_the_search_needs_no_button_but_keeps_one_without_javascript(creator_client, academy):
     html = creator_client.get(progress_url(academy)).text
-    form = re.search(r'<form class="filters[^"]*".*?</form>', html, re.S)[0]
+    form = re.search(r'<form id="progress-filters".*?</form>', html, re.S)[0]
     assert 'hx-trigger="change, input changed delay:300ms from:#id_q, submit"' in form
     assert 'hx-push-url="true"' in form and 'hx-target="#progress-report"' in form
     assert re.search(r"<noscript><button[^>]*>Filter</button></noscript>", form)
