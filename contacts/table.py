@@ -146,7 +146,8 @@ class ContactTable(tables.Table):
     def render_select(self, record):
         name = escape(record.display_name)
         return mark_safe(
-            f'<input type="checkbox" name="ids" value="{record.pk}" aria-label="Select {name}">'
+            f'<input type="checkbox" name="ids" value="{record.pk}" aria-label="Select {name}"'
+            ' aria-describedby="bulk-keys">'
         )
 
     @cached_property

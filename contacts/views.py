@@ -17,7 +17,7 @@ from django_tables2 import RequestConfig
 
 from contacts.filters import ContactFilter
 from contacts.models import Contact
-from contacts.table import ContactTable, clamp_per_page
+from contacts.table import PER_PAGE_DEFAULT, ContactTable, clamp_per_page
 from kajaccess.web import member_permissions, permission_required, wants_partial
 from products.models import Product
 from purchases.access import selectors
@@ -32,6 +32,7 @@ PANEL_STEPS = frozenset({"preview", "products", "more_info"})
 CONTACTS_TAB = PANEL_STEPS | {"list"}
 # The table refreshing itself after a change of access: the address stays as it is.
 TABLE_REFRESH = "contacts-table"
+SEARCH_DEFAULTS = {("per_page", str(PER_PAGE_DEFAULT))}
 
 
 def _contact(request, contact_id: int) -> Contact:
@@ -41,11 +42,16 @@ def _contact(request, contact_id: int) -> Contact:
 
 
 def search_of(query: QueryDict) -> str:
-    """The table's search as a query string to append to a URL ("?q=ada"), without empty fields."""
+    """The table's search as a query string to append to a URL ("?q=ada").
+
+    Without the empty fields and the default page size the filter form sends, so that an
+    address says only what the creator chose.
+    """
     kept = QueryDict(mutable=True)
     for name, values in query.lists():
-        if any(values):
-            kept.setlist(name, [value for value in values if value])
+        values = [value for value in values if value and (name, value) not in SEARCH_DEFAULTS]
+        if values:
+            kept.setlist(name, values)
     return f"?{kept.urlencode()}" if kept else ""
 
 
