@@ -158,17 +158,22 @@ document.addEventListener("htmx:beforeSwap", function (event) {
     var active = document.activeElement;
     var target = event.detail.target;
     kept = target && active && active !== document.body && target.contains(active)
-      ? { id: active.id, tag: active.tagName, text: active.textContent.trim() }
+      ? {
+        id: active.id,
+        tag: active.tagName,
+        text: active.textContent.trim(),
+        index: Array.prototype.indexOf.call(target.querySelectorAll(active.tagName), active),
+      }
       : null;
   });
 
+  // The same control in the new content: by its id, its words, or else its place (a sort
+  // link's words gain the arrow of the new order).
   function sameAs(root, what) {
     if (what.id) return document.getElementById(what.id);
-    var found = null;
-    root.querySelectorAll(what.tag).forEach(function (element) {
-      if (!found && element.textContent.trim() === what.text) found = element;
-    });
-    return found;
+    var all = Array.prototype.slice.call(root.querySelectorAll(what.tag));
+    return all.filter(function (element) { return element.textContent.trim() === what.text; })[0]
+      || all[what.index];
   }
 
   document.addEventListener("htmx:afterSettle", function (event) {
