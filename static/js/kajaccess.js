@@ -87,7 +87,7 @@ document.addEventListener("htmx:beforeSwap", function (event) {
       if (!(history.state && history.state.htmx)) {
         history.replaceState({ htmx: true }, "", location.href);
       }
-      history.pushState({ htmx: true }, "", url);
+      if (location.pathname + location.search !== url) history.pushState({ htmx: true }, "", url);
     }
     var back = contactLink(contact) || (opener && document.contains(opener) ? opener : null);
     focusOn(back || document.querySelector("#main h1"));
@@ -106,7 +106,15 @@ document.addEventListener("htmx:beforeSwap", function (event) {
 
   document.addEventListener("htmx:configRequest", function (event) {
     var elt = event.detail.elt;
-    if (elt.matches && elt.matches("[data-panel-step]")) event.detail.path = elt.getAttribute("href");
+    if (!elt.matches) return;
+    if (elt.matches("[data-panel-step]")) {
+      event.detail.path = elt.getAttribute("href");
+    } else if (elt.matches("[data-panel-home] [data-contact]")) {
+      // A step refreshing itself after a change: its links come back with today's search.
+      var url = new URL(event.detail.path, location.href);
+      url.search = location.search;
+      event.detail.path = url.pathname + url.search;
+    }
   });
 
   document.addEventListener("htmx:beforeRequest", function (event) {
@@ -187,6 +195,7 @@ document.addEventListener("htmx:beforeSwap", function (event) {
     var region = settled.closest("[data-panel]");
     if (region) {
       markRow(openContact(region));
+      followSearch();
       // A new step takes focus; a step refreshing itself after a change keeps it where it
       // is (the message saying what changed), unless it held it.
       if (settled === region || lostFocus()) focusOn(region.querySelector("#panel-title"));
@@ -196,6 +205,14 @@ document.addEventListener("htmx:beforeSwap", function (event) {
   });
 
   document.addEventListener("htmx:pushedIntoHistory", followSearch);
+
+  // Back twice in a row: only the page the address now names is drawn, whichever answer
+  // comes first.
+  var restoring = null;
+  document.addEventListener("htmx:historyCacheMiss", function (event) {
+    if (restoring) restoring.abort();
+    restoring = event.detail.xhr;
+  });
 
   document.addEventListener("htmx:historyRestore", function () {
     var region = document.querySelector("[data-panel]");
