@@ -5,7 +5,6 @@ of their own, so each works without JavaScript and from a bookmark.
 """
 
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
@@ -13,7 +12,7 @@ from django_tables2 import RequestConfig
 from contacts.filters import ContactFilter
 from contacts.models import Contact
 from contacts.table import ContactTable, clamp_per_page
-from kajaccess.web import member_permissions, permission_required, wants_partial
+from kajaccess.web import NotFound, member_permissions, permission_required, wants_partial
 from products.models import Product
 from purchases.access import selectors
 from purchases.access.selectors import contact_products
@@ -99,7 +98,7 @@ def more_info(request, contact_id: int, product_id: int):
     product = get_object_or_404(Product, site=request.site, pk=product_id)
     info = selectors.more_info(contact, product)
     if not info.grants:
-        raise Http404(f"{contact.display_name} has never held “{product.title}”.")
+        raise NotFound(f"{contact.display_name} has never held “{product.title}”.")
     return _panel(request, "contacts/partials/more_info.html", {"contact": contact, "info": info})
 
 
