@@ -246,12 +246,18 @@ def test_adding_someone_already_on_the_team_changes_nothing(team, add):
 @pytest.mark.parametrize(
     "data, error",
     [
-        ({"email": "x" * 10_000 + "@example.com", "role": "assistant"}, "Keep it to 254 characters or fewer"),
+        (
+            {"email": "x" * 10_000 + "@example.com", "role": "assistant"},
+            "Keep it to 254 characters or fewer",
+        ),
         ({"email": "not an email", "role": "assistant"}, "Enter a valid email address."),
         ({"email": "", "role": "assistant"}, "Enter the email address of the person to add."),
         ({"email": "ok@example.com", "role": "overlord"}, "Choose one of the options in the list."),
         ({"email": "ok@example.com", "role": "owner"}, "Choose one of the options in the list."),
-        ({"email": "ok@example.com", "role": "assistant", "name": "n" * 151}, "Keep it to 150 characters"),
+        (
+            {"email": "ok@example.com", "role": "assistant", "name": "n" * 151},
+            "Keep it to 150 characters",
+        ),
     ],
     ids=["long-email", "bad-email", "no-email", "unknown-role", "owner-role", "long-name"],
 )
