@@ -81,7 +81,7 @@ def page_not_found(request, exception=None):
     return _error(
         request,
         "404.html",
-        title="We couldn't find that page",
+        title="We couldn't find that",
         message=message or NOT_FOUND,
         status=404,
     )
