@@ -131,9 +131,28 @@ document.addEventListener("click", function (event) {
 // Error answers: a request that failed without an answer the page can show (the server
 // or the network is down, a proxy answered) still says so, in a popup, never silence.
 (function () {
+  var SAID = "KajAccess could not answer just now. Try again in a moment; " +
+    "if it keeps happening, reload the page.";
+  function alertText() {
+    var text = document.createElement("p");
+    text.className = "message message--error";
+    text.setAttribute("role", "alert");
+    text.textContent = SAID;
+    return text;
+  }
   function showFailure() {
     var slot = document.getElementById("dialog-slot");
-    if (!slot || slot.querySelector("dialog[open]")) return;
+    if (!slot) return;
+    // A popup already open (a part of it was asked for) says so inside it, once.
+    var open = slot.querySelector("dialog[open] .dialog__body");
+    if (open) {
+      if (!open.querySelector("[data-no-answer]")) {
+        var inside = alertText();
+        inside.setAttribute("data-no-answer", "");
+        open.prepend(inside);
+      }
+      return;
+    }
     var dialog = document.createElement("dialog");
     dialog.className = "dialog";
     dialog.setAttribute("aria-labelledby", "dialog-title");
@@ -142,12 +161,7 @@ document.addEventListener("click", function (event) {
     var title = document.createElement("h2");
     title.id = "dialog-title";
     title.textContent = "That did not work";
-    var text = document.createElement("p");
-    text.className = "message message--error";
-    text.setAttribute("role", "alert");
-    text.textContent = "KajAccess could not answer just now. Try again in a moment; " +
-      "if it keeps happening, reload the page.";
-    body.append(title, text);
+    body.append(title, alertText());
     var actions = document.createElement("div");
     actions.className = "dialog__actions";
     var close = document.createElement("button");
