@@ -23,7 +23,9 @@ from .sign_in import SignInForm
 NOT_FOUND = "It may have been moved, or you may not have access to it."
 NOT_ALLOWED = "Your role cannot do this. Ask the site's owner or an administrator."
 BAD_REQUEST = "Something in it could not be read. Go back and try again."
-SERVER_ERROR = "Nothing was changed by it. Try again in a moment."
+SERVER_ERROR = (
+    "KajAccess could not finish that. Reload the page to see where things stand, then try again."
+)
 STALE_FORM = (
     "The page you sent it from was open too long, or the form did not come from KajAccess. "
     "Reload the page and try again."

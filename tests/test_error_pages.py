@@ -124,7 +124,7 @@ def test_a_failure_is_a_500_page_in_our_words_that_keeps_the_failure_to_itself(u
     response = client.get(url)
     assert response.status_code == 500
     assert "Something went wrong on our side" in text(response)
-    assert "Nothing was changed by it. Try again in a moment." in text(response)
+    assert "Reload the page to see where things stand, then try again." in text(response)
     assert SECRET not in response.content.decode()
     assert way_back(response) == ("/", "Go to the home page")
     assert '<link rel="stylesheet"' in response.content.decode()  # it is the product's page
