@@ -52,7 +52,7 @@ class Open:
     dialog: bool = False
 
     def partial(self, ids: dict) -> str:
-        return self.path.format(**ids)
+        return self.path.format_map(ids)
 
     def run(self, page, ids: dict) -> None:
         path = self.partial(ids)
@@ -144,11 +144,11 @@ class Screen:
     partials: tuple = ()
 
     def path(self, ids: dict) -> str:
-        return self.url.format(**ids)
+        return self.url.format_map(ids)
 
     def fragments(self, ids: dict) -> list[str]:
         asked = [step.partial(ids) for step in self.steps]
-        return [path for path in asked if path] + [p.format(**ids) for p in self.partials]
+        return [path for path in asked if path] + [p.format_map(ids) for p in self.partials]
 
 
 ADA_PANEL = "/contacts/?q=Ada"
