@@ -97,12 +97,14 @@ class Fill:
     label: str
     value: str = ""
     choose: bool = False
+    in_dialog: bool = False
 
     def partial(self, ids: dict) -> str:
         return ""
 
     def run(self, page, ids: dict) -> None:
-        field = page.get_by_label(self.label, exact=True).first
+        scope = page.get_by_role("dialog") if self.in_dialog else page
+        field = scope.get_by_label(self.label, exact=True).first
         if self.choose:
             field.select_option(label=self.value)
         elif self.value:
@@ -228,7 +230,7 @@ SCREENS = (
         (
             CheckRows(3),
             Press("Revoke offer"),
-            Fill("Offer", "Python Bootcamp", choose=True),
+            Fill("Offer", "Python Bootcamp", choose=True, in_dialog=True),
         ),
     ),
     Screen("bulk-actions", CREATOR, "/bulk-actions/"),
@@ -269,7 +271,7 @@ SCREENS = (
         "/contacts/{ada}/purchases/",
         (
             Open("/subscriptions/{subscription}/cancel/", True),
-            Fill("On a custom date"),
+            Fill("On a custom date", in_dialog=True),
             Press("Cancel payments", in_dialog=True),
         ),
     ),
