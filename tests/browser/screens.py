@@ -21,6 +21,7 @@ from django.core.management import call_command
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.timezone import now
+from playwright.sync_api import Error
 
 from contacts.models import Contact
 from kajaccess.actors import Actor
@@ -38,13 +39,38 @@ CREATOR, ASSISTANT, CUSTOMER, NOBODY = (
 )
 
 
-def settle(page) -> None:
-    """Wait until no request is in flight and htmx has finished swapping and settling."""
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function(
-        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, "
-        ".htmx-added')"
-    )
+# Counts htmx's requests in flight and when the last one began or ended, in every page.
+WATCH_HTMX = """
+window.kajHtmx = {pending: 0, last: performance.now()};
+for (const [event, change] of [["htmx:beforeRequest", 1], ["htmx:afterRequest", -1],
+                               ["htmx:afterSettle", 0]]) {
+  document.addEventListener(event, () => {
+    window.kajHtmx.pending = Math.max(0, window.kajHtmx.pending + change);
+    window.kajHtmx.last = performance.now();
+  });
+}
+"""
+IDLE = """(quiet) => {
+  const watch = window.kajHtmx;
+  return document.readyState === "complete"
+    && !document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")
+    && (!watch || (watch.pending === 0 && performance.now() - watch.last > quiet));
+}"""
+
+
+def watch_htmx(page) -> None:
+    """Let `settle` see htmx's requests in every page `page` opens from now on."""
+    page.add_init_script(WATCH_HTMX)
+
+
+def settle(page, quiet_ms: int = 150) -> None:
+    """Wait until htmx has been idle for `quiet_ms`, counted from now: nothing in flight,
+    swapped or settling. A field whose request waits (`delay:400ms`) needs a longer quiet."""
+    try:
+        page.evaluate("() => window.kajHtmx && (window.kajHtmx.last = performance.now())")
+    except Error:
+        pass  # a page on its way out: the next one starts its own count at its load
+    page.wait_for_function(IDLE, arg=quiet_ms)
 
 
 class Step:
@@ -115,7 +141,7 @@ class Fill(Step):
             field.fill(self.value)
         else:
             field.check()
-        settle(page)
+        settle(page, quiet_ms=600)
 
 
 @dataclass(frozen=True)
@@ -227,7 +253,7 @@ SCREENS = (
     Screen(
         "bulk-preview-popup",
         CREATOR,
-        "/contacts/",
+        "/contacts/?offer={bootcamp}&access=has_access",
         (
             CheckRows(3),
             Press("Revoke offer"),

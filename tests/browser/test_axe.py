@@ -8,7 +8,7 @@ critical or serious violation anywhere fails the walk, listing every one found.
 import pytest
 
 from tests.browser.pages import sign_in
-from tests.browser.screens import NOBODY, SCREENS, prepare, reach
+from tests.browser.screens import NOBODY, SCREENS, prepare, reach, watch_htmx
 from tests.conftest import ARTIFACTS
 from tests.tools import AXE, require
 
@@ -47,6 +47,7 @@ def test_no_serious_accessibility_violation_on_any_screen(page, live_server, siz
     ids = prepare()
     width, height = SIZES[size]
     page.set_viewport_size({"width": width, "height": height})
+    watch_htmx(page)
     folder = ARTIFACTS / "screens"
     folder.mkdir(parents=True, exist_ok=True)
     found, signed_in = [], "nobody yet"
