@@ -15,8 +15,8 @@ from django.test import Client
 from django.urls import resolve
 
 from tests.browser.screens import EXCLUDED, SCREENS, prepare
+from tests.checkers import VNU, require
 from tests.test_security import CHANGING, patterns
-from tests.tools import VNU, require
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ import pytest
 
 from tests.browser.pages import sign_in
 from tests.browser.screens import NOBODY, SCREENS, prepare, reach, watch_htmx
+from tests.checkers import AXE, require
 from tests.conftest import ARTIFACTS
-from tests.tools import AXE, require
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

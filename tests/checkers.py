@@ -1,4 +1,4 @@
-"""The Node.js tools the checks run (package.json): axe-core and the Nu HTML checker.
+"""The checkers the tests run, from npm (package.json): axe-core and the Nu HTML checker.
 
 `make test` installs them with npm. Where they or Java are missing a check that needs
 them is skipped, saying what to install; under CI it fails instead.
