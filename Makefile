@@ -46,8 +46,16 @@ run: seed
 	$(BIN)/python manage.py runserver $(HOST):$(PORT) & \
 	wait
 
-## make test: the whole suite (browser tests need Chromium at $$CHROMIUM_PATH or /usr/bin/chromium).
-test: $(VENV)/.installed-dev
+# axe-core and the Nu HTML checker, for the accessibility and HTML checks. Their install
+# scripts are not run: the checker's would fetch a Java of its own, and Java 17 is here.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --silent --no-audit --no-fund --ignore-scripts && touch $@; \
+	else echo "npm not found: the accessibility and HTML checks will be skipped"; fi
+
+## make test: the whole suite (browser tests need Chromium at $$CHROMIUM_PATH or /usr/bin/chromium,
+## the HTML check Java 17).
+test: $(VENV)/.installed-dev node_modules/.installed
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## make bench: a fresh database with 100,000 demo contacts, then every figure of bench/results.json.
@@ -97,4 +105,4 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles test-artifacts
+	rm -rf $(VENV) node_modules db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles test-artifacts

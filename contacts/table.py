@@ -188,14 +188,16 @@ class ContactTable(tables.Table):
 
     def render_created_at(self, record):
         value = timezone.localtime(record.created_at)
-        return mark_safe(f'<time datetime="{value.isoformat()}">{short_date(value)}</time>')
+        return mark_safe(
+            f'<time datetime="{value.isoformat(timespec="seconds")}">{short_date(value)}</time>'
+        )
 
     def render_last_activity_at(self, record):
         if record.last_activity_at is None:
             return "—"
         value = timezone.localtime(record.last_activity_at)
         return mark_safe(
-            f'<time datetime="{value.isoformat()}" title="{short_date(value)}, {value:%H:%M}">'
+            f'<time datetime="{value.isoformat(timespec="seconds")}" title="{short_date(value)}, {value:%H:%M}">'
             f"{ago(value, self._now)}</time>"
         )
 
