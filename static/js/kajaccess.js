@@ -126,3 +126,18 @@ document.addEventListener("click", function (event) {
   document.addEventListener("htmx:load", function (event) { refreshWithin(event.detail.elt); });
   document.addEventListener("DOMContentLoaded", function () { refreshWithin(document.body); });
 })();
+
+// Responsive layout: on a narrow screen the tab bar scrolls sideways, so the current tab
+// is scrolled into the bar's view (and only the bar's: the page itself stays put).
+(function () {
+  function showCurrentTab() {
+    document.querySelectorAll(".tabs, .subtabs").forEach(function (bar) {
+      var current = bar.querySelector("[aria-current='page']");
+      if (!current || bar.scrollWidth <= bar.clientWidth) return;
+      var overflow = current.getBoundingClientRect().right - bar.getBoundingClientRect().right;
+      if (overflow > 0) bar.scrollLeft += overflow + 16;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", showCurrentTab);
+  window.addEventListener("resize", showCurrentTab);
+})();
