@@ -52,6 +52,18 @@ def in_view(page, locator):
     assert box["y"] >= 0 and box["y"] + box["height"] <= height, f"{locator} is out of view: {box}"
 
 
+def contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two CSS colours written as rgb(r, g, b)."""
+
+    def luminance(colour):
+        channels = [int(c) / 255 for c in re.findall(r"\d+", colour)[:3]]
+        r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
 def screen(page, screenshot, name):
     """A whole screen: no sideways scroll, the project's icon, a screenshot to look at."""
     no_side_scroll(page)
@@ -191,6 +203,23 @@ def test_every_tab_and_the_library_fit_the_screen(page, live_server, demo, scree
     tab("Automations", page.get_by_role("button", name="Create automation"))
     # The Contacts tab last: on a phone it is scrolled back into the tab bar's view.
     tab("Contacts", page.get_by_role("searchbox", name="Search"))
+
+    # The focus ring stands out (3:1) from white and from the page's grey surfaces.
+    page.keyboard.press("Tab")
+    ring = page.evaluate(
+        "() => { const s = getComputedStyle(document.activeElement);"
+        " return [s.outlineStyle, parseFloat(s.outlineWidth), s.outlineColor]; }"
+    )
+    assert ring[0] == "solid" and ring[1] >= 2
+    for surface in ("rgb(255, 255, 255)", "rgb(246, 247, 249)", "rgb(241, 243, 246)"):
+        assert contrast(ring[2], surface) >= 3, f"focus ring {ring[2]} on {surface}"
+    # Contact names look like the links they are.
+    name = page.locator("#contacts-table").get_by_role("link", name="Ada Lovelace")
+    colour = "el => getComputedStyle(el).color"
+    assert name.evaluate(colour) != page.locator("main h1").evaluate(colour)
+    assert contrast(name.evaluate(colour), "rgb(255, 255, 255)") >= 4.5
+    name.hover()
+    assert "underline" in name.evaluate("el => getComputedStyle(el).textDecorationLine")
 
     # Settings > Team, through the user menu, which opens inside the screen.
     usable(page, page.locator(".usermenu summary")).click()
