@@ -127,7 +127,7 @@ document.addEventListener("click", function (event) {
   document.addEventListener("DOMContentLoaded", function () { refreshWithin(document.body); });
 })();
 
-// Responsive layout: on a narrow screen the tab bar scrolls sideways, so the current tab
+// Responsive layout. On a narrow screen the tab bar scrolls sideways, so the current tab
 // is scrolled into the bar's view (and only the bar's: the page itself stays put).
 (function () {
   function showCurrentTab() {
@@ -140,4 +140,9 @@ document.addEventListener("click", function (event) {
   }
   document.addEventListener("DOMContentLoaded", showCurrentTab);
   window.addEventListener("resize", showCurrentTab);
+  // On a narrow screen the panel is a sheet that scrolls on its own: each new step of it
+  // starts at its top, where its back control is.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target.matches("[data-panel]")) event.detail.target.scrollTop = 0;
+  });
 })();
