@@ -77,13 +77,19 @@ class ContactTable(tables.Table):
         attrs={"td": {"class": "contact-cell"}},
     )
     is_customer = tables.Column(verbose_name="Customer")
+    # Stacked as a card per row on narrow screens, a cell shows its column's name (data-label).
     total_products = tables.Column(
         verbose_name="Total products",
-        attrs={"th": {"class": "numeric"}, "td": {"class": "numeric"}},
+        attrs={
+            "th": {"class": "numeric"},
+            "td": {"class": "numeric", "data-label": "Total products"},
+        },
     )
-    tags = tables.Column(verbose_name="Tags", orderable=False)
-    created_at = tables.Column(verbose_name="Added")
-    last_activity_at = tables.Column(verbose_name="Last activity", default="—")
+    tags = tables.Column(verbose_name="Tags", orderable=False, attrs={"td": {"data-label": "Tags"}})
+    created_at = tables.Column(verbose_name="Added", attrs={"td": {"data-label": "Added"}})
+    last_activity_at = tables.Column(
+        verbose_name="Last activity", default="—", attrs={"td": {"data-label": "Last activity"}}
+    )
 
     # The table's footer offers these, and its sort and page size travel with the filters.
     per_page_choices = PER_PAGE_CHOICES

@@ -18,16 +18,22 @@ class ProgressTable(tables.Table):
     name = tables.Column(verbose_name="Name / email", order_by=("name", "email"))
     lessons_done = tables.Column(
         verbose_name="Lessons completed",
-        attrs={"td": {"class": "numeric nowrap"}, "th": {"class": "numeric"}},
+        attrs={
+            "td": {"class": "numeric nowrap", "data-label": "Lessons"},
+            "th": {"class": "numeric"},
+        },
     )
     percent = tables.Column(
         verbose_name="Percent",
         accessor="lessons_done",
         order_by=("lessons_done",),
-        attrs={"td": {"class": "progress-cell"}},
+        attrs={"td": {"class": "progress-cell", "data-label": "Percent"}},
     )
     last_completed_at = tables.DateTimeColumn(
-        verbose_name="Last activity", format="M j, Y", default="—"
+        verbose_name="Last activity",
+        format="M j, Y",
+        default="—",
+        attrs={"td": {"data-label": "Last activity"}},
     )
     access_rank = tables.Column(verbose_name="Access")
 

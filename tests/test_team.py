@@ -419,7 +419,7 @@ def test_a_suspended_member_cannot_use_the_site_and_their_actions_keep_their_nam
     assert assistant.get(reverse("contacts:list")).status_code == 404
     assert "Suspended" in owner.get(reverse("team:list")).content.decode()
     activity = owner.get(reverse("purchases:activity")).content.decode()
-    assert "<td>val@example.com</td>" in activity  # the revoke still names them
+    assert '<td data-label="Member">val@example.com</td>' in activity  # the revoke still names them
 
     again = owner.post(url, **HTMX)
     assert "already suspended" in again.content.decode()
@@ -446,7 +446,10 @@ def test_a_removed_member_loses_the_site_and_keeps_their_account_and_name(team):
     assert not SiteMembership.objects.filter(pk=team["assistant"].pk).exists()
     assert get_user_model().objects.filter(email="val@example.com").exists()
     assert client_for(team["assistant"]).get(reverse("contacts:list")).status_code == 404
-    assert "<td>val@example.com</td>" in owner.get(reverse("purchases:activity")).content.decode()
+    assert (
+        '<td data-label="Member">val@example.com</td>'
+        in owner.get(reverse("purchases:activity")).content.decode()
+    )
     event = TeamEvent.objects.get(site=site)
     assert (event.kind, event.details) == (Kind.REMOVED, {"role": "assistant", "status": "active"})
     # Removing again finds nobody: a 404, and nothing more is written.
@@ -491,7 +494,8 @@ def test_the_activity_tab_lists_the_team_changes_for_those_who_manage_the_team(t
     assert "Team changes" in section
     assert section.index("Role changed") < section.index("Member invited")  # newest first
     assert "Assistant → Admin" in section and "as Assistant" in section
-    assert "<td>casey@example.com</td>" in section and "<td>newbie@example.com</td>" in section
+    assert '<td data-label="Done by">casey@example.com</td>' in section
+    assert '<td data-label="Member">newbie@example.com</td>' in section
     admin = client_for(team["admin"])
     assert "Team changes" in admin.get(reverse("purchases:activity")).content.decode()
     other = MembershipFactory(site=team["site"], role=Role.ASSISTANT)

@@ -368,3 +368,23 @@ document.addEventListener("keydown", function (event) {
   });
   document.addEventListener("htmx:sendError", showFailure);
 })();
+
+// Responsive layout. On a narrow screen the tab bar scrolls sideways, so the current tab
+// is scrolled into the bar's view (and only the bar's: the page itself stays put).
+(function () {
+  function showCurrentTab() {
+    document.querySelectorAll(".tabs, .subtabs").forEach(function (bar) {
+      var current = bar.querySelector("[aria-current='page']");
+      if (!current || bar.scrollWidth <= bar.clientWidth) return;
+      var overflow = current.getBoundingClientRect().right - bar.getBoundingClientRect().right;
+      if (overflow > 0) bar.scrollLeft += overflow + 16;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", showCurrentTab);
+  window.addEventListener("resize", showCurrentTab);
+  // On a narrow screen the panel is a sheet that scrolls on its own: each new step of it
+  // starts at its top, where its back control is.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target.matches("[data-panel]")) event.detail.target.scrollTop = 0;
+  });
+})();
