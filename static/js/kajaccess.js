@@ -199,6 +199,10 @@ document.addEventListener("click", function (event) {
     schedule(toast);
     if (toast.hasAttribute("data-toast-focus")) {
       toast.removeAttribute("data-toast-focus");
+      // After a new change, an older message's way back may undo something else.
+      document.querySelectorAll("[data-toast]").forEach(function (other) {
+        if (other !== toast && other.querySelector(".toast__action")) dismiss(other);
+      });
       toast.focus();
     }
   }
