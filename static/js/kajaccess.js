@@ -145,8 +145,8 @@ document.addEventListener("click", function (event) {
   document.addEventListener("DOMContentLoaded", function () { refreshWithin(document.body); });
 })();
 
-// Toasts: each message in #messages dismisses itself after a few seconds, except errors,
-// and stays while the pointer is on it or the focus is on one of its controls. The
+// Toasts: each message in #messages dismisses itself after a few seconds, except errors and
+// warnings, and stays while the pointer is on it or the focus is on one of its controls. The
 // message of a change made in a popup takes the focus, so that a keyboard user hears it
 // and can follow its link; when it goes, the focus goes to the open panel's heading, or
 // else to the page's main content, never to <body>.
