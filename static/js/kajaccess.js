@@ -247,6 +247,7 @@ document.addEventListener("click", function (event) {
 
   document.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail.elt;
+    if (event.defaultPrevented) return; // cancelled: no htmx:afterRequest will follow
     inFlight += 1;
     document.documentElement.classList.add("is-requesting");
     var buttons = busyButtons(elt);
