@@ -4,7 +4,7 @@ from html import escape
 
 import django_tables2 as tables
 from django.db.models import F
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.safestring import SafeString, mark_safe
@@ -88,11 +88,20 @@ class ContactTable(tables.Table):
     # The table's footer offers these, and its sort and page size travel with the filters.
     per_page_choices = PER_PAGE_CHOICES
     filter_form_id = "contacts-filters"
+    # Under an open panel (whose address is the page's) sorting and paging stay on the tab.
+    base_path = reverse_lazy("contacts:list")
 
     @property
     def bulk_actions(self) -> list[tuple[str, str, str]]:
         """The action bar above the table (Export CSV comes after them), with permissions."""
         return [(action.name, action.label, action.permission) for action in registry.menu()]
+
+    def __init__(self, *args, search: str = "", open_contact: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The contact links carry the table's search, so that the panel's address keeps it.
+        self.search = search
+        # The row of the contact whose panel is open stays marked while focus is in the panel.
+        self.open_contact = open_contact
 
     class Meta:
         model = Contact
@@ -126,7 +135,8 @@ class ContactTable(tables.Table):
         ]
         return [
             mark_safe(
-                f'<tr id="contact-row-{record.pk}">'
+                f'<tr id="contact-row-{record.pk}"'
+                + (' aria-current="true">' if record.pk == self.open_contact else ">")
                 + "".join(f"<td {td}>{render(record)}</td>" for render, td in columns)
                 + "</tr>"
             )
@@ -136,17 +146,23 @@ class ContactTable(tables.Table):
     def render_select(self, record):
         name = escape(record.display_name)
         return mark_safe(
-            f'<input type="checkbox" name="ids" value="{record.pk}" aria-label="Select {name}">'
+            f'<input type="checkbox" name="ids" value="{record.pk}" aria-label="Select {name}"'
+            ' aria-describedby="bulk-keys">'
         )
 
     @cached_property
     def _preview_url(self) -> str:
         return reverse("contacts:preview", args=[0]).replace("/0/", "/{}/")
 
+    @cached_property
+    def _search_html(self) -> str:
+        return escape(self.search)
+
     def render_contact(self, record):
-        url = self._preview_url.format(record.pk)
+        url = self._preview_url.format(record.pk) + self._search_html
         return mark_safe(
-            f'<a href="{url}" hx-get="{url}" hx-target="#panel" hx-swap="innerHTML">'
+            f'<a href="{url}" hx-get="{url}" hx-target="#panel" hx-push-url="true"'
+            ' hx-swap="innerHTML">'
             f'{escape(record.display_name)}</a><span class="muted">{escape(record.email)}</span>'
         )
 

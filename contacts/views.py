@@ -1,18 +1,23 @@
 """The Contacts tab: the table, the contact panel (preview, View More, More Info) and the profile.
 
-The panel's screens answer HTMX with the panel's content and anything else with a page
-of their own, so each works without JavaScript and from a bookmark.
+Each step of the panel has its own address, carrying the table's search. The panel's
+screens answer HTMX with the panel's content; anything else (a reload, a shared link, a
+history restore, a browser without JavaScript) gets the whole Contacts tab, its table
+searched, sorted and paged by that address's query string, with the panel open beside it.
 """
 
+from urllib.parse import urlsplit
+
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, render
+from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
 from contacts.filters import ContactFilter
 from contacts.models import Contact
-from contacts.table import ContactTable, clamp_per_page
+from contacts.table import PER_PAGE_DEFAULT, ContactTable, clamp_per_page
 from kajaccess.web import member_permissions, permission_required, wants_partial
 from products.models import Product
 from purchases.access import selectors
@@ -22,6 +27,12 @@ from purchases.reports import selectors as reports_selectors
 from purchases.reports.selectors import contacts_products_count
 
 EVENTS_PER_PAGE = 50
+# The URL names of the panel's steps, and of the pages that show the Contacts tab.
+PANEL_STEPS = frozenset({"preview", "products", "more_info"})
+CONTACTS_TAB = PANEL_STEPS | {"list"}
+# The table refreshing itself after a change of access: the address stays as it is.
+TABLE_REFRESH = "contacts-table"
+SEARCH_DEFAULTS = {("per_page", str(PER_PAGE_DEFAULT))}
 
 
 def _contact(request, contact_id: int) -> Contact:
@@ -30,20 +41,36 @@ def _contact(request, contact_id: int) -> Contact:
     )
 
 
-def _panel(request, template: str, context: dict):
-    """The panel's content for HTMX; otherwise the same content as a page of its own."""
-    if wants_partial(request):
-        return render(request, template, context)
-    return render(
-        request,
-        "contacts/panel_page.html",
-        {**context, "panel_template": template, "active_tab": "contacts"},
-    )
+def search_of(query: QueryDict) -> str:
+    """The table's search as a query string to append to a URL ("?q=ada").
+
+    Without the empty fields and the default page size the filter form sends, so that an
+    address says only what the creator chose.
+    """
+    kept = QueryDict(mutable=True)
+    for name, values in query.lists():
+        values = [value for value in values if value and (name, value) not in SEARCH_DEFAULTS]
+        if values:
+            kept.setlist(name, values)
+    return f"?{kept.urlencode()}" if kept else ""
 
 
-@permission_required("kajaccess.view_contacts")
-@require_GET
-def contact_list(request):
+def _shown_step(request):
+    """The Contacts tab's page the browser shows now (an HTMX request's current URL), or None."""
+    path = request.htmx.current_url_abs_path if request.htmx else None
+    if not path:
+        return None
+    try:
+        match = resolve(urlsplit(path).path)
+    except Resolver404:
+        return None
+    if match.namespace != "contacts" or match.url_name not in CONTACTS_TAB:
+        return None
+    return match
+
+
+def _contacts_tab(request, open_contact: int | None = None) -> tuple[dict, int]:
+    """The table and its filters for the request's query string, and the status to answer with."""
     can = member_permissions(request)["can"]
     data = request.GET
     if not can["view_billing"] and "billing" in data:
@@ -55,17 +82,54 @@ def contact_list(request):
     )
     # The checkboxes serve the bulk actions and Export CSV: none without either.
     selects = can["run_bulk_actions"] or can["export_contacts"]
-    table = ContactTable(filters.qs, exclude=() if selects else ("select",))
+    search = search_of(request.GET)
+    table = ContactTable(
+        filters.qs,
+        exclude=() if selects else ("select",),
+        search=search,
+        open_contact=open_contact,
+    )
     RequestConfig(request, paginate=False).configure(table)
     table.paginate(per_page=clamp_per_page(request.GET.get("per_page")))
     table.page = table.paginator.get_page(request.GET.get("page"))
-    template = "contacts/partials/table.html" if wants_partial(request) else "contacts/list.html"
+    context = {"filters": filters, "table": table, "search": search, "active_tab": "contacts"}
+    return context, 200 if filters.is_valid() else 400
+
+
+def _panel(request, template: str, context: dict):
+    """The panel's content for HTMX; otherwise the whole Contacts tab with the panel open."""
+    if wants_partial(request):
+        # From the profile's Products, More Info opens beside them and the address stays.
+        in_contacts_tab = _shown_step(request) is not None
+        context = {**context, "search": search_of(request.GET), "in_contacts_tab": in_contacts_tab}
+        return render(request, template, context)
+    tab, status = _contacts_tab(request, open_contact=context["contact"].pk)
     return render(
         request,
-        template,
-        {"filters": filters, "table": table, "active_tab": "contacts"},
-        status=200 if filters.is_valid() else 400,
+        "contacts/list.html",
+        {**tab, **context, "panel_template": template, "in_contacts_tab": True},
+        status=status,
     )
+
+
+@permission_required("kajaccess.view_contacts")
+@require_GET
+def contact_list(request):
+    shown = _shown_step(request) if wants_partial(request) else None
+    open_panel = shown if shown is not None and shown.url_name in PANEL_STEPS else None
+    context, status = _contacts_tab(
+        request, open_contact=open_panel.kwargs["contact_id"] if open_panel else None
+    )
+    if not wants_partial(request):
+        return render(request, "contacts/list.html", context, status=status)
+    response = render(request, "contacts/partials/table.html", context, status=status)
+    if request.htmx.trigger != TABLE_REFRESH:
+        # A new search, sort or page keeps the open panel in the address, so that Back,
+        # a reload or a shared link shows it again over the same search.
+        name = f"contacts:{open_panel.url_name}" if open_panel else "contacts:list"
+        kwargs = open_panel.kwargs if open_panel else {}
+        response["HX-Push-Url"] = reverse(name, kwargs=kwargs) + context["search"]
+    return response
 
 
 @permission_required("kajaccess.view_contacts")
@@ -113,6 +177,7 @@ def profile(request, contact_id: int):
         "products": contact_products(contact),
         "profile_tab": "products",
         "active_tab": "contacts",
+        "search": "",
     }
     if wants_partial(request):
         return render(request, "contacts/partials/profile_products.html", context)

@@ -102,8 +102,8 @@ def completion_chart(distribution: list[tuple[str, int]]) -> BarChart:
     """One bar per completion band: how many customers got that far."""
     return bar_chart(
         [(label, [("completion", count)]) for label, count in distribution],
-        width=360,
-        height=210,
+        width=400,
+        height=200,
         fill=0.62,
     )
 
@@ -118,7 +118,8 @@ def weekly_chart(weeks) -> BarChart:
             )
             for week in weeks
         ],
-        width=880,
+        # Sized for the column beside the report's table, where it is drawn at about this width.
+        width=400,
         height=180,
-        fill=0.6,
+        fill=0.7,
     )

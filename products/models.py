@@ -79,9 +79,19 @@ class Offer(models.Model):
         SUBSCRIPTION = "subscription", "Subscription"
         PAYMENT_PLAN = "payment_plan", "Payment plan"
 
+        @property
+        def description(self) -> str:
+            """What the type means for the customer, in one sentence."""
+            return _PAYMENT_TYPE_DESCRIPTIONS[self]
+
+        @property
+        def pricing_fields(self) -> tuple[str, ...]:
+            """The Offer's fields this type gives a meaning to; the others are left unset."""
+            return _PRICING_FIELDS[self]
+
     class Interval(models.TextChoices):
-        MONTH = "month", "month"
-        YEAR = "year", "year"
+        MONTH = "month", "Month"
+        YEAR = "year", "Year"
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="offers")
     title = models.CharField(max_length=200, validators=[single_line])
@@ -168,3 +178,19 @@ class Offer(models.Model):
             self.installments = None
         if errors:
             raise ValidationError(errors)
+
+
+_PAYMENT_TYPE_DESCRIPTIONS = {
+    Offer.PaymentType.FREE: "Customers get access without paying: a trial, a bonus or a gift.",
+    Offer.PaymentType.ONE_TIME: "Customers pay the price once.",
+    Offer.PaymentType.SUBSCRIPTION: "Customers pay the price every month or year, "
+    "and keep access until the subscription is canceled.",
+    Offer.PaymentType.PAYMENT_PLAN: "Customers pay the price a set number of times, "
+    "every month or year, and keep access once it is paid in full.",
+}
+_PRICING_FIELDS = {
+    Offer.PaymentType.FREE: (),
+    Offer.PaymentType.ONE_TIME: ("price",),
+    Offer.PaymentType.SUBSCRIPTION: ("price", "interval"),
+    Offer.PaymentType.PAYMENT_PLAN: ("price", "installments", "interval"),
+}

@@ -1,5 +1,6 @@
 import django_tables2 as tables
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.html import format_html
 
 from contacts.models import Contact
@@ -44,14 +45,19 @@ class ProgressTable(tables.Table):
         super().__init__(*args, **kwargs)
 
     def render_name(self, record):
+        # The contact's preview on the Contacts tab: a page of its own, not a part of the report.
+        link = format_html(
+            '<a class="contact-cell__name" href="{}" hx-boost="false"><strong>{}</strong></a>',
+            reverse("contacts:preview", args=[record.pk]),
+            record.name or record.email,
+        )
         if record.name:
             return format_html(
-                '<span class="contact-cell"><strong>{}</strong>'
-                '<span class="muted">{}</span></span>',
-                record.name,
+                '<span class="contact-cell">{}<span class="muted">{}</span></span>',
+                link,
                 record.email,
             )
-        return format_html('<span class="contact-cell"><strong>{}</strong></span>', record.email)
+        return format_html('<span class="contact-cell">{}</span>', link)
 
     def render_lessons_done(self, value):
         return f"{value} of {self.lessons_total}"

@@ -82,6 +82,8 @@ class Form:
     ids: dict = field(default_factory=dict)  # URL ids other than the world's
     # The fields made hostile, when another variant of the URL's form covers the rest.
     only: tuple | None = None
+    # The fields are read by the whole page only; HTMX asks for a part that passes them on.
+    page_only: bool = False
 
 
 def _line(valid):
@@ -98,7 +100,8 @@ SELECTION = {
 }
 OFFER_FIELDS = {
     # The Products the edited Offer has: a change to them would stop at its preview.
-    "products": Field("optional id", lambda w: w["bootcamp_products"], Product, many=True),
+    # At least one is required: none is refused like any other wrong choice.
+    "products": Field("id", lambda w: w["bootcamp_products"], Product, many=True),
     "payment_type": Field("choice", "payment_plan"),
     "price": Field("money", "10.00"),
     "interval": Field("choice", "month"),
@@ -149,6 +152,17 @@ def _progress(fields: dict) -> tuple:
     return (Form("GET", fields, (ProgressFilter,)),)
 
 
+CONTACTS_SEARCH = {
+    "q": Field("search", "ada"),
+    "offer": Field("optional id", model=Offer),
+    "product": Field("optional id", model=Product),
+    "tag": Field("optional id", model=Tag),
+    "access": Field("optional choice"),
+    "billing": Field("optional choice"),
+    **VIEW,
+}
+# A step of the contact panel carries the table's search: the whole page reads it.
+PANEL_STEP = (Form("GET", CONTACTS_SEARCH, (ContactFilter, RefusingFilterSet), page_only=True),)
 PROGRESS = {"q": Field("search", "ada"), "access": Field("optional choice")}
 CHANGE_ACCESS = (Form("POST", {**REASON, **NEXT}, (AccessChangeForm,), changes=True),)
 RESTORE = (Form("POST", {**REASON, **NEXT}, (AccessChangeForm,), changes=True, ids=RESTORABLE),)
@@ -176,25 +190,11 @@ FORMS = {
     "library:product": (Form("GET", user="ada"),),
     "library:lesson": (Form("GET", user="ada"),),
     "library:complete": (Form("POST", user="ada", changes=True),),
-    "contacts:list": (
-        Form(
-            "GET",
-            {
-                "q": Field("search", "ada"),
-                "offer": Field("optional id", model=Offer),
-                "product": Field("optional id", model=Product),
-                "tag": Field("optional id", model=Tag),
-                "access": Field("optional choice"),
-                "billing": Field("optional choice"),
-                **VIEW,
-            },
-            (ContactFilter, RefusingFilterSet),
-        ),
-    ),
+    "contacts:list": (Form("GET", CONTACTS_SEARCH, (ContactFilter, RefusingFilterSet)),),
     "contacts:profile": (Form("GET"),),
-    "contacts:preview": (Form("GET"),),
-    "contacts:products": (Form("GET"),),
-    "contacts:more_info": (Form("GET"),),
+    "contacts:preview": PANEL_STEP,
+    "contacts:products": PANEL_STEP,
+    "contacts:more_info": PANEL_STEP,
     "contacts:purchases": (Form("GET"),),
     "contacts:activity": (Form("GET", {"page": Field("lenient")}),),
     "contacts:grant_offer_form": (Form("GET", NEXT),),

@@ -115,9 +115,10 @@ def test_an_offer_title_saved_with_a_line_break_still_makes_a_one_line_subject(
     assert [email.subject for email in mail.outbox] == ["You now have access to Spring Cohort"]
 
 
-def _offer(**fields) -> dict:
+def _offer(academy, **fields) -> dict:
     return {
         "title": "Summer School",
+        "products": [academy.basics.pk],
         "payment_type": "payment_plan",
         "price": "10.00",
         "interval": "month",
@@ -141,14 +142,16 @@ def _offer(**fields) -> dict:
     ],
 )
 def test_an_offer_out_of_bounds_is_refused_with_the_bound(creator_client, academy, fields, message):
-    response = creator_client.post(reverse("products:offer_create"), _offer(**fields))
+    response = creator_client.post(reverse("products:offer_create"), _offer(academy, **fields))
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not Offer.objects.filter(site=academy.site, title__startswith="Summer").exists()
 
 
 def test_ten_years_of_access_is_the_longest_an_offer_gives(creator_client, academy):
-    response = creator_client.post(reverse("products:offer_create"), _offer(access_days="3650"))
+    response = creator_client.post(
+        reverse("products:offer_create"), _offer(academy, access_days="3650")
+    )
     assert response.status_code == 302
     assert Offer.objects.get(title="Summer School").access_days == 3650
     html = creator_client.get(reverse("products:offer_create")).content.decode()

@@ -382,6 +382,7 @@ DATA = {
     ("products:offer_changes", "GET"): lambda o: {"products": [o["basics"].pk]},
     ("products:offer_create", "POST"): lambda o: {
         "title": "Summer School",
+        "products": [o["basics"].pk],
         "payment_type": "free",
         "price": "0",
         "interval": "month",
@@ -633,7 +634,12 @@ def test_an_offer_an_assistant_creates_is_free_until_it_is_priced(world):
     with transaction.atomic():
         response = client.post(
             reverse("products:offer_create"),
-            {"title": "Summer School", "payment_type": "one_time", "price": "500"},
+            {
+                "title": "Summer School",
+                "products": [world.objects["basics"].pk],
+                "payment_type": "one_time",
+                "price": "500",
+            },
         )
         assert response.status_code == 302
         offer = Offer.objects.get(site=world.site, title="Summer School")

@@ -68,7 +68,8 @@ def product_progress(request, product_id: int):
         "active_tab": "products",
     }
     if wants_partial(request):
-        return render(request, "products/partials/progress_report.html", context)
+        # The table, and the completion chart that follows the same filters.
+        return render(request, "products/partials/progress_update.html", context)
     context["summary"] = selectors.product_summaries(request.site, product)[0]
     context["weeks"] = weekly_chart(selectors.weekly_access_changes(product))
     return render(request, "products/progress.html", context)

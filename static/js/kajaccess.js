@@ -51,16 +51,192 @@ document.addEventListener("htmx:beforeSwap", function (event) {
   }
 });
 
-// The panel beside a list closes without a round trip; without JavaScript its close
-// link leads back to the list.
-document.addEventListener("click", function (event) {
-  var closer = event.target.closest("[data-close-panel]");
-  var panel = closer && closer.closest("[data-panel]");
-  if (panel) {
-    event.preventDefault();
-    panel.replaceChildren();
+// Panel: address, focus and Escape. Each step of the contact panel has its own address
+// (hx-push-url), so Back and Forward walk the steps; closing it goes back to the Contacts
+// tab of the same search. After a step is swapped in, focus moves to its title, so that
+// a screen reader says what opened and the next Tab stays in the panel. Escape closes the
+// panel or the user menu and focus returns to what opened it.
+(function () {
+  var opener = null;
+  var toResults = false;
+  var kept = null;
+
+  function lostFocus() {
+    var active = document.activeElement;
+    return !active || active === document.body || !document.contains(active);
   }
-});
+
+  function focusOn(element) {
+    if (!element) return;
+    if (!element.matches("a[href], button, input, select, textarea, [tabindex]")) {
+      element.setAttribute("tabindex", "-1");
+    }
+    element.focus();
+  }
+
+  function openContact(region) {
+    var step = region && region.querySelector("[data-contact]");
+    return step ? step.dataset.contact : null;
+  }
+
+  // The open contact's row stays marked while focus is in the panel; the server marks it
+  // on a whole page and in a new table, this keeps it in step as the panel changes.
+  function markRow(contact) {
+    document.querySelectorAll("tr[aria-current='true']").forEach(function (row) {
+      if (row.id !== "contact-row-" + contact) row.removeAttribute("aria-current");
+    });
+    var row = contact && document.getElementById("contact-row-" + contact);
+    if (row) row.setAttribute("aria-current", "true");
+  }
+
+  function contactLink(contact) {
+    var row = contact && document.getElementById("contact-row-" + contact);
+    return row && row.querySelector(".contact-cell a");
+  }
+
+  function closePanel(region) {
+    var contact = openContact(region);
+    region.replaceChildren();
+    markRow(null);
+    var home = region.dataset.panelHome;
+    if (home) {
+      var url = home + location.search;
+      // The page as first loaded has no htmx state, and htmx restores only its own entries.
+      if (!(history.state && history.state.htmx)) {
+        history.replaceState({ htmx: true }, "", location.href);
+      }
+      if (location.pathname + location.search !== url) history.pushState({ htmx: true }, "", url);
+    }
+    var back = contactLink(contact) || (opener && document.contains(opener) ? opener : null);
+    focusOn(back || document.querySelector("#main h1"));
+    opener = null;
+  }
+
+  // A step's links follow the address's search, which a search under the open panel changes.
+  function followSearch() {
+    document.querySelectorAll("[data-panel-home] [data-panel-step], [data-panel-home] [data-close-panel]")
+      .forEach(function (link) {
+        var url = new URL(link.getAttribute("href"), location.href);
+        url.search = location.search;
+        link.setAttribute("href", url.pathname + url.search);
+      });
+  }
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    if (!elt.matches) return;
+    if (elt.matches("[data-panel-step]")) {
+      event.detail.path = elt.getAttribute("href");
+    } else if (elt.matches("[data-panel-home] [data-contact]")) {
+      // A step refreshing itself after a change: its links come back with today's search.
+      var url = new URL(event.detail.path, location.href);
+      url.search = location.search;
+      event.detail.path = url.pathname + url.search;
+    }
+  });
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail.target;
+    var elt = event.detail.elt;
+    if (target && target.matches && target.matches("[data-panel]") && !target.contains(elt)) {
+      opener = elt;
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var closer = event.target.closest("[data-close-panel]");
+    var region = closer && closer.closest("[data-panel]");
+    if (region) {
+      event.preventDefault();
+      closePanel(region);
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || event.defaultPrevented) return;
+    // The popup closes itself on Escape, and focus goes back to what opened it.
+    if (document.querySelector("dialog[open]")) return;
+    var menu = document.querySelector("details.usermenu[open]");
+    if (menu) {
+      event.preventDefault();
+      menu.open = false;
+      menu.querySelector("summary").focus();
+      return;
+    }
+    // Escape in a search box with words in it clears them first, as browsers do.
+    if (event.target.matches && event.target.matches("input[type='search']") && event.target.value) return;
+    var region = document.querySelector("[data-panel]");
+    if (region && region.firstElementChild) {
+      event.preventDefault();
+      closePanel(region);
+    }
+  });
+
+  // Enter in the search box goes to the results: the first contact, or the table's word
+  // that none matched.
+  document.addEventListener("submit", function (event) {
+    if (event.target.id === "contacts-filters") toResults = true;
+  }, true);
+
+  // Whatever held focus inside a swapped region gets it back in the new one (a sort link,
+  // a page link), so that focus never falls back to the top of the page.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var active = document.activeElement;
+    var target = event.detail.target;
+    kept = target && active && active !== document.body && target.contains(active)
+      ? {
+        id: active.id,
+        tag: active.tagName,
+        text: active.textContent.trim(),
+        index: Array.prototype.indexOf.call(target.querySelectorAll(active.tagName), active),
+      }
+      : null;
+  });
+
+  // The same control in the new content: by its id, its words, or else its place (a sort
+  // link's words gain the arrow of the new order).
+  function sameAs(root, what) {
+    if (what.id) return document.getElementById(what.id);
+    var all = Array.prototype.slice.call(root.querySelectorAll(what.tag));
+    return all.filter(function (element) { return element.textContent.trim() === what.text; })[0]
+      || all[what.index];
+  }
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var settled = event.target;
+    if (!settled.closest) return;
+    if (toResults && settled.id === "contacts-table") {
+      toResults = false;
+      focusOn(settled.querySelector("tbody .contact-cell a") || settled.querySelector("tbody td"));
+      return;
+    }
+    var region = settled.closest("[data-panel]");
+    if (region) {
+      markRow(openContact(region));
+      followSearch();
+      // A new step takes focus; a step refreshing itself after a change keeps it where it
+      // is (the message saying what changed), unless it held it.
+      if (settled === region || lostFocus()) focusOn(region.querySelector("#panel-title"));
+      return;
+    }
+    if (kept && lostFocus()) focusOn(sameAs(settled, kept) || settled);
+  });
+
+  document.addEventListener("htmx:pushedIntoHistory", followSearch);
+
+  // Back twice in a row: only the page the address now names is drawn, whichever answer
+  // comes first.
+  var restoring = null;
+  document.addEventListener("htmx:historyCacheMiss", function (event) {
+    if (restoring) restoring.abort();
+    restoring = event.detail.xhr;
+  });
+
+  document.addEventListener("htmx:historyRestore", function () {
+    var region = document.querySelector("[data-panel]");
+    if (region && region.firstElementChild) focusOn(region.querySelector("#panel-title"));
+  });
+})();
 
 // Bulk actions on the Contacts tab. The header checkbox checks the whole page and the
 // bar counts the selection. When the whole page is checked and more contacts match, a
@@ -155,7 +331,7 @@ document.addEventListener("click", function (event) {
 
   function focusTarget() {
     var panel = document.querySelector("[data-panel]");
-    var heading = panel && panel.querySelector("h2, h1, h3");
+    var heading = panel && panel.querySelector("#panel-title, h2");
     var target = heading || document.getElementById("main");
     if (target && !target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
     return target;
@@ -217,10 +393,14 @@ document.addEventListener("click", function (event) {
     var close = event.target.closest("[data-dismiss-toast]");
     if (close) dismiss(close.closest("[data-toast]"));
   });
+  // Escape in a toast dismisses it, and only it: first, before the panel's Escape.
   document.addEventListener("keydown", function (event) {
     var toast = event.key === "Escape" && event.target.closest && event.target.closest("[data-toast]");
-    if (toast) dismiss(toast);
-  });
+    if (toast) {
+      event.preventDefault();
+      dismiss(toast);
+    }
+  }, true);
   document.addEventListener("htmx:load", function (event) { setUpWithin(event.detail.elt); });
   document.addEventListener("DOMContentLoaded", function () { setUpWithin(document.getElementById("messages")); });
 })();
@@ -285,3 +465,15 @@ document.addEventListener("click", function (event) {
     });
   });
 })();
+
+// Keyboard: from the checked rows to their actions. Enter on a row's checkbox goes to the
+// bulk bar above the table (its first action the role may start), rather than a Tab
+// through every column header on the way up; the checkbox says so to a screen reader.
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "Enter" || !event.target.matches("[data-bulk-form] input[name='ids']")) return;
+  var action = event.target.form.querySelector("[data-bulk-action]:not([disabled])");
+  if (action) {
+    event.preventDefault();
+    action.focus();
+  }
+});

@@ -1,13 +1,15 @@
 """The Products and Offers tabs in a real Chromium, on the demo data."""
 
+import re
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils.text import slugify
 from playwright.sync_api import expect
 
 from contacts.models import Contact
-from products.models import Offer
+from products.models import Offer, Product
 from tests.browser.pages import sign_in
 from tests.conftest import ARTIFACTS
 
@@ -144,7 +146,7 @@ def test_editing_an_offers_products_says_who_is_affected_before_saving(
     screenshot("offer-new")
     page.get_by_label("Title").fill("Weekend Workshop")
     page.get_by_label("Python Basics").check()
-    page.get_by_label("Payment type").select_option("payment_plan")
+    page.get_by_role("radio", name="Payment plan").check()
     page.get_by_label("Price (USD)").fill("40")
     page.get_by_role("button", name="Create offer").click()
     expect(page.get_by_text("A payment plan needs a number of payments")).to_be_visible()
@@ -173,3 +175,73 @@ def test_delete_offer_is_a_page_of_its_own_without_javascript(browser, live_serv
     expect(page.get_by_role("status")).to_contain_text("“Vault Membership” deleted.")
     expect(page.locator(".deleted-offers")).to_contain_text("Vault Membership")
     context.close()
+
+
+FIELDS_PER_TYPE = {
+    # The payment type: which of Price, Number of payments and Billing interval it shows.
+    "Free": (False, False, False),
+    "One-time payment": (True, False, False),
+    "Subscription": (True, False, True),
+    "Payment plan": (True, True, True),
+}
+SIZES = {"1366": {"width": 1366, "height": 900}, "390": {"width": 390, "height": 844}}
+
+
+def fields_shown(page) -> tuple[bool, bool, bool]:
+    return tuple(
+        page.get_by_label(label, exact=True).is_visible()
+        for label in ("Price (USD)", "Number of payments", "Billing interval")
+    )
+
+
+def test_the_offer_form_and_the_progress_report_at_both_sizes(page, live_server, screenshot):
+    call_command("seed_demo", "--contacts", "30", stdout=StringIO())
+    sign_in(page, live_server, "creator@example.com")
+    basics = Product.objects.get(site__slug="demo-academy", title="Python Basics")
+    for size, viewport in SIZES.items():
+        page.set_viewport_size(viewport)
+        page.goto(f"{live_server.url}/offers/new/")
+        for payment_type, shown in FIELDS_PER_TYPE.items():
+            radio = page.get_by_role("radio", name=payment_type)
+            radio.check()
+            expect(radio).to_be_checked()
+            assert fields_shown(page) == shown, (size, payment_type)
+            screenshot(f"offer-form-{slugify(payment_type)}-{size}")
+
+        page.goto(f"{live_server.url}/products/{basics.pk}/progress/")
+        charts = page.locator(".progress-charts")
+        table = page.locator("#progress-report table")
+        expect(charts.locator('svg[data-chart="weekly"]')).to_be_visible()
+        if size == "1366":
+            # Beside the table, within the first screen.
+            assert charts.bounding_box()["y"] < 900
+            assert charts.bounding_box()["x"] < table.bounding_box()["x"]
+        else:
+            assert charts.bounding_box()["y"] < table.bounding_box()["y"]
+        screenshot(f"product-progress-{size}")
+        rows = page.locator("#progress-report tbody tr")
+        expect(rows.first).to_be_visible()
+        assert rows.count() > 1
+        expect(page.get_by_role("button", name="Filter")).to_have_count(0)
+        page.get_by_label("Search name or email").press_sequentially("lovelace")
+        expect(rows).to_have_count(1)
+        expect(page).to_have_url(re.compile(rf"/products/{basics.pk}/progress/\?q=lovelace&"))
+        ada = Contact.objects.get(site__slug="demo-academy", email="ada@example.com")
+        expect(rows.get_by_role("link", name="Ada Lovelace")).to_have_attribute(
+            "href", f"/contacts/{ada.pk}/preview/"
+        )
+        screenshot(f"product-progress-search-{size}")
+
+    # Typed while it was a payment plan, the price and number of payments go with the type.
+    page.goto(f"{live_server.url}/offers/new/")
+    page.get_by_label("Title").fill("Spring Giveaway")
+    page.get_by_label("Python Basics").check()
+    page.get_by_role("radio", name="Payment plan").check()
+    page.get_by_label("Price (USD)").fill("40")
+    page.get_by_label("Number of payments").fill("3")
+    page.get_by_role("radio", name="Free").check()
+    page.get_by_role("button", name="Create offer").click()
+    giveaway = page.locator("tbody tr", has_text="Spring Giveaway")
+    expect(giveaway).to_contain_text("Free")
+    offer = Offer.objects.get(title="Spring Giveaway")
+    assert (offer.payment_type, offer.price, offer.installments) == ("free", 0, None)

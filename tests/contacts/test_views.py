@@ -242,12 +242,142 @@ def test_the_preview_shows_the_contact_total_products_and_subscriptions(creator_
     assert reverse("contacts:profile", args=[academy.ada.pk]) in html
 
 
-def test_the_preview_is_a_page_of_its_own_without_htmx(creator_client, academy):
-    response = creator_client.get(reverse("contacts:preview", args=[academy.ada.pk]))
+def _panel_steps(academy):
+    """Each step of Ada's panel: its URL and the title of its screen."""
+    return [
+        (reverse("contacts:preview", args=[academy.ada.pk]), "Ada Lovelace"),
+        (reverse("contacts:products", args=[academy.ada.pk]), "Products"),
+        (
+            reverse("contacts:more_info", args=[academy.ada.pk, academy.advanced.pk]),
+            "Advanced Python",
+        ),
+    ]
+
+
+def panel_title(html: str) -> str:
+    match = re.search(r'<h2 id="panel-title"[^>]*>([^<]+)</h2>', html)
+    assert match, "no panel is open"
+    return match.group(1)
+
+
+def test_each_step_of_the_panel_opens_over_the_contacts_tab_of_its_own_search(
+    creator_client, academy
+):
+    ContactFactory(site=academy.site, name="Ada Byron", email="byron@example.com")
+    search = {"q": "ada", "sort": "-contact"}
+    for url, title in _panel_steps(academy):
+        response = creator_client.get(url, search)
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "<html" in html and 'id="contacts-filters"' in html
+        assert 'aria-current="page">Contacts</a>' in html
+        # The table is the one of the address's query string: searched and sorted.
+        assert names_in_table(response) == ["Ada Lovelace", "Ada Byron"]
+        assert re.search(r'<input[^>]*name="q"[^>]*value="ada"', html)
+        assert panel_title(html) == title
+        assert row_of(response, academy.ada) is not None
+        assert f'<tr id="contact-row-{academy.ada.pk}" aria-current="true">' in html
+        assert len(re.findall(r'<tr [^>]*aria-current="true"', html)) == 1
+        # Every way on, back and out of the panel keeps the search.
+        for link in re.findall(r'<a [^>]*hx-target="#panel"[^>]*>', html):
+            assert "?q=ada&amp;sort=-contact" in link, link
+            assert 'hx-push-url="true"' in link, link
+        assert 'class="panel__close" href="/contacts/?q=ada&amp;sort=-contact"' in html
+
+
+def test_a_panel_step_asked_for_by_htmx_is_only_the_panel_with_links_that_keep_the_search(
+    creator_client, academy
+):
+    for url, title in _panel_steps(academy):
+        response = creator_client.get(
+            url, {"q": "ada", "page": "1"}, HTTP_HX_CURRENT_URL=f"http://testserver{url}", **HTMX
+        )
+        html = response.content.decode()
+        assert "<html" not in html and 'id="contacts-filters"' not in html
+        assert panel_title(html) == title
+        assert re.search(r'role="region" aria-labelledby="panel-title"', html)
+        assert '<h2 id="panel-title" tabindex="-1">' in html
+        steps = re.findall(r"<a [^>]*data-panel-step[^>]*>", html)
+        assert steps and all("?q=ada&amp;page=1" in step for step in steps)
+
+
+def test_more_info_beside_the_profile_leaves_the_address_alone(creator_client, academy):
+    profile = reverse("contacts:profile", args=[academy.ada.pk])
+    url = reverse("contacts:more_info", args=[academy.ada.pk, academy.advanced.pk])
+    html = creator_client.get(url, HTTP_HX_CURRENT_URL=f"http://testserver{profile}", **HTMX)
+    html = html.content.decode()
+    assert "Revoke Access" in html
+    assert "hx-push-url" not in html
+    assert "hx-push-url" not in creator_client.get(profile).content.decode()
+
+
+def test_a_panel_over_a_search_that_no_longer_validates_says_why_and_lists_no_one(
+    creator_client, academy
+):
+    url = reverse("contacts:preview", args=[academy.ada.pk])
+    response = creator_client.get(url, {"tag": "987654"})
+    assert response.status_code == 400
     html = response.content.decode()
-    assert "<html" in html
-    assert '<div id="panel" class="panel-page">' in html
-    assert "Total products" in html
+    assert "This search can no longer be used" in html
+    assert names_in_table(response) == []
+    assert panel_title(html) == "Ada Lovelace"
+
+
+@pytest.mark.parametrize(
+    ("shown", "pushed"),
+    [
+        ("contacts:preview", "/contacts/{ada}/preview/?q=lov&sort=name"),
+        ("contacts:products", "/contacts/{ada}/products/?q=lov&sort=name"),
+        ("contacts:more_info", "/contacts/{ada}/products/{advanced}/?q=lov&sort=name"),
+        ("contacts:list", "/contacts/?q=lov&sort=name"),
+    ],
+)
+def test_searching_sorting_or_paging_under_an_open_panel_keeps_it_in_the_address(
+    creator_client, academy, shown, pushed
+):
+    ids = {"ada": academy.ada.pk, "advanced": academy.advanced.pk}
+    kwargs = {"contact_id": academy.ada.pk}
+    if shown == "contacts:more_info":
+        kwargs["product_id"] = academy.advanced.pk
+    current = reverse(shown, kwargs=kwargs if shown != "contacts:list" else {})
+    response = creator_client.get(
+        reverse("contacts:list"),
+        {"q": "lov", "offer": "", "sort": "name"},
+        HTTP_HX_CURRENT_URL=f"http://testserver{current}?q=ada",
+        HTTP_HX_TRIGGER="contacts-filters",
+        **HTMX,
+    )
+    assert response["HX-Push-Url"] == pushed.format(**ids)
+    html = response.content.decode()
+    assert names_in_table(response) == ["Ada Lovelace"]
+    # The open contact's row stays marked in the new table.
+    marked = f'<tr id="contact-row-{academy.ada.pk}" aria-current="true">' in html
+    assert marked is (shown != "contacts:list")
+
+
+def test_the_table_refreshing_itself_after_a_change_leaves_the_address_alone(
+    creator_client, academy
+):
+    current = reverse("contacts:preview", args=[academy.ada.pk])
+    response = creator_client.get(
+        reverse("contacts:list"),
+        {"q": "ada"},
+        HTTP_HX_CURRENT_URL=f"http://testserver{current}?q=ada",
+        HTTP_HX_TRIGGER="contacts-table",
+        **HTMX,
+    )
+    assert "HX-Push-Url" not in response
+    assert (
+        f'<tr id="contact-row-{academy.ada.pk}" aria-current="true">' in response.content.decode()
+    )
+
+
+def test_a_history_restore_of_a_panel_step_gets_the_whole_tab(creator_client, academy):
+    url = reverse("contacts:products", args=[academy.ada.pk])
+    response = creator_client.get(url, {"q": "ada"}, HTTP_HX_HISTORY_RESTORE_REQUEST="true", **HTMX)
+    html = response.content.decode()
+    assert "<html" in html and names_in_table(response) == ["Ada Lovelace"]
+    assert panel_title(html) == "Products"
 
 
 def test_view_more_lists_active_products_first_with_progress_and_offers(creator_client, academy):
@@ -315,14 +445,22 @@ def _busy_contact(academy):
             services.revoke_product(grant=grant, product=products[1], actor=actor)
 
 
+# The whole Contacts tab (its table, filters and bulk bar) with the panel open beside it.
+FULL_PAGE_QUERIES = {"contacts:preview": 15, "contacts:products": 15, "contacts:more_info": 18}
+
+
 @pytest.mark.parametrize("name", ["contacts:preview", "contacts:products"])
 def test_the_panel_runs_a_fixed_number_of_queries(
     creator_client, academy, django_assert_max_num_queries, name
 ):
     _busy_contact(academy)
-    for headers in (HTMX, {}):
-        with django_assert_max_num_queries(12):
-            response = creator_client.get(reverse(name, args=[academy.ada.pk]), **headers)
+    ContactFactory.create_batch(30, site=academy.site)
+    url = reverse(name, args=[academy.ada.pk])
+    for headers, most in ((HTMX, 12), ({}, FULL_PAGE_QUERIES[name])):
+        with django_assert_max_num_queries(most):
+            response = creator_client.get(
+                url, {"per_page": 25, "sort": "-total_products"}, **headers
+            )
         assert response.status_code == 200
 
 
@@ -330,10 +468,11 @@ def test_more_info_runs_a_fixed_number_of_queries(
     creator_client, academy, django_assert_max_num_queries
 ):
     _busy_contact(academy)
+    ContactFactory.create_batch(30, site=academy.site)
     url = reverse("contacts:more_info", args=[academy.ada.pk, academy.advanced.pk])
-    for headers in (HTMX, {}):
-        with django_assert_max_num_queries(12):
-            response = creator_client.get(url, **headers)
+    for headers, most in ((HTMX, 12), ({}, FULL_PAGE_QUERIES["contacts:more_info"])):
+        with django_assert_max_num_queries(most):
+            response = creator_client.get(url, {"per_page": 25}, **headers)
         assert response.content.decode().count("grant__header") == 7
 
 

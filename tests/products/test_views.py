@@ -119,7 +119,8 @@ def test_progress_report_shows_every_customer_with_progress_and_state(creator_cl
     assert response.status_code == 200
     html = response.text
     ada = row_of(
-        html, 'data-access="active"[^>]*>\\s*<td[^>]*><span class="contact-cell"><strong>Ada'
+        html,
+        'data-access="active"[^>]*>\\s*<td[^>]*><span class="contact-cell"><a [^>]*><strong>Ada',
     )
     assert "3 of 5" in ada and "60%" in ada and "Has access" in ada
     edsger = row_of(html, "<strong>Edsger Dijkstra")
@@ -185,11 +186,14 @@ def test_a_stale_progress_filter_lists_no_one_in_place_with_the_way_out(creator_
 
 def test_progress_report_sorts_by_percent(creator_client, academy):
     html = creator_client.get(progress_url(academy, sort="-percent")).text
-    names = re.findall(r'<span class="contact-cell"><strong>([^<]+)</strong>', html)
+    names = re.findall(r'<span class="contact-cell"><a [^>]*><strong>([^<]+)</strong>', html)
     assert names[:3] == ["Edsger Dijkstra", "Ada Lovelace", "Grace Hopper"]
     html = creator_client.get(progress_url(academy, sort="percent")).text
-    names = re.findall(r'<span class="contact-cell"><strong>([^<]+)</strong>', html)
+    names = re.findall(r'<span class="contact-cell"><a [^>]*><strong>([^<]+)</strong>', html)
     assert names[-1] == "Edsger Dijkstra"
+    # A search typed next keeps that order: the sort goes with the filters' form.
+    assert '<form id="progress-filters"' in html
+    assert '<input type="hidden" name="sort" value="percent" form="progress-filters">' in html
 
 
 def test_progress_report_answers_htmx_with_the_report_alone(creator_client, academy):
@@ -198,6 +202,54 @@ def test_progress_report_answers_htmx_with_the_report_alone(creator_client, acad
     assert response.text.lstrip().startswith('<div id="progress-report"')
     assert "<html" not in response.text
     assert "Ada Lovelace" in response.text and "Edsger Dijkstra" not in response.text
+
+
+def test_search_over_htmx_narrows_the_table_and_sends_the_table_part_alone(creator_client, academy):
+    response = creator_client.get(progress_url(academy, q="lov"), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.text
+    table = re.search(r'<div id="progress-report".*?</table>', html, re.S)[0]
+    assert re.findall(r"<strong>([^<]+)</strong>", table) == ["Ada Lovelace"]
+    assert '<span class="muted">(1)</span>' in html
+    assert ">Clear filters</a>" in html
+    assert ">Clear filters</a>" not in creator_client.get(progress_url(academy)).text
+    # The completion chart follows the search, swapped in its own place.
+    chart = re.search(r'<section id="completion-chart"[^>]*>', html)[0]
+    assert 'hx-swap-oob="true"' in chart
+    assert [b["value"] for b in bars(svg(html, "completion"))] == [0, 0, 0, 1, 0, 0]
+    for whole_page_only in ("<html", "Customers with access", 'data-chart="weekly"', "id_q"):
+        assert whole_page_only not in html
+
+
+def test_the_search_needs_no_button_but_keeps_one_without_javascript(creator_client, academy):
+    html = creator_client.get(progress_url(academy)).text
+    form = re.search(r'<form id="progress-filters".*?</form>', html, re.S)[0]
+    assert 'hx-trigger="change, input changed delay:300ms from:#id_q, submit"' in form
+    assert 'hx-push-url="true"' in form and 'hx-target="#progress-report"' in form
+    assert re.search(r"<noscript><button[^>]*>Filter</button></noscript>", form)
+    assert form.count("<button") == 1
+
+
+def test_each_customer_links_to_their_contacts_preview(creator_client, academy):
+    html = creator_client.get(progress_url(academy)).text
+    links = dict(
+        (name, href)
+        for href, name in re.findall(
+            r'<a class="contact-cell__name" href="([^"]+)"[^>]*><strong>([^<]+)</strong>', html
+        )
+    )
+    assert len(links) == 5
+    for key, name in [("ada", "Ada Lovelace"), ("edsger", "Edsger Dijkstra")]:
+        assert links[name] == reverse("contacts:preview", args=[academy[key].pk])
+    # Not swapped into the report: the preview opens on the Contacts tab.
+    assert re.search(r'<a class="contact-cell__name" [^>]*hx-boost="false"', html)
+
+
+def test_the_charts_come_before_the_table(creator_client, academy):
+    html = creator_client.get(progress_url(academy)).text
+    charts = html.index('class="progress-charts"')
+    assert charts < html.index('data-chart="completion"') < html.index('id="progress-report"')
+    assert charts < html.index('data-chart="weekly"') < html.index('id="progress-report"')
 
 
 def test_completion_chart_bars_match_the_counts(creator_client, academy):
@@ -248,6 +300,18 @@ def test_progress_report_runs_the_same_queries_at_two_sizes(
     grow(academy, customers=60, products=0)
     with django_assert_num_queries(len(small.captured_queries)):
         response = creator_client.get(url)
+    assert "Page 1 of 2" in response.text
+
+
+def test_a_search_over_htmx_runs_the_same_queries_at_two_sizes(
+    creator_client, academy, django_assert_num_queries
+):
+    url = progress_url(academy, q="e")
+    with django_assert_num_queries(8) as small:
+        creator_client.get(url, HTTP_HX_REQUEST="true")
+    grow(academy, customers=60, products=0)
+    with django_assert_num_queries(len(small.captured_queries)):
+        response = creator_client.get(url, HTTP_HX_REQUEST="true")
     assert "Page 1 of 2" in response.text
 
 
@@ -368,9 +432,9 @@ def offer_post(academy, **changes):
 
 def test_bad_offer_input_is_a_400_with_a_clear_message(creator_client, academy):
     url = reverse("products:offer_edit", args=[academy["bootcamp"].pk])
-    response = creator_client.post(url, offer_post(academy, payment_type="free"))
+    response = creator_client.post(url, offer_post(academy, payment_type="subscription", price="0"))
     assert response.status_code == 400
-    assert "A free offer has no price" in response.text
+    assert "Set a price above 0, or make the offer free." in response.text
     response = creator_client.post(url, offer_post(academy, payment_type="payment_plan"))
     assert response.status_code == 400
     assert "A payment plan needs a number of payments" in response.text
@@ -387,6 +451,93 @@ def test_bad_offer_input_is_a_400_with_a_clear_message(creator_client, academy):
         academy["advanced"],
         academy["basics"],
     ]
+
+
+# Each payment type posted with every other type's fields too: what it saves.
+EVERY_PRICING_FIELD = {"price": "49.00", "interval": "year", "installments": "6"}
+SAVED_AS = {
+    "free": (Decimal("0"), "month", None),
+    "one_time": (Decimal("49.00"), "month", None),
+    "subscription": (Decimal("49.00"), "year", None),
+    "payment_plan": (Decimal("49.00"), "year", 6),
+}
+
+
+@pytest.mark.parametrize("payment_type", list(SAVED_AS))
+def test_an_offer_saves_only_the_fields_its_payment_type_gives_a_meaning(
+    creator_client, academy, payment_type
+):
+    response = creator_client.post(
+        reverse("products:offer_create"),
+        {
+            **offer_post(academy, title="Summer School", payment_type=payment_type),
+            **EVERY_PRICING_FIELD,
+        },
+    )
+    assert response.status_code == 302, response.text
+    offer = Offer.objects.get(title="Summer School")
+    assert (offer.price, offer.interval, offer.installments) == SAVED_AS[payment_type]
+    assert offer.payment_type == payment_type
+
+
+def test_a_free_offer_edited_with_a_price_left_in_the_form_saves_without_it(
+    creator_client, academy
+):
+    url = reverse("products:offer_edit", args=[academy["bootcamp"].pk])
+    response = creator_client.post(url, offer_post(academy, payment_type="free", price="99.00"))
+    assert response.status_code == 302
+    assert "A free offer has no price" not in creator_client.get(response["Location"]).text
+    academy["bootcamp"].refresh_from_db()
+    assert (academy["bootcamp"].payment_type, academy["bootcamp"].price) == ("free", Decimal("0"))
+
+
+def test_an_offer_without_products_is_refused_next_to_the_products(creator_client, academy):
+    offers = Offer.objects.count()
+    data = offer_post(academy, title="Summer School")
+    del data["products"]
+    response = creator_client.post(reverse("products:offer_create"), data)
+    assert response.status_code == 400
+    products = re.search(
+        r'<fieldset class="offer-form__products[^"]*"[^>]*>.*?</fieldset>', response.text, re.S
+    )
+    assert 'aria-describedby="id_products_errors"' in products[0]
+    assert "Pick at least one product: an offer gives access to its products." in products[0]
+    assert Offer.objects.count() == offers
+
+    url = reverse("products:offer_edit", args=[academy["bootcamp"].pk])
+    response = creator_client.post(url, offer_post(academy, products=[]))
+    assert response.status_code == 400
+    assert "Pick at least one product" in response.text
+    assert academy["bootcamp"].products.count() == 2
+
+
+def test_the_offer_form_describes_each_payment_type_and_capitalises_intervals(
+    creator_client, academy
+):
+    html = creator_client.get(reverse("products:offer_create")).text
+    for value, description in [
+        ("free", "Customers get access without paying"),
+        ("one_time", "Customers pay the price once."),
+        ("subscription", "every month or year, and keep access until the subscription"),
+        ("payment_plan", "a set number of times"),
+    ]:
+        radio = re.search(rf'<input type="radio" name="payment_type" value="{value}"[^>]*>', html)
+        described_by = re.search(r'aria-describedby="([^"]+)"', radio[0])[1]
+        assert re.search(rf'id="{described_by}">[^<]*{description}', html), value
+    interval = re.search(r'<select name="interval".*?</select>', html, re.S)[0]
+    assert re.findall(r"<option[^>]*>([^<]+)</option>", interval) == ["Month", "Year"]
+    assert [label for _, label in Offer.Interval.choices] == ["Month", "Year"]
+    # A new offer's price is to be typed, not a 0 that a paid type refuses.
+    assert re.search(r'<input type="number" name="price"(?![^>]*value=)[^>]*>', html)
+
+
+def test_an_assistants_offer_form_has_no_payment_fields(client, academy):
+    assistant = MembershipFactory(site=academy["site"], role="assistant")
+    client.force_login(assistant.user)
+    html = client.get(reverse("products:offer_edit", args=[academy["bootcamp"].pk])).text
+    assert 'name="products"' in html and 'name="access_days"' in html
+    for name in ("payment_type", "price", "interval", "installments"):
+        assert f'name="{name}"' not in html
 
 
 def test_editing_products_previews_who_is_affected_before_saving(creator_client, academy):
