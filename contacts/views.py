@@ -9,7 +9,7 @@ searched, sorted and paged by that address's query string, with the panel open b
 from urllib.parse import urlsplit
 
 from django.core.paginator import Paginator
-from django.http import Http404, QueryDict
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.http import require_GET
@@ -18,7 +18,7 @@ from django_tables2 import RequestConfig
 from contacts.filters import ContactFilter
 from contacts.models import Contact
 from contacts.table import PER_PAGE_DEFAULT, ContactTable, clamp_per_page
-from kajaccess.web import member_permissions, permission_required, wants_partial
+from kajaccess.web import NotFound, member_permissions, permission_required, wants_partial
 from products.models import Product
 from purchases.access import selectors
 from purchases.access.selectors import contact_products
@@ -163,7 +163,7 @@ def more_info(request, contact_id: int, product_id: int):
     product = get_object_or_404(Product, site=request.site, pk=product_id)
     info = selectors.more_info(contact, product)
     if not info.grants:
-        raise Http404(f"{contact.display_name} has never held “{product.title}”.")
+        raise NotFound(f"{contact.display_name} has never held “{product.title}”.")
     return _panel(request, "contacts/partials/more_info.html", {"contact": contact, "info": info})
 
 

@@ -159,6 +159,10 @@ TEAM_INVITATION_TIMEOUT = int(os.environ.get("TEAM_INVITATION_TIMEOUT", 60 * 60 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# The product's words for Django's own form and sign-in messages (locale/en).
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# A form refused for its CSRF token says so in the product's words, not Django's.
+CSRF_FAILURE_VIEW = "kajaccess.views.csrf_failure"
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -14,7 +14,8 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.shortcuts import render
+
+from kajaccess.web import too_many_requests
 
 
 def attempt_username(request, credentials: dict | None) -> str:
@@ -68,6 +69,12 @@ def _one_attempt_at_a_time(request, username: str):
 
 
 class _CountedSignIn:
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # One signs in with an email; the User model's field behind it is named username.
+        self.fields["username"].label = "Email"
+        self.fields["username"].widget.input_type = "email"
+
     def clean(self):
         with _one_attempt_at_a_time(self.request, self.data.get("username", "")):
             try:
@@ -87,17 +94,19 @@ class AdminSignInForm(_CountedSignIn, AdminAuthenticationForm):
 
 
 def refused(request, original_response=None, credentials=None):
-    """The sign-in page that was asked for, saying to wait, as a 429 with Retry-After."""
+    """The 429 page with the sign-in form, the email kept, saying when to try again.
+
+    Refused on the admin's sign-in page, the admin's page says the same.
+    """
     template = getattr(original_response, "template_name", None) or "registration/login.html"
     context = dict(getattr(original_response, "context_data", None) or {})
     form = context.get("form")
     form_class = type(form) if form is not None else SignInForm
-    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
     context |= {
         "form": form_class(request, initial={"username": request.POST.get("username", "")}),
         "throttled": True,
-        "wait_minutes": seconds // 60,
     }
-    response = render(request, template, context, status=429)
-    response["Retry-After"] = str(seconds)
-    return response
+    # A TemplateResponse names its template, or a list of them.
+    names = [template] if isinstance(template, str) else list(template)
+    template = "429.html" if "registration/login.html" in names else names
+    return too_many_requests(request, template, wait=settings.AXES_COOLOFF_TIME, context=context)

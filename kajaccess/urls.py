@@ -50,3 +50,6 @@ urlpatterns = [
 ]
 
 handler403 = "kajaccess.views.permission_denied"
+handler400 = "kajaccess.views.bad_request"
+handler404 = "kajaccess.views.page_not_found"
+handler500 = "kajaccess.views.server_error"

@@ -4,37 +4,117 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import HttpResponseServerError
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_POST
+from django_htmx.http import reselect, reswap, retarget
 
 from kajaccess.middleware import CURRENT_SITE_SESSION_KEY
-from kajaccess.web import member_required, render_popup, wants_partial
+from kajaccess.web import NotFound, member_required, render_popup, wants_partial, way_back
 
 from .sign_in import SignInForm
+
+# --- Error pages ------------------------------------------------------------------------
+
+NOT_FOUND = "It may have been moved, or you may not have access to it."
+NOT_ALLOWED = "Your role cannot do this. Ask the site's owner or an administrator."
+BAD_REQUEST = "Something in it could not be read. Go back and try again."
+SERVER_ERROR = (
+    "KajAccess could not finish that. Reload the page to see where things stand, then try again."
+)
+STALE_FORM = (
+    "The page you sent it from was open too long, or the form did not come from KajAccess. "
+    "Reload the page and try again."
+)
+
+
+def _error(request, template: str, *, title: str, message: str, status: int):
+    """An error page in the product's words; asked for from a popup or a panel, a popup."""
+    back = way_back(request)
+    if getattr(request, "htmx", None) and wants_partial(request):
+        context = {
+            "errors": [message],
+            "title": title,
+            # The popup's Close goes back to the page it was opened on.
+            "back_url": request.htmx.current_url_abs_path or back["back_url"],
+        }
+        return render_popup(
+            request, "partials/refusal.html", context, title=title, active_tab="", status=status
+        )
+    return render(request, template, {"title": title, "message": message, **back}, status=status)
+
+
+def bad_request(request, exception=None):
+    """A request that could not be read; what Django says about it stays in the log."""
+    return _error(
+        request,
+        "400.html",
+        title="Something was wrong with that request",
+        message=BAD_REQUEST,
+        status=400,
+    )
 
 
 def permission_denied(request, exception=None):
     """A refusal in the product's words; asked for from a popup, it shows in the popup."""
-    message = str(exception) if exception else ""
-    if wants_partial(request):
-        context = {
-            "errors": [message or "Your role cannot do this."],
-            "back_url": request.htmx.current_url_abs_path or "/",
-            "title": "Your role does not allow this",
-        }
-        return render_popup(
-            request,
-            "partials/refusal.html",
-            context,
-            title=context["title"],
-            active_tab="",
-            status=403,
+    return _error(
+        request,
+        "403.html",
+        title="Your role does not allow this",
+        message=str(exception or "") or NOT_ALLOWED,
+        status=403,
+    )
+
+
+def csrf_failure(request, reason=""):
+    """A form sent from a page open too long, or from elsewhere: Django's reason stays out."""
+    return _error(
+        request, "403.html", title="That form has expired", message=STALE_FORM, status=403
+    )
+
+
+def page_not_found(request, exception=None):
+    """Nothing here; the product's own reason (NotFound) is shown, Django's never is."""
+    message = str(exception) if isinstance(exception, NotFound) else ""
+    return _error(
+        request,
+        "404.html",
+        title="We couldn't find that",
+        message=message or NOT_FOUND,
+        status=404,
+    )
+
+
+def server_error(request):
+    """Something broke. This page asks nothing of the database, the site or the session.
+
+    Context processors do not run, and the way back leads to the home page, which sends
+    each person where they belong once things work again.
+    """
+    context = {
+        "title": "Something went wrong on our side",
+        "message": SERVER_ERROR,
+        "back_url": "/",
+        "back_label": "Go to the home page",
+    }
+    htmx = request.headers.get("HX-Request") == "true"
+    if htmx and request.headers.get("HX-History-Restore-Request") != "true":
+        body = render_to_string(
+            "partials/dialog.html",
+            {
+                "content_template": "partials/refusal.html",
+                "errors": [SERVER_ERROR],
+                "title": context["title"],
+                "back_url": "/",
+            },
         )
-    return render(request, "403.html", {"exception": message}, status=403)
+        response = HttpResponseServerError(body)
+        return reselect(reswap(retarget(response, "#dialog-slot"), "innerHTML"), "dialog")
+    return HttpResponseServerError(render_to_string("500.html", context))
 
 
 @login_required
@@ -64,10 +144,16 @@ def switch_site(request):
     """
     wanted = request.POST.get("site", "")
     if not wanted:
-        return render(request, "400.html", {"problem": "Choose a site to switch to."}, status=400)
+        return _error(
+            request,
+            "400.html",
+            title="Choose a site",
+            message="Choose a site to switch to.",
+            status=400,
+        )
     membership = next((m for m in request.memberships if str(m.site_id) == wanted), None)
     if membership is None:
-        raise Http404("You are not on the team of that site.")
+        raise NotFound("You are not on the team of that site.")
     request.session[CURRENT_SITE_SESSION_KEY] = membership.site_id
     messages.success(request, f"You are now working on {membership.site.name}.")
     return redirect("home")

@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django_htmx.http import reselect, reswap, retarget, trigger_client_event
@@ -16,6 +18,14 @@ from django_htmx.http import reselect, reswap, retarget, trigger_client_event
 from kajaccess import roles
 from kajaccess.actors import Actor
 from kajaccess.outcomes import Outcome
+
+
+class NotFound(Http404):
+    """A 404 whose message is the product's own, shown as it is on the page that says so.
+
+    Every other 404 (an unknown address, `get_object_or_404`) speaks in Django's words,
+    so its page says only that nothing was found.
+    """
 
 
 def member_required(view):
@@ -28,7 +38,7 @@ def member_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.site is None:
-            raise Http404("This page is for the team of a site.")
+            raise NotFound("This page is for the team of a site.")
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -198,4 +208,30 @@ def render_changed(
     for name, detail in (events or {}).items():
         trigger_client_event(response, name, detail)
     trigger_client_event(response, "closeDialog")
+    return response
+
+
+def way_back(request) -> dict:
+    """Where an error page leads: a member's Contacts tab, a customer's Library, or sign-in."""
+    if getattr(request, "site", None) is not None:
+        return {"back_url": reverse("contacts:list"), "back_label": "Back to Contacts"}
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        if user.is_staff:
+            return {"back_url": reverse("admin:index"), "back_label": "Back to the support admin"}
+        return {"back_url": reverse("library:index"), "back_label": "Back to your Library"}
+    return {"back_url": reverse("login"), "back_label": "Sign in"}
+
+
+def too_many_requests(request, template: str = "429.html", *, wait, context=None):
+    """A 429 in the product's words: when to try again, in words and as Retry-After."""
+    seconds = int(wait.total_seconds())
+    context = {
+        **way_back(request),
+        **(context or {}),
+        "wait_minutes": max(1, round(seconds / 60)),
+        "retry_at": timezone.now() + wait,
+    }
+    response = render(request, template, context, status=429)
+    response["Retry-After"] = str(seconds)
     return response

@@ -1,10 +1,11 @@
 import django_filters
 
 from kajaccess.actors import ActorKind
+from kajaccess.filters import RefusingFilterSet
 from purchases.models import AccessEvent
 
 
-class ActivityFilter(django_filters.FilterSet):
+class ActivityFilter(RefusingFilterSet):
     """The Activity tab: a site's audit trail, newest first, by kind of change and of actor."""
 
     kind = django_filters.ChoiceFilter(

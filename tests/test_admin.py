@@ -198,7 +198,7 @@ def test_a_user_who_is_not_staff_cannot_sign_in_to_the_admin(client, demo):
         {"username": "creator@example.com", "password": "kajaccess-demo", "next": "/admin/"},
     )
     assert response.status_code == 200
-    assert "staff account" in response.content.decode()
+    assert "support account" in response.content.decode()
 
 
 def test_support_signs_in_to_the_admin_with_their_email(client, demo):

@@ -4,12 +4,14 @@ FORMS (tests/fuzz_forms.py) maps every URL name of `patterns()` to the forms it 
 their fields, each with a kind and a value it accepts. The fuzzer sends a form with
 every field valid but one, set to each HOSTILE value in turn. A value the field's kind
 must refuse gets the view's refusal (a 4xx, or for sign-in the page with the error) with
-a message, and leaves every row of every model as it was; any other value gets anything
-but a 500. A URL, or a form class of the project, missing from FORMS fails
+a message in the product's words (none of FRAMEWORK_PHRASES or FRAMEWORK_WORDS), and
+leaves every row of every model as it was; any other value gets anything but a 500. A URL, or a form class of the project, missing from FORMS fails
 `test_every_url_and_every_form_is_fuzzed`.
 """
 
 import hashlib
+import re
+from html.parser import HTMLParser
 
 import django_filters
 import pytest
@@ -245,6 +247,80 @@ def test_no_hostile_value_gets_a_500_or_changes_anything_it_is_refused(fuzzed):
             # A page's view parameters and lenient fields never stop it from showing.
             (reading and not must_refuse and status != 200, f"{status}, not shown"),
             (changed, "changed something"),
+            (bool(words := framework_words_said(response)), f"framework words {words}"),
         ]
         failures += [f"{form.method} {name} {case}: {text}" for found, text in problems if found]
     assert not failures, "\n".join(failures)
+
+
+# Words of Django's, or of the code, that must never reach a user in a message.
+FRAMEWORK_PHRASES = (
+    "Select a valid choice",
+    "That choice is not one of the available choices",
+    "Enter a whole number",
+    "Ensure this value",
+    "Ensure that there are no more than",
+    "Enter a list of values",
+)
+FRAMEWORK_WORDS = re.compile(r"\b(username|query|pk|None|Resolver\w*)\b")
+MESSAGE_MARKS = ("errorlist", "field-error", "message--error", "errornote")
+
+
+class _Messages(HTMLParser):
+    """The text of a page's error messages: what a refusal says to the user."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth = 0  # inside a message while > 0
+        self.stack = []
+        self.texts = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        marked = attrs.get("role") == "alert" or any(
+            mark in (attrs.get("class") or "").split() for mark in MESSAGE_MARKS
+        )
+        if tag in VOID:
+            return
+        self.stack.append(marked)
+        self.depth += marked
+
+    def handle_endtag(self, tag):
+        if tag not in VOID and self.stack:
+            self.depth -= self.stack.pop()
+
+    def handle_data(self, data):
+        if self.depth > 0 and data.strip():
+            self.texts.append(data.strip())
+
+
+VOID = {"br", "hr", "img", "input", "link", "meta", "source", "wbr", "col", "area", "base"}
+
+
+def messages_of(response) -> str:
+    if response.get("Content-Type", "").startswith("text/plain"):
+        return response.content.decode()
+    parser = _Messages()
+    parser.feed(response.content.decode())
+    return " ".join(parser.texts)
+
+
+def framework_words(text: str) -> list[str]:
+    found = [phrase for phrase in FRAMEWORK_PHRASES if phrase in text]
+    return found + FRAMEWORK_WORDS.findall(text)
+
+
+def framework_words_said(response) -> list[str]:
+    if response.streaming:  # a CSV export: data, not messages
+        return []
+    # Most pages have no such word anywhere: only those that do are read for their messages.
+    if not framework_words(response.content.decode()):
+        return []
+    return framework_words(messages_of(response))
+
+
+def test_framework_words_spot_what_they_should():
+    assert framework_words("Select a valid choice. 7 is not one of the available choices.")
+    assert framework_words("Please enter a correct username and password.")
+    assert framework_words("No Contact matches the given query.")
+    assert not framework_words("That tag no longer exists. Choose one of the options in the list.")

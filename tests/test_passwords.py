@@ -108,7 +108,7 @@ def test_a_mismatched_new_password_is_refused_and_the_link_still_works(client):
         form.redirect_chain[-1][0], {"new_password1": NEW, "new_password2": NEW + "x"}
     )
     assert response.status_code == 400
-    assert "The two password fields didn’t match." in response.content.decode()
+    assert "The two new passwords are not the same." in response.content.decode()
     assert signs_in("casey@example.com", "kajaccess-demo")
 
 

@@ -20,8 +20,8 @@ from tests.factories import MembershipFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "kajaccess-demo"
-THROTTLED = "Too many failed sign-ins. Please wait 15 minutes and try again."
-WRONG = "Please enter a correct"
+THROTTLED = "Too many failed sign-ins with this email. Try again in 15 minutes, after"
+WRONG = "That email and password do not match"
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ def test_the_admin_sign_in_is_throttled_too(client, casey):
     for _ in range(4):
         response = admin_sign_in(client, "casey@example.com", "wrong")
         assert response.status_code == 200
-        assert "staff account" in response.content.decode()
+        assert "support account" in response.content.decode()
     fifth = admin_sign_in(client, "casey@example.com", "wrong")
     assert fifth.status_code == 429
     assert fifth["Retry-After"] == str(15 * 60)

@@ -14,6 +14,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from contacts.models import Contact
+from kajaccess.views import page_not_found
+from kajaccess.web import NotFound
 from products import services
 from products.models import Lesson, LessonCompletion, Product
 from purchases.access.selectors import has_access, library_products
@@ -46,7 +48,7 @@ def refused_as_not_found(view):
         try:
             return view(request, *args, **kwargs)
         except Refused:
-            return render(request, "404.html", {"exception": NOT_IN_LIBRARY}, status=404)
+            return page_not_found(request, NotFound(NOT_IN_LIBRARY))
 
     return wrapper
 

@@ -134,6 +134,8 @@ class ProductAccess(models.Model):
     )
 
     class Meta:
+        verbose_name = "product access"
+        verbose_name_plural = "product accesses"
         ordering = ["grant", "product__title"]
         constraints = [
             models.UniqueConstraint(fields=["grant", "product"], name="unique_grant_product"),

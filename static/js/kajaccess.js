@@ -41,11 +41,12 @@
   });
 })();
 
-// A form answered with 400 comes back with its errors, and a refusal (403) as a popup
-// the server placed: show them where the server says.
+// A form answered with 400 comes back with its errors, and a refusal (403), a page not
+// found (404), a wait (429) or a failure (500) as a popup the server placed: show them
+// where the server says.
 document.addEventListener("htmx:beforeSwap", function (event) {
   var xhr = event.detail.xhr;
-  if (xhr.status === 400 || (xhr.status === 403 && xhr.getResponseHeader("HX-Retarget"))) {
+  if (xhr.status === 400 || (xhr.status > 400 && xhr.getResponseHeader("HX-Retarget"))) {
     event.detail.shouldSwap = true;
     event.detail.isError = false;
   }
@@ -477,3 +478,56 @@ document.addEventListener("keydown", function (event) {
     action.focus();
   }
 });
+
+// Error answers: a request that failed without an answer the page can show (the server
+// or the network is down, a proxy answered) still says so, in a popup, never silence.
+(function () {
+  var SAID = "KajAccess could not answer just now. Try again in a moment; " +
+    "if it keeps happening, reload the page.";
+  function alertText() {
+    var text = document.createElement("p");
+    text.className = "message message--error";
+    text.setAttribute("role", "alert");
+    text.textContent = SAID;
+    return text;
+  }
+  function showFailure() {
+    var slot = document.getElementById("dialog-slot");
+    if (!slot) return;
+    // A popup already open (a part of it was asked for) says so inside it, once.
+    var open = slot.querySelector("dialog[open] .dialog__body");
+    if (open) {
+      if (!open.querySelector("[data-no-answer]")) {
+        var inside = alertText();
+        inside.setAttribute("data-no-answer", "");
+        open.prepend(inside);
+      }
+      return;
+    }
+    var dialog = document.createElement("dialog");
+    dialog.className = "dialog";
+    dialog.setAttribute("aria-labelledby", "dialog-title");
+    var body = document.createElement("div");
+    body.className = "dialog__body";
+    var title = document.createElement("h2");
+    title.id = "dialog-title";
+    title.textContent = "That did not work";
+    body.append(title, alertText());
+    var actions = document.createElement("div");
+    actions.className = "dialog__actions";
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "button";
+    close.textContent = "Close";
+    close.setAttribute("data-close-dialog", "");
+    actions.append(close);
+    dialog.append(body, actions);
+    dialog.addEventListener("close", function () { dialog.remove(); }, { once: true });
+    slot.replaceChildren(dialog);
+    dialog.showModal();
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    if (!event.detail.xhr.getResponseHeader("HX-Retarget")) showFailure();
+  });
+  document.addEventListener("htmx:sendError", showFailure);
+})();

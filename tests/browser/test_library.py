@@ -56,7 +56,7 @@ def test_a_product_ada_does_not_hold_is_a_friendly_404(page, live_server, demo, 
     response = page.goto(f"{live_server.url}/library/{elsewhere.pk}/")
     assert response.status == 404
     expect(page.get_by_text("This product isn't in your Library.")).to_be_visible()
-    expect(page.get_by_role("link", name="Go back home")).to_be_visible()
+    expect(page.get_by_role("link", name="Back to your Library")).to_be_visible()
     screenshot("library-refused")
 
 

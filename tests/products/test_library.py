@@ -247,7 +247,7 @@ def test_the_refusal_is_the_friendly_page_even_with_debug_on(ada_client, school,
     response = ada_client.get(reverse("library:product", args=[school["basics"].pk]))
     assert response.status_code == 404
     assert "We couldn't find that page" in response.text
-    assert "Go back home" in response.text
+    assert "Back to your Library" in response.text
 
 
 def test_an_unknown_product_is_refused(ada_client):

@@ -444,7 +444,7 @@ def test_bad_offer_input_is_a_400_with_a_clear_message(creator_client, academy):
     other_product = ProductFactory(lessons=1)
     response = creator_client.post(url, offer_post(academy, products=[other_product.pk]))
     assert response.status_code == 400
-    assert "Select a valid choice." in response.text
+    assert "Choose one of the options in the list." in response.text
     academy["bootcamp"].refresh_from_db()
     assert academy["bootcamp"].payment_type == "one_time"
     assert list(academy["bootcamp"].products.order_by("title")) == [

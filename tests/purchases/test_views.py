@@ -352,7 +352,14 @@ def test_the_activity_tab_filters_by_kind_and_actor(creator_client, academy):
 def test_a_bad_activity_filter_says_so(creator_client, academy):
     response = creator_client.get(reverse("purchases:activity"), {"kind": "deleted_everything"})
     assert response.status_code == 400
-    assert "Select a valid choice" in response.content.decode()
+    page = response.content.decode()
+    # Said once, under the filter bar, in the filter's own words, with the way out.
+    said = "The “What happened” filter is set to something it does not offer."
+    assert page.count(said) == 1
+    assert "No changes are listed." in page
+    assert '<a href="/activity/">Clear that filter</a>' in page
+    assert "Select a valid choice" not in page and 'class="field-error"' not in page
+    assert 'aria-invalid="true"' in page
 
 
 def test_the_activity_tab_runs_a_fixed_number_of_queries(
