@@ -1,5 +1,6 @@
 """What every dashboard view shares: only members of a site get in, and only to their site."""
 
+from dataclasses import dataclass
 from functools import wraps
 
 from django.contrib import messages
@@ -7,9 +8,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django_htmx.http import reselect, reswap, retarget, trigger_client_event
 
 from kajaccess import roles
@@ -147,6 +150,34 @@ def render_popup(
     return response
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """What a creator may want to do next about a change, e.g. `Restore access` after a revoke.
+
+    `url` is a confirmation popup's (a page of its own without JavaScript): a follow-up
+    never changes anything by itself. `context` ends its accessible name.
+    """
+
+    label: str
+    url: str
+    context: str = ""
+
+
+def change_message(outcome: Outcome, follow_up: FollowUp | None = None) -> str:
+    """The words of an outcome, with the link of its follow-up when something changed.
+
+    The message is stored between requests (the no-JS path redirects first) and a
+    SafeString keeps its mark through the session and cookie message storages, so the
+    link is rendered here, with the words escaped, and the message template prints it as
+    it is.
+    """
+    if follow_up is None or not outcome.changed:
+        return outcome.message
+    context = {"message": outcome.message, "follow_up": follow_up}
+    # Stripping a SafeString gives a plain str: what was rendered is marked safe again.
+    return mark_safe(render_to_string("partials/message_follow_up.html", context).strip())
+
+
 def render_changed(
     request,
     outcome: Outcome,
@@ -156,17 +187,20 @@ def render_changed(
     context: dict | None = None,
     events: dict | None = None,
     level: int | None = None,
+    follow_up: FollowUp | None = None,
 ) -> HttpResponse:
     """After a change: say what happened, then the whole page again or, for HTMX, what changed.
 
     Without JavaScript the browser goes on to `next_url`. For HTMX, `template` draws what
     changed (swapped out of band where it is shown), the open popup closes and `events`
-    are sent to the page, e.g. `accessChanged` so that its lists refresh themselves. The
-    message is a success, or information when nothing changed, unless `level` says.
+    are sent to the page, e.g. `accessChanged` so that its lists refresh themselves; the
+    new message takes the focus, so that a keyboard user hears it and can act on it. The
+    message is a success, or information when nothing changed, unless `level` says; it
+    offers `follow_up` when something changed.
     """
     if level is None:
         level = messages.SUCCESS if outcome.changed else messages.INFO
-    messages.add_message(request, level, outcome.message)
+    messages.add_message(request, level, change_message(outcome, follow_up))
     if not wants_partial(request):
         return redirect(next_url)
     context = {**(context or {}), "changed_template": template}

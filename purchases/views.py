@@ -16,6 +16,7 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from contacts.models import Contact
@@ -24,6 +25,7 @@ from kajaccess.outcomes import Outcome
 from kajaccess.team.permissions import can_manage_team
 from kajaccess.team.selectors import team_events
 from kajaccess.web import (
+    FollowUp,
     member_actor,
     next_url,
     permission_required,
@@ -70,6 +72,17 @@ class AccessChange:
         if self.product is not None:
             return reverse(f"contacts:{self.verb}_product{name}", args=[*args, self.product.pk])
         return reverse(f"contacts:{self.verb}{name}", args=args)
+
+    def follow_up(self, back_url: str) -> FollowUp:
+        """The way back from this change: `Restore access` after a revoke, and the reverse."""
+        undo = AccessChange(
+            "restore" if self.verb == "revoke" else "revoke", self.grant, self.product
+        )
+        return FollowUp(
+            label=f"{undo.verb.capitalize()} access",
+            url=_with_next(undo.url("_confirm"), back_url),
+            context=f"to {self.subject} for {self.contact.display_name}",
+        )
 
     def apply(self, actor: Actor, reason: str) -> Outcome:
         if self.verb == "revoke" and self.product is None:
@@ -124,7 +137,18 @@ def _access_popup(request, change: AccessChange, form, status: int = 200):
     )
 
 
-def _changed(request, outcome: Outcome, contact: Contact, next_url: str, level=None):
+def _with_next(url: str, back_url: str) -> str:
+    return f"{url}?{urlencode({'next': back_url})}"
+
+
+def _changed(
+    request,
+    outcome: Outcome,
+    contact: Contact,
+    next_url: str,
+    level=None,
+    follow_up: FollowUp | None = None,
+):
     """Say what happened; HTMX pages refresh their lists and close the popup."""
     return render_changed(
         request,
@@ -132,6 +156,7 @@ def _changed(request, outcome: Outcome, contact: Contact, next_url: str, level=N
         next_url=next_url,
         events={"accessChanged": {"contact": contact.pk}},
         level=level,
+        follow_up=follow_up,
     )
 
 
@@ -153,8 +178,9 @@ def change_access(request, verb, contact_id, grant_id, product_id=None):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            default = reverse("contacts:purchases", args=[change.contact.pk])
-            return _changed(request, outcome, change.contact, next_url(request, default))
+            back_url = next_url(request, reverse("contacts:purchases", args=[change.contact.pk]))
+            follow_up = change.follow_up(back_url)
+            return _changed(request, outcome, change.contact, back_url, follow_up=follow_up)
     return _access_popup(request, change, form, status=400)
 
 
@@ -250,8 +276,14 @@ def grant_offer(request, contact_id: int):
                 # can still be told; inside one it sends at commit and is only logged.
                 transaction.on_commit(email.send)
                 outcome, level = email.told(outcome)
-            default = reverse("contacts:profile", args=[contact.pk])
-            return _changed(request, outcome, contact, next_url(request, default), level)
+            back_url = next_url(request, reverse("contacts:profile", args=[contact.pk]))
+            revoke_url = reverse("contacts:revoke_confirm", args=[contact.pk, outcome.obj.pk])
+            follow_up = FollowUp(
+                label="Revoke",
+                url=_with_next(revoke_url, back_url),
+                context=f"{outcome.obj.offer.title} for {contact.display_name}",
+            )
+            return _changed(request, outcome, contact, back_url, level, follow_up)
     return _grant_popup(request, contact, form, status=400)
 
 

@@ -83,7 +83,8 @@ def test_an_email_that_cannot_be_sent_is_a_warning_after_the_grant(
         response = _grant(creator_client, academy, **HTMX)
     assert response.status_code == 200
     html = response.content.decode()
-    assert "message--warning" in html
+    # A warning stays until dismissed: the creator must not miss it.
+    assert "toast--warning" in html and "data-toast-stays" in html
     assert (
         "Grace Hopper now has “Python Bootcamp”. The email could not be sent: "
         "the mail server did not accept it."

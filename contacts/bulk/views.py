@@ -9,7 +9,6 @@ The "Bulk actions" tab lists past runs and offers Undo for a bulk grant or revok
 from dataclasses import dataclass
 from functools import cached_property
 
-from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import QueryDict
@@ -237,8 +236,8 @@ def bulk_preview(request):
 
 
 def _started(request, bulk: BulkAction):
-    contacts = ngettext("%d contact", "%d contacts", bulk.total) % bulk.total
-    messages.success(request, f"Bulk action #{bulk.pk} started for {contacts}.")
+    # No message: the bulk action's page says that it started while it runs, and what is
+    # true once it is done, where a message would still say "started".
     url = reverse("bulk:detail", args=[bulk.pk])
     if wants_partial(request):
         return HttpResponseClientRedirect(url)

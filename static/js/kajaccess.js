@@ -1,9 +1,27 @@
 // Dialogs: a confirmation popup swapped into #dialog-slot opens itself as a modal.
 // Escape and Cancel close it without sending anything.
 (function () {
+  // A field the creator must fix first, else the first field, else the primary button,
+  // else the title: whichever is there, not the first link of the text.
+  function focusFirst(dialog) {
+    var fields = "input:not([type='hidden']):not([disabled]), select:not([disabled]), textarea:not([disabled])";
+    var target =
+      dialog.querySelector("[aria-invalid='true']") ||
+      dialog.querySelector("[autofocus]") ||
+      dialog.querySelector(fields) ||
+      dialog.querySelector("button[type='submit']:not([disabled])") ||
+      dialog.querySelector("#dialog-title");
+    if (!target) return;
+    if (target.id === "dialog-title") target.setAttribute("tabindex", "-1");
+    target.focus();
+  }
+
   function openDialogs(root) {
     root.querySelectorAll("dialog[data-autoshow]").forEach(function (dialog) {
-      if (!dialog.open) dialog.showModal();
+      if (!dialog.open) {
+        dialog.showModal();
+        focusFirst(dialog);
+      }
       dialog.addEventListener("close", function () { dialog.remove(); }, { once: true });
     });
   }
@@ -302,6 +320,151 @@ document.addEventListener("htmx:beforeSwap", function (event) {
 
   document.addEventListener("htmx:load", function (event) { refreshWithin(event.detail.elt); });
   document.addEventListener("DOMContentLoaded", function () { refreshWithin(document.body); });
+})();
+
+// Toasts: each message in #messages dismisses itself after a few seconds, except errors and
+// warnings, and stays while the pointer is on it or the focus is on one of its controls. The
+// message of a change made in a popup takes the focus, so that a keyboard user hears it
+// and can follow its link; when it goes, the focus goes to the open panel's heading, or
+// else to the page's main content, never to <body>.
+(function () {
+  var SHOW_MS = 6000;
+
+  function focusTarget() {
+    var panel = document.querySelector("[data-panel]");
+    var heading = panel && panel.querySelector("#panel-title, h2");
+    var target = heading || document.getElementById("main");
+    if (target && !target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+    return target;
+  }
+
+  function dismiss(toast) {
+    if (!toast.isConnected) return;
+    var hadFocus = toast.contains(document.activeElement);
+    clearTimeout(toast.toastTimer);
+    toast.remove();
+    if (hadFocus) {
+      var target = focusTarget();
+      if (target) target.focus();
+    }
+  }
+
+  // Only a control of the toast holds it: the toast itself is focused to be heard.
+  function held(toast) {
+    var active = document.activeElement;
+    return toast.matches(":hover") || (active !== toast && toast.contains(active));
+  }
+
+  function schedule(toast) {
+    clearTimeout(toast.toastTimer);
+    if (toast.hasAttribute("data-toast-stays") || held(toast)) return;
+    toast.toastTimer = setTimeout(function () { dismiss(toast); }, SHOW_MS);
+  }
+
+  function setUp(toast) {
+    if (toast.toastReady) return;
+    toast.toastReady = true;
+    var close = toast.querySelector("[data-dismiss-toast]");
+    if (close) close.hidden = false;
+    toast.addEventListener("mouseenter", function () { clearTimeout(toast.toastTimer); });
+    toast.addEventListener("mouseleave", function () { schedule(toast); });
+    toast.addEventListener("focusin", function () { schedule(toast); });
+    toast.addEventListener("focusout", function () {
+      // The focus has not moved yet while focusout runs.
+      setTimeout(function () { schedule(toast); }, 0);
+    });
+    schedule(toast);
+    if (toast.hasAttribute("data-toast-focus")) {
+      toast.removeAttribute("data-toast-focus");
+      // After a new change, an older message's way back may undo something else.
+      document.querySelectorAll("[data-toast]").forEach(function (other) {
+        if (other !== toast && other.querySelector(".toast__action")) dismiss(other);
+      });
+      toast.focus();
+    }
+  }
+
+  function setUpWithin(root) {
+    if (!root || !root.querySelectorAll) return;
+    if (root.matches("[data-toast]")) setUp(root);
+    root.querySelectorAll("[data-toast]").forEach(setUp);
+  }
+
+  document.addEventListener("click", function (event) {
+    var close = event.target.closest("[data-dismiss-toast]");
+    if (close) dismiss(close.closest("[data-toast]"));
+  });
+  // Escape in a toast dismisses it, and only it: first, before the panel's Escape.
+  document.addEventListener("keydown", function (event) {
+    var toast = event.key === "Escape" && event.target.closest && event.target.closest("[data-toast]");
+    if (toast) {
+      event.preventDefault();
+      dismiss(toast);
+    }
+  }, true);
+  document.addEventListener("htmx:load", function (event) { setUpWithin(event.detail.elt); });
+  document.addEventListener("DOMContentLoaded", function () { setUpWithin(document.getElementById("messages")); });
+})();
+
+// Requests in flight: while an htmx request runs, the page shows it (a thin bar at the
+// top, and the spinner of the control that asked, both only after a moment, by CSS) and
+// its form's submit buttons are disabled, so that a second press sends nothing. A form
+// posted without htmx cannot be disabled while it submits (a disabled submitter drops
+// its name and value from the form data), so a second submit is blocked instead.
+(function () {
+  var inFlight = 0;
+
+  // The control that was pressed: a form's submit buttons, or the button itself. A list
+  // refreshing itself inside a form leaves the form's buttons as they are.
+  function busyButtons(elt) {
+    var buttons = [];
+    if (elt.matches("form")) {
+      buttons = Array.prototype.slice.call(elt.querySelectorAll("button[type='submit'], button:not([type])"));
+    } else if (elt.matches("button")) {
+      buttons = [elt];
+    }
+    return buttons.filter(function (button) { return !button.disabled; });
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (event.defaultPrevented) return; // cancelled: no htmx:afterRequest will follow
+    inFlight += 1;
+    document.documentElement.classList.add("is-requesting");
+    var buttons = busyButtons(elt);
+    buttons.forEach(function (button) { button.disabled = true; });
+    elt.busyButtons = (elt.busyButtons || []).concat(buttons);
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail.elt;
+    inFlight = Math.max(0, inFlight - 1);
+    if (inFlight === 0) document.documentElement.classList.remove("is-requesting");
+    (elt.busyButtons || []).forEach(function (button) { button.disabled = false; });
+    elt.busyButtons = [];
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var submitter = event.submitter;
+    // htmx sends its own forms (and prevents the browser's submit); a download leaves
+    // the page where it is, so pressing it again must work.
+    if (event.defaultPrevented || (submitter && submitter.hasAttribute("data-download"))) return;
+    if (form.hasAttribute("data-submitting")) {
+      event.preventDefault();
+      return;
+    }
+    form.setAttribute("data-submitting", "");
+    if (submitter) submitter.setAttribute("aria-busy", "true");
+  });
+
+  // Back from the next page may show this one again from the browser's cache.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-submitting]").forEach(function (form) {
+      form.removeAttribute("data-submitting");
+      form.querySelectorAll("[aria-busy]").forEach(function (el) { el.removeAttribute("aria-busy"); });
+    });
+  });
 })();
 
 // Keyboard: from the checked rows to their actions. Enter on a row's checkbox goes to the

@@ -111,6 +111,13 @@ def test_the_revoke_flow_by_keyboard_alone(page, live_server, demo, screenshot):
     )
     assert (access.status, access.revoke_reason) == (AccessStatus.REVOKED, "Refund requested")
 
+    # Focus is on the message that says what changed: Escape dismisses it, and focus is
+    # on the panel's title.
+    expect(page.locator("#messages [data-toast]")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("#messages [data-toast]")).to_have_count(0)
+    expect(title).to_be_focused()
+
     # Escape closes the panel, and focus is back on the contact's link in the table.
     page.keyboard.press("Escape")
     expect(page.locator("#panel #panel-title")).to_have_count(0)

@@ -634,7 +634,7 @@ def test_delete_and_restore_over_htmx_swap_the_offers_and_close_the_dialog(creat
     assert response.status_code == 200
     assert "closeDialog" in json.loads(response["HX-Trigger"])
     assert response.text.lstrip().startswith('<div id="offers"')
-    assert 'hx-swap-oob="true"' in response.text and "deleted." in response.text
+    assert 'id="messages" hx-swap-oob="beforeend"' in response.text and "deleted." in response.text
     response = creator_client.post(
         reverse("products:offer_restore", args=[bootcamp.pk]), HTTP_HX_REQUEST="true"
     )

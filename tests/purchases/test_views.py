@@ -1,11 +1,13 @@
 """Revoke Access, Restore access and Grant offer from the dashboard; the Activity tab."""
 
 import json
+from html.parser import HTMLParser
 
 import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from kajaccess.actors import Actor
 from purchases.access import services
@@ -127,7 +129,7 @@ def test_confirming_revokes_the_product_closes_the_popup_and_says_so(creator_cli
     trigger = json.loads(response["HX-Trigger"])
     assert list(trigger) == ["accessChanged", "closeDialog"]
     html = response.content.decode()
-    assert 'id="messages"' in html and 'hx-swap-oob="true"' in html
+    assert 'id="messages" hx-swap-oob="beforeend"' in html
     assert "Access to “Advanced Python” revoked for Ada Lovelace." in html
     event = AccessEvent.objects.get(kind=AccessEvent.Kind.PRODUCT_REVOKED)
     assert (event.actor, event.reason, event.product) == (
@@ -417,3 +419,156 @@ def test_customers_and_visitors_cannot_change_access(client, academy):
     assert client.post(action_url).status_code == 404
     assert client.get(reverse("purchases:activity")).status_code == 404
     assert access_of(academy.bootcamp_grant, academy.advanced).status == AccessStatus.ACTIVE
+
+
+# --- The message after a change, and the way back it offers ---------------------------
+STORAGES = [
+    "django.contrib.messages.storage.fallback.FallbackStorage",
+    "django.contrib.messages.storage.cookie.CookieStorage",
+    "django.contrib.messages.storage.session.SessionStorage",
+]
+
+
+class Toasts(HTMLParser):
+    """The toasts of a page or a partial: their words and the links in them."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.toasts: list[dict] = []
+        self._depth = 0
+        self._link = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "data-toast" in attrs:
+            self.toasts.append({"text": "", "links": [], "attrs": attrs})
+            self._depth = 1
+        elif self._depth:
+            self._depth += tag != "br"
+            if tag == "a":
+                self._link = {**attrs, "text": ""}
+                self.toasts[-1]["links"].append(self._link)
+
+    def handle_endtag(self, tag):
+        if self._depth:
+            self._depth -= 1
+            if tag == "a":
+                self._link = None
+
+    def handle_data(self, data):
+        if self._depth:
+            self.toasts[-1]["text"] += data
+            if self._link is not None:
+                self._link["text"] += data
+
+
+def only_toast(response) -> dict:
+    toasts = Toasts(response.content.decode()).toasts
+    assert len(toasts) == 1, toasts
+    return toasts[0]
+
+
+def with_next(url: str, back: str) -> str:
+    return f"{url}?{urlencode({'next': back})}"
+
+
+def product_args(academy, product=None):
+    return [academy.ada.pk, academy.bootcamp_grant.pk, (product or academy.advanced).pk]
+
+
+def test_a_revoke_offers_restore_access_through_its_popup_and_back_again(creator_client, academy):
+    args = product_args(academy)
+    back = reverse("contacts:more_info", args=[academy.ada.pk, academy.advanced.pk])
+    response = creator_client.post(
+        reverse("contacts:revoke_product", args=args), {"next": back}, **HTMX
+    )
+    toast = only_toast(response)
+    assert "Access to “Advanced Python” revoked for Ada Lovelace." in toast["text"]
+    assert "data-toast-focus" in toast["attrs"] and toast["attrs"].get("role") != "alert"
+    (link,) = toast["links"]
+    restore_confirm = with_next(reverse("contacts:restore_product_confirm", args=args), back)
+    assert link["text"] == "Restore access to Advanced Python for Ada Lovelace"
+    assert link["href"] == link["hx-get"] == restore_confirm
+    assert link["hx-target"] == "#dialog-slot"
+
+    popup = creator_client.get(link["hx-get"], **HTMX).content.decode()
+    assert "Restore access to Advanced Python for Ada Lovelace?" in popup
+    restore_url = reverse("contacts:restore_product", args=args)
+    assert f'hx-post="{restore_url}"' in popup and f'value="{back}"' in popup
+
+    response = creator_client.post(restore_url, {"next": back}, **HTMX)
+    toast = only_toast(response)
+    assert "Access to “Advanced Python” restored for Ada Lovelace." in toast["text"]
+    (link,) = toast["links"]
+    assert link["text"] == "Revoke access to Advanced Python for Ada Lovelace"
+    assert link["href"] == with_next(reverse("contacts:revoke_product_confirm", args=args), back)
+
+
+@pytest.mark.parametrize("storage", STORAGES)
+def test_without_javascript_the_link_survives_the_redirect(
+    creator_client, academy, settings, storage
+):
+    settings.MESSAGE_STORAGE = storage
+    grant_args = [academy.ada.pk, academy.bootcamp_grant.pk]
+    back = reverse("contacts:purchases", args=[academy.ada.pk])
+    response = creator_client.post(
+        reverse("contacts:revoke", args=grant_args), {"reason": "Refund"}, follow=True
+    )
+    assert response.redirect_chain == [(back, 302)]
+    toast = only_toast(response)
+    assert "Access to “Python Bootcamp” revoked for Ada Lovelace." in toast["text"]
+    (link,) = toast["links"]
+    assert link["text"] == "Restore access to Python Bootcamp for Ada Lovelace"
+    assert link["href"] == with_next(reverse("contacts:restore_confirm", args=grant_args), back)
+    # The confirmation page of the link, as the no-JS path opens it, restores.
+    page = creator_client.get(link["href"])
+    assert "Restore access to Python Bootcamp for Ada Lovelace?" in page.content.decode()
+    creator_client.post(reverse("contacts:restore", args=grant_args), {"next": back})
+    academy.bootcamp_grant.refresh_from_db()
+    assert academy.bootcamp_grant.status == AccessStatus.ACTIVE
+
+
+def test_a_grant_offers_revoke_for_that_grant(creator_client, academy):
+    back = reverse("contacts:list")
+    response = creator_client.post(
+        reverse("contacts:grant_offer", args=[academy.grace.pk]),
+        {"offer": academy.bootcamp.pk, "next": back},
+        **HTMX,
+    )
+    grant = Grant.objects.get(contact=academy.grace, offer=academy.bootcamp)
+    toast = only_toast(response)
+    assert "Grace Hopper now has “Python Bootcamp”." in toast["text"]
+    (link,) = toast["links"]
+    assert link["text"] == "Revoke Python Bootcamp for Grace Hopper"
+    revoke_confirm = reverse("contacts:revoke_confirm", args=[academy.grace.pk, grant.pk])
+    assert link["href"] == link["hx-get"] == with_next(revoke_confirm, back)
+    popup = creator_client.get(link["hx-get"], **HTMX).content.decode()
+    assert "Revoke access to Python Bootcamp for Grace Hopper?" in popup
+
+
+def test_nothing_changed_offers_nothing_to_undo(creator_client, academy):
+    services.revoke_product(
+        grant=academy.bootcamp_grant, product=academy.advanced, actor=Actor.creator(academy.creator)
+    )
+    response = creator_client.post(
+        reverse("contacts:revoke_product", args=product_args(academy)), **HTMX
+    )
+    toast = only_toast(response)
+    assert "“Advanced Python” was already revoked for Ada Lovelace." in toast["text"]
+    assert toast["links"] == []
+
+
+def test_the_words_around_the_link_stay_words(creator_client, academy):
+    product = ProductFactory(site=academy.site, title="<b>Bold</b> & co")
+    academy.bootcamp.products.add(product)
+    grant = services.grant_offer(
+        contact=academy.grace, offer=academy.bootcamp, actor=Actor.creator(academy.creator)
+    ).obj
+    args = [academy.grace.pk, grant.pk, product.pk]
+    response = creator_client.post(reverse("contacts:revoke_product", args=args), follow=True)
+    html = response.content.decode()
+    assert "Access to “&lt;b&gt;Bold&lt;/b&gt; &amp; co” revoked for Grace Hopper." in html
+    assert "<b>Bold</b>" not in html
+    (link,) = only_toast(response)["links"]
+    assert link["text"] == "Restore access to <b>Bold</b> & co for Grace Hopper"
