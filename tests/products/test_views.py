@@ -168,14 +168,14 @@ def test_progress_report_filters_by_access_state_and_search(creator_client, acad
 def test_progress_report_refuses_an_unknown_access_state(creator_client, academy):
     response = creator_client.get(progress_url(academy, access="everything"))
     assert response.status_code == 400
-    assert "pick an access state from the list" in response.text
+    assert "Pick an access state from the list." in response.text
 
 
 def test_a_stale_progress_filter_lists_no_one_in_place_with_the_way_out(creator_client, academy):
     url = progress_url(academy, q="a", access="everything")
     for response in (creator_client.get(url), creator_client.get(url, HTTP_HX_REQUEST="true")):
         assert response.status_code == 400
-        assert response.text.count("pick an access state from the list") == 1
+        assert response.text.count("Pick an access state from the list.") == 1
         clear = reverse("products:progress", args=[academy["basics"].pk]) + "?q=a"
         assert f'<a href="{clear}">Clear that filter</a>' in response.text
         assert "Ada Lovelace" not in response.text
