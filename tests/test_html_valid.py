@@ -11,9 +11,10 @@ import subprocess
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import resolve
 
+from kajaccess.views import server_error
 from tests.browser.screens import EXCLUDED, SCREENS, prepare
 from tests.checkers import VNU, require
 from tests.test_security import CHANGING, patterns
@@ -88,6 +89,13 @@ def documents(ids: dict) -> dict[str, tuple[str, str]]:
             get(f"{screen.name}-{n}-htmx", screen.who, path, 200, htmx=True)
             get(f"{screen.name}-{n}-page", screen.who, path, 200, htmx=False)
     assert not wrong, "\n".join(wrong)
+    # The error pages no address of their own leads to: too many failed sign-ins, a failure.
+    for _ in range(5):
+        locked = Client().post("/accounts/login/", {"username": "x@example.com", "password": "x"})
+    assert locked.status_code == 429
+    found["too-many-sign-ins.html"] = ("nobody POST /accounts/login/ x5", locked.content.decode())
+    failure = server_error(RequestFactory().get("/contacts/"))
+    found["server-error.html"] = ("the 500 page", failure.content.decode())
     return found
 
 
