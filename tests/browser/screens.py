@@ -399,6 +399,7 @@ def prepare() -> dict:
         total=1,
         processed=1,
         changed=1,
+        finished_at=now(),
     )
     services.revoke_grants(grant_ids=[grace_grant.pk], actor=actor, bulk_action=bulk)
     return {
