@@ -71,6 +71,7 @@ PERMISSIONS = {
     "kajaccess.view_contacts": "contacts",
     "kajaccess.change_access": "access",
     "kajaccess.tag_contacts": "access",
+    "kajaccess.edit_contacts": "access",
     "kajaccess.run_bulk_actions": "bulk",
     "kajaccess.export_contacts": "export",
     "kajaccess.view_billing": "billing",
