@@ -240,7 +240,9 @@ def contact_update(
             with transaction.atomic():
                 locked.save(update_fields=list(changes))
         except IntegrityError:
-            raise EmailTaken(contact_with_email(site=locked.site, email=email, exclude=locked)) from None
+            raise EmailTaken(
+                contact_with_email(site=locked.site, email=email, exclude=locked)
+            ) from None
         contact_changed.send(
             sender=Contact,
             site_id=locked.site_id,

@@ -103,11 +103,12 @@ def _insert_grant_events(
         )
 
 
-
 @receiver(contact_changed, dispatch_uid="audit_contact_changed")
 def record_contact_change(*, site_id, contact, actor, kind, changes, **kwargs) -> None:
     """A contact added, or its name or email changed: its audit row, in the same transaction."""
-    event_kind = AccessEvent.Kind.CONTACT_ADDED if kind == "added" else AccessEvent.Kind.CONTACT_EDITED
+    event_kind = (
+        AccessEvent.Kind.CONTACT_ADDED if kind == "added" else AccessEvent.Kind.CONTACT_EDITED
+    )
     _event(
         event_kind,
         site_id=site_id,
