@@ -177,7 +177,8 @@ def contact_create(
             # The same email was added at the same moment.
             raise EmailTaken(contact_with_email(site=site, email=email)) from None
         tags += [tag_get_or_create(site=site, name=tag_name) for tag_name in new_tag_names]
-        for tag in {tag.pk: tag for tag in tags}.values():
+        tags = list({tag.pk: tag for tag in tags}.values())
+        for tag in tags:
             add_tag(tag=tag, contact_ids=[contact.pk], actor=actor)
         details = {"email": email, "name": name, "tags": sorted(tag.name for tag in tags)}
         if library_sign_in:
