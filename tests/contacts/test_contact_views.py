@@ -164,6 +164,8 @@ def test_an_edit_on_the_profile_redraws_its_header(creator_client, academy):
     )
     text = page_text(response)
     assert 'id="profile-header" hx-swap-oob="true"' in text and "<h1>Augusta Ada King</h1>" in text
+    assert 'hx-swap-oob="true">Augusta Ada King</span>' in text  # the breadcrumb
+    assert "subtabs" not in text  # only what changed, not the profile's navigation
 
 
 def test_an_email_another_contact_has_is_a_400_and_nothing_changes(creator_client, academy):
