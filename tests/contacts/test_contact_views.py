@@ -1,6 +1,7 @@
 """`Add contact` and `Edit contact`: the popups, their refusals and what they change."""
 
 import html
+import re
 
 import pytest
 from django.core import mail
@@ -208,3 +209,26 @@ def test_a_support_specialist_may_add_and_edit(client, academy):
     client.force_login(member.user)
     response = client.post(reverse("contacts:add"), {"email": "mary@example.com"})
     assert response.status_code == 302
+
+
+def test_a_library_invitation_lets_the_customer_set_a_password_and_open_the_library(
+    client, creator_client, academy, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        creator_client.post(
+            reverse("contacts:add"),
+            {"email": "mary@example.com", "offer": academy.bootcamp.pk, "library_sign_in": "on"},
+        )
+    (invitation,) = mail.outbox
+    link = re.search(r"http://testserver(/accounts/invitation/\S+)", invitation.body).group(1)
+    client.logout()
+    form = client.get(link, follow=True)
+    assert "Set your password" in page_text(form)
+    password = "a long new passphrase 1"
+    done = client.post(
+        form.redirect_chain[-1][0] if form.redirect_chain else link,
+        {"new_password1": password, "new_password2": password},
+        follow=True,
+    )
+    assert "Welcome to your Library." in page_text(done)
+    assert "Python Basics" in page_text(client.get(reverse("library:index")))
