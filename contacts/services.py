@@ -1,15 +1,23 @@
-"""The only code that changes a contact's tags."""
+"""The only code that adds a contact, changes its name and email, and changes its tags."""
 
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contacts.models import Contact, ContactTag, Tag
-from contacts.signals import tag_added
+from contacts.signals import contact_changed, tag_added
 from kajaccess.actors import Actor
 from kajaccess.models import Site
+from kajaccess.outcomes import Outcome
+from kajaccess.team import invitations
+from kajaccess.team.selectors import needs_invitation
+from kajaccess.team.services import user_for_email
+
+EMAIL_MAX_LENGTH = 254
+NAME_MAX_LENGTH = 200
 
 
 def tag_get_or_create(*, site: Site, name: str) -> Tag:
@@ -68,3 +76,180 @@ def remove_tag(*, tag: Tag, contact_ids: Iterable[int], actor: Actor) -> list[in
         ids = sorted(links.values_list("contact_id", flat=True))
         ContactTag.objects.filter(tag=tag, contact_id__in=ids).delete()
     return ids
+
+
+# --- Adding a contact and editing its name and email ------------------------------------
+
+
+class EmailTaken(ValidationError):
+    """The email is already a contact's on this site; `contact` is that contact."""
+
+    def __init__(self, contact: Contact):
+        self.contact = contact
+        super().__init__(
+            {"email": f"{contact.email} is already a contact here: {contact.display_name}."},
+            code="email_taken",
+        )
+
+
+class StaleContact(ValidationError):
+    """The contact changed after the form was shown; `contact` holds what it is now."""
+
+    def __init__(self, contact: Contact):
+        self.contact = contact
+        super().__init__(
+            "Someone changed this contact while you were editing it: it is now "
+            f"“{contact.name or 'no name'}”, {contact.email}. Nothing was saved; "
+            "check the form and save again.",
+            code="stale",
+        )
+
+
+def clean_contact_email(email: str) -> str:
+    email = (email or "").strip()
+    if not email:
+        raise ValidationError({"email": "Enter the contact's email address."}, code="required")
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise ValidationError(
+            {"email": f"An email address has at most {EMAIL_MAX_LENGTH} characters."},
+            code="email",
+        )
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError(
+            {"email": f"“{email}” is not an email address."}, code="email"
+        ) from None
+    # The part after the @ has no letter case, so it is kept as mail servers write it.
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def clean_contact_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError(
+            {"name": f"A name can be at most {NAME_MAX_LENGTH} characters."}, code="name"
+        )
+    return name
+
+
+def contact_with_email(*, site: Site, email: str, exclude: Contact | None = None) -> Contact | None:
+    """The site's contact with this email in any letter case, if there is one."""
+    found = Contact.objects.filter(site=site, email__iexact=email)
+    if exclude is not None:
+        found = found.exclude(pk=exclude.pk)
+    return found.order_by("pk").first()
+
+
+def contact_create(
+    *,
+    site: Site,
+    email: str,
+    name: str = "",
+    tags: Iterable[Tag] = (),
+    new_tag_names: Iterable[str] = (),
+    actor: Actor,
+    library_sign_in: bool = False,
+    site_url: str = "",
+) -> Contact:
+    """Add a contact to `site`, tagged, its addition in its Activity.
+
+    An email already on the site in any letter case raises EmailTaken and creates
+    nothing. With `library_sign_in` the contact gets a login of its own (the existing
+    account of that email, or a new one), and a new login an invitation to set its
+    password, sent once the contact is committed.
+    """
+    email, name = clean_contact_email(email), clean_contact_name(name)
+    tags = list(tags)
+    if any(tag.site_id != site.pk for tag in tags):
+        raise ValidationError({"tags": "Choose tags of this site."}, code="tags")
+    with transaction.atomic():
+        existing = contact_with_email(site=site, email=email)
+        if existing is not None:
+            raise EmailTaken(existing)
+        contact = Contact(site=site, email=email, name=name)
+        contact.full_clean(exclude=["user"], validate_constraints=False)
+        try:
+            with transaction.atomic():
+                contact.save()
+        except IntegrityError:
+            # The same email was added at the same moment.
+            raise EmailTaken(contact_with_email(site=site, email=email)) from None
+        tags += [tag_get_or_create(site=site, name=tag_name) for tag_name in new_tag_names]
+        tags = list({tag.pk: tag for tag in tags}.values())
+        for tag in tags:
+            add_tag(tag=tag, contact_ids=[contact.pk], actor=actor)
+        details = {"email": email, "name": name, "tags": sorted(tag.name for tag in tags)}
+        if library_sign_in:
+            contact.user = user_for_email(email, name)
+            contact.save(update_fields=["user"])
+            details["library_sign_in"] = True
+            if needs_invitation(contact.user):
+                transaction.on_commit(
+                    lambda: invitations.send_library_invitation(
+                        contact=contact, inviter=actor.user, site_url=site_url
+                    )
+                )
+        contact_changed.send(
+            sender=Contact,
+            site_id=site.pk,
+            contact=contact,
+            actor=actor,
+            kind="added",
+            changes=details,
+        )
+    return contact
+
+
+def contact_update(
+    *,
+    contact: Contact,
+    name: str,
+    email: str,
+    shown_name: str,
+    shown_email: str,
+    actor: Actor,
+) -> Outcome:
+    """Change a contact's name and email; the change, old and new, goes in its Activity.
+
+    `shown_name` and `shown_email` are what the form showed: if the contact no longer
+    has them, StaleContact is raised and nothing changes. An email another contact of
+    the site has, in any letter case, raises EmailTaken.
+    """
+    email, name = clean_contact_email(email), clean_contact_name(name)
+    with transaction.atomic():
+        locked = Contact.objects.select_for_update().filter(pk=contact.pk, site_id=contact.site_id)
+        locked = locked.first()
+        if locked is None:
+            raise ValidationError("This contact is no longer here.", code="gone")
+        if (locked.name, locked.email) != (shown_name, shown_email):
+            raise StaleContact(locked)
+        changes = {
+            field: [old, new]
+            for field, old, new in (("name", locked.name, name), ("email", locked.email, email))
+            if old != new
+        }
+        if not changes:
+            return Outcome(locked, False, f"{locked.display_name} is unchanged.")
+        if "email" in changes:
+            existing = contact_with_email(site=locked.site, email=email, exclude=locked)
+            if existing is not None:
+                raise EmailTaken(existing)
+        locked.name, locked.email = name, email
+        try:
+            with transaction.atomic():
+                locked.save(update_fields=list(changes))
+        except IntegrityError:
+            raise EmailTaken(
+                contact_with_email(site=locked.site, email=email, exclude=locked)
+            ) from None
+        contact_changed.send(
+            sender=Contact,
+            site_id=locked.site_id,
+            contact=locked,
+            actor=actor,
+            kind="edited",
+            changes=changes,
+        )
+    return Outcome(locked, True, f"{locked.display_name}’s details are saved.")

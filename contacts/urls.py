@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from contacts import views
+from contacts import editing, views
 from purchases import views as access_views
 
 app_name = "contacts"
@@ -13,6 +13,8 @@ GRANT_PRODUCT = GRANT + "products/<int:product_id>/"
 
 urlpatterns = [
     path("", views.contact_list, name="list"),
+    path("add/", editing.add_contact, name="add"),
+    path(f"{CONTACT}edit/", editing.edit_contact, name="edit"),
     path(CONTACT, views.profile, name="profile"),
     path(f"{CONTACT}preview/", views.preview, name="preview"),
     path(f"{CONTACT}products/", views.products, name="products"),

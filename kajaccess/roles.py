@@ -72,6 +72,8 @@ CAPABILITIES = (
     # Revoke, restore and grant one contact's access; add and remove tags.
     Capability("change_access", "change a contact's access", EVERYONE),
     Capability("tag_contacts", "tag contacts", EVERYONE),
+    # Add a contact; change a contact's name and email.
+    Capability("edit_contacts", "add or edit contacts", EVERYONE),
     # Bulk actions and Undo.
     Capability("run_bulk_actions", "run bulk actions", EDITORS),
     Capability("export_contacts", "export contacts", MANAGERS),

@@ -6,4 +6,5 @@ class PurchasesConfig(AppConfig):
 
     def ready(self):
         # Automations listen to the signals of the access, billing and tag services.
+        from purchases.access import events  # noqa: F401  (the audit of contacts' changes)
         from purchases.automations import runner  # noqa: F401

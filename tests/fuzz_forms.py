@@ -12,7 +12,8 @@ from django.utils import timezone
 from contacts.bulk.actions import OfferChoiceForm, TagChoiceForm
 from contacts.bulk.forms import BulkActionForm, ConfirmForm, SelectionForm
 from contacts.filters import ContactFilter
-from contacts.models import Tag
+from contacts.forms import AddContactForm, EditContactForm
+from contacts.models import Contact, Tag
 from kajaccess.filters import RefusingFilterSet
 from kajaccess.sign_in import AdminSignInForm, SignInForm
 from kajaccess.team.forms import AddMemberForm, RoleForm, TransferOwnershipForm
@@ -84,6 +85,10 @@ class Form:
     only: tuple | None = None
     # The fields are read by the whole page only; HTMX asks for a part that passes them on.
     page_only: bool = False
+
+
+def _ada(w) -> Contact:
+    return Contact.objects.get(pk=w["ids"]["contact_id"])
 
 
 def _line(valid):
@@ -198,6 +203,39 @@ FORMS = {
     "contacts:purchases": (Form("GET"),),
     "contacts:activity": (Form("GET", {"page": Field("lenient")}),),
     "contacts:grant_offer_form": (Form("GET", NEXT),),
+    "contacts:add": (
+        Form("GET", NEXT),
+        Form(
+            "POST",
+            {
+                "email": Field("email", "newcomer@example.com"),
+                "name": Field("optional line", "New Comer"),
+                "tags": Field("optional id", lambda w: [w["site_tag"]], Tag, many=True),
+                "new_tags": Field("optional line", "Imported, Spring"),
+                "offer": Field("optional id", lambda w: w["offer_to_grant"], Offer),
+                "send_email": Field("lenient", "on"),
+                "library_sign_in": Field("lenient", "on"),
+                **NEXT,
+            },
+            (AddContactForm,),
+            changes=True,
+        ),
+    ),
+    "contacts:edit": (
+        Form("GET", NEXT),
+        Form(
+            "POST",
+            {
+                "name": Field("optional line", "Ada Renamed"),
+                "email": Field("email", "ada.renamed@example.com"),
+                "shown_name": Field("lenient", lambda w: _ada(w).name),
+                "shown_email": Field("lenient", lambda w: _ada(w).email),
+                **NEXT,
+            },
+            (EditContactForm,),
+            changes=True,
+        ),
+    ),
     "contacts:grant_offer": (
         Form(
             "POST",

@@ -83,6 +83,7 @@ def fuzzed(world):  # noqa: F811
             "partly_grant_id": partly.pk,
         },
         "bootcamp_products": list(bootcamp.products.values_list("pk", flat=True)),
+        "site_tag": Tag.objects.get_or_create(site=site, name="Fuzzed tag")[0].pk,
         "offer_to_grant": Offer.objects.live().filter(site=site).exclude(pk__in=held).first().pk,
         "other site": {
             model: model.objects.filter(site=other_site).first().pk

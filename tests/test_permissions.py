@@ -71,6 +71,7 @@ PERMISSIONS = {
     "kajaccess.view_contacts": "contacts",
     "kajaccess.change_access": "access",
     "kajaccess.tag_contacts": "access",
+    "kajaccess.edit_contacts": "access",
     "kajaccess.run_bulk_actions": "bulk",
     "kajaccess.export_contacts": "export",
     "kajaccess.view_billing": "billing",
@@ -98,6 +99,8 @@ URLS = {
     "contacts:activity": "contacts",
     "purchases:activity": "contacts",
     "contacts:grant_offer_form": "access",
+    "contacts:add": "access",
+    "contacts:edit": "access",
     "contacts:grant_offer": "access",
     "contacts:revoke_confirm": "access",
     "contacts:revoke": "access",
@@ -144,6 +147,8 @@ URLS = {
 CHANGE = ("POST",)
 # The methods of each URL that takes more than a GET.
 METHODS = {
+    "contacts:add": FORM,
+    "contacts:edit": FORM,
     "contacts:grant_offer": CHANGE,
     "contacts:revoke": CHANGE,
     "contacts:revoke_product": CHANGE,
@@ -370,6 +375,17 @@ REASON = {"reason": "Asked by the customer"}
 # Valid data for each request that needs some.
 DATA = {
     ("contacts:grant_offer", "POST"): lambda o: {"offer": o["coaching"].pk},
+    ("contacts:add", "POST"): lambda o: {
+        "email": "newcomer@roles.example",
+        "name": "New Comer",
+        "offer": o["coaching"].pk,
+    },
+    ("contacts:edit", "POST"): lambda o: {
+        "name": "Ada Renamed",
+        "email": o["ada"].email,
+        "shown_name": o["ada"].name,
+        "shown_email": o["ada"].email,
+    },
     **{
         (name, "POST"): lambda o: REASON
         for name in URLS

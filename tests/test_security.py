@@ -73,6 +73,8 @@ READING = {
     "products:offer_changes",
     "purchases:activity",
     "contacts:grant_offer_form",
+    "contacts:add",
+    "contacts:edit",
     "contacts:revoke_confirm",
     "contacts:revoke_product_confirm",
     "contacts:restore_confirm",
@@ -89,6 +91,8 @@ READING = {
 }
 # Reading URLs whose page is a form that POSTs back to the same URL to change something.
 FORMS = {
+    "contacts:add",
+    "contacts:edit",
     "products:offer_create",
     "products:offer_edit",
     "products:offer_delete",

@@ -1,5 +1,5 @@
 """The emails a new member gets: an invitation to set their password, or a notice that
-they are on a team."""
+they are on a team; and a customer's invitation to sign in to their Library."""
 
 from datetime import timedelta
 
@@ -59,4 +59,22 @@ def send_added_notice(*, membership, inviter, site_url: str) -> None:
         message=render_to_string("team/email/added.txt", context),
         from_email=None,
         recipient_list=[membership.user.email],
+    )
+
+
+def send_library_invitation(*, contact, inviter, site_url: str) -> None:
+    """The link that lets a customer set a password and open their Library."""
+    now = timezone.now()
+    site = contact.site
+    context = {
+        "site": site,
+        "inviter": _inviter_name(inviter),
+        "link": invitation_url(contact.user, site_url),
+        "valid_for": timeuntil(now + timedelta(seconds=settings.TEAM_INVITATION_TIMEOUT), now),
+    }
+    send_mail(
+        subject=f"Your Library at {site.name}",
+        message=render_to_string("contacts/email/library_invitation.txt", context),
+        from_email=None,
+        recipient_list=[contact.user.email],
     )

@@ -86,7 +86,7 @@ def _record(
     )
 
 
-def _user_for(email: str, name: str):
+def user_for_email(email: str, name: str):
     """The account with this email in any letter case, as sign-in finds it, or a new one."""
     User = get_user_model()
     user = User.objects.filter(email__iexact=email).order_by("pk").first()
@@ -133,7 +133,7 @@ def add_member(
     _validate_role(role)
     with transaction.atomic():
         site = _lock_site(site)
-        user = _user_for(email, name.strip())
+        user = user_for_email(email, name.strip())
         existing = SiteMembership.objects.filter(site=site, user=user).first()
         if existing is not None:
             said = " (suspended)" if existing.status == Status.SUSPENDED else ""

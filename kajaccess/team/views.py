@@ -223,5 +223,7 @@ class AcceptInvitationView(OneTimeLinkMixin, auth_views.PasswordResetConfirmView
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        messages.success(self.request, "Your password is set. Welcome to the team.")
+        # The same link lets a customer into their Library, who is on no team.
+        welcome = "the team" if self.user.memberships.exists() else "your Library"
+        messages.success(self.request, f"Your password is set. Welcome to {welcome}.")
         return response

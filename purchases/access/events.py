@@ -3,9 +3,11 @@
 from datetime import datetime
 
 from django.db import connection
+from django.dispatch import receiver
 from django.utils import timezone
 
 from contacts.models import Contact
+from contacts.signals import contact_changed
 from kajaccess.actors import Actor
 from purchases.models import (
     AccessEvent,
@@ -99,3 +101,19 @@ def _insert_grant_events(
             f"WHERE {qn(grant.pk.column)} IN ({placeholders}) ORDER BY {qn(grant.pk.column)}",
             [*values, *grant_ids],
         )
+
+
+@receiver(contact_changed, dispatch_uid="audit_contact_changed")
+def record_contact_change(*, site_id, contact, actor, kind, changes, **kwargs) -> None:
+    """A contact added, or its name or email changed: its audit row, in the same transaction."""
+    event_kind = (
+        AccessEvent.Kind.CONTACT_ADDED if kind == "added" else AccessEvent.Kind.CONTACT_EDITED
+    )
+    _event(
+        event_kind,
+        site_id=site_id,
+        contact_id=contact.pk,
+        actor=actor,
+        at=timezone.now(),
+        details=changes,
+    ).save()

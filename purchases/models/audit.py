@@ -1,4 +1,4 @@
-"""The audit trail of every change of access or billing state."""
+"""The audit trail of every change of access or billing state, and of a contact's details."""
 
 from django.conf import settings
 from django.db import models
@@ -31,6 +31,8 @@ class AccessEvent(models.Model):
         PAYMENT_SUCCEEDED = "payment_succeeded", "Payment succeeded"
         PAYMENT_FAILED = "payment_failed", "Payment failed"
         PLAN_COMPLETED = "plan_completed", "Payment plan completed"
+        CONTACT_ADDED = "contact_added", "Contact added"
+        CONTACT_EDITED = "contact_edited", "Contact details changed"
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="access_events")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="access_events")

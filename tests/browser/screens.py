@@ -241,6 +241,22 @@ SCREENS = (
         ADA_PANEL,
         (PREVIEW, Open("/contacts/{ada}/grant-offer/choose/", True)),
     ),
+    Screen("add-contact-popup", CREATOR, "/contacts/", (Open("/contacts/add/", True),)),
+    Screen(
+        "add-contact-taken-email",
+        CREATOR,
+        "/contacts/",
+        (
+            Open("/contacts/add/", True),
+            Fill("Email", "ADA@example.com", in_dialog=True),
+            Press("Add contact", in_dialog=True),
+        ),
+    ),
+    Screen("add-contact-page", CREATOR, "/contacts/add/"),
+    Screen(
+        "edit-contact-popup", CREATOR, "/contacts/{ada}/", (Open("/contacts/{ada}/edit/", True),)
+    ),
+    Screen("edit-contact-page", CREATOR, "/contacts/{ada}/edit/"),
     Screen(
         "restore-offer-page", CREATOR, "/contacts/{grace}/grants/{grace_grant}/restore/confirm/"
     ),
