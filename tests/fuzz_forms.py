@@ -22,7 +22,7 @@ from products.models import Offer, Product
 from purchases.automations.forms import AutomationForm
 from purchases.billing.forms import CancelPaymentsForm, PausePaymentsForm
 from purchases.filters import ActivityFilter
-from purchases.forms import AccessChangeForm, GrantOfferForm
+from purchases.forms import AccessChangeForm, AccessDatesForm, GrantOfferForm
 
 HOSTILE = {
     "empty": "",
@@ -214,6 +214,23 @@ FORMS = {
     "contacts:revoke_product_confirm": (Form("GET", NEXT),),
     "contacts:restore_confirm": (Form("GET", NEXT, ids=RESTORABLE),),
     "contacts:restore_product_confirm": (Form("GET", NEXT, ids=PARTLY_REVOKED),),
+    "contacts:edit_access_dates_form": (Form("GET", NEXT),),
+    "contacts:edit_access_dates": (
+        Form(
+            "POST",
+            {
+                "starts_on": Field("date", "2026-03-02"),
+                "ends_on": Field("date", IN_A_MONTH),
+                "no_end": Field("lenient"),
+                "shown_starts_at": Field("lenient"),
+                "shown_expires_at": Field("lenient"),
+                **REASON,
+                **NEXT,
+            },
+            (AccessDatesForm,),
+            changes=True,
+        ),
+    ),
     "contacts:revoke": CHANGE_ACCESS,
     "contacts:revoke_product": CHANGE_ACCESS,
     "contacts:restore": RESTORE,

@@ -1,5 +1,7 @@
 """The audit trail of every change of access or billing state."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -31,6 +33,7 @@ class AccessEvent(models.Model):
         PAYMENT_SUCCEEDED = "payment_succeeded", "Payment succeeded"
         PAYMENT_FAILED = "payment_failed", "Payment failed"
         PLAN_COMPLETED = "plan_completed", "Payment plan completed"
+        ACCESS_DATES_CHANGED = "access_dates_changed", "Access dates changed"
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="access_events")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="access_events")
@@ -71,3 +74,15 @@ class AccessEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.contact}"
+
+    @property
+    def date_changes(self) -> list[tuple[str, datetime | None, datetime | None]]:
+        """An access dates change's old and new dates, for the timeline and the Activity."""
+        if self.kind != self.Kind.ACCESS_DATES_CHANGED:
+            return []
+        changes = []
+        for key, label in (("starts_at", "Start"), ("expires_at", "End")):
+            if key in self.details:
+                old, new = (datetime.fromisoformat(v) if v else None for v in self.details[key])
+                changes.append((label, old, new))
+        return changes

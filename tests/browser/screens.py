@@ -236,6 +236,20 @@ SCREENS = (
         ),
     ),
     Screen(
+        "access-dates-popup",
+        CREATOR,
+        ADA_PANEL,
+        (
+            PREVIEW,
+            VIEW_MORE,
+            MORE_INFO,
+            Open("/contacts/{ada}/grants/{bootcamp_grant}/access-dates/edit/", True),
+        ),
+    ),
+    Screen(
+        "access-dates-page", CREATOR, "/contacts/{ada}/grants/{bootcamp_grant}/access-dates/edit/"
+    ),
+    Screen(
         "grant-offer-popup",
         CREATOR,
         ADA_PANEL,
