@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from contacts.bulk.access_dates import EndDateForm
 from contacts.bulk.actions import OfferChoiceForm, TagChoiceForm
 from contacts.bulk.forms import BulkActionForm, ConfirmForm, SelectionForm
 from contacts.filters import ContactFilter
@@ -144,6 +145,14 @@ BULK_PARAMS = [
         "grant_offer",
         {"offer": Field("id", lambda w: w["offer_to_grant"], Offer)},
         (OfferChoiceForm,),
+    ),
+    (
+        "set_end_date",
+        {
+            "offer": Field("id", lambda w: w["offer_to_grant"], Offer),
+            "ends_on": Field("date", IN_A_MONTH),
+        },
+        (EndDateForm,),
     ),
 ]
 

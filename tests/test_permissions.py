@@ -548,6 +548,7 @@ CONTROLS = [
     (_page("contacts:list"), 'href="/activity/"', "contacts"),
     (_page("contacts:list"), 'name="action" value="grant_offer"', "bulk"),
     (_page("contacts:list"), 'name="action" value="add_tag"', "bulk"),
+    (_page("contacts:list"), 'name="action" value="set_end_date"', "bulk"),
     (_page("contacts:list"), 'name="ids"', "bulk"),
     (_page("contacts:list"), ">Export CSV</button>", "export"),
     (_page("contacts:list"), 'name="billing"', "billing"),
