@@ -75,6 +75,7 @@ class AccessDatesForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"required": "Enter the start date.", "invalid": "Enter a valid date."},
     )
+    # Clears the end whatever the date field holds, as an empty date field does.
     no_end = forms.BooleanField(label="No end", required=False)
     ends_on = forms.DateField(
         label="Access ends on",
@@ -82,7 +83,7 @@ class AccessDatesForm(forms.Form):
         widget=forms.DateInput(
             attrs={"type": "date", "aria-describedby": "access-dates-end-help"}, format="%Y-%m-%d"
         ),
-        help_text="Access ends at the start of this day.",
+        help_text="Access ends at the start of this day. Leave it empty for no end.",
         error_messages={"invalid": "Enter a valid date."},
     )
     reason = AccessChangeForm.base_fields["reason"]
@@ -97,16 +98,9 @@ class AccessDatesForm(forms.Form):
             self.initial = {
                 "starts_on": timezone.localdate(grant.starts_at),
                 "ends_on": timezone.localdate(ends) if ends else None,
-                "no_end": ends is None,
                 "shown_starts_at": grant.starts_at.isoformat(),
                 "shown_expires_at": ends.isoformat() if ends else "",
             }
-
-    def clean(self):
-        data = super().clean()
-        if not data.get("no_end") and not data.get("ends_on") and "ends_on" not in self.errors:
-            self.add_error("ends_on", "Enter the end date, or choose No end.")
-        return data
 
     def shown(self) -> tuple[datetime, datetime | None] | None:
         starts = self.cleaned_data["shown_starts_at"]
@@ -116,7 +110,7 @@ class AccessDatesForm(forms.Form):
         """The chosen start and end; a day left as shown keeps its exact time."""
         shown_start, shown_end = self.shown() or (None, None)
         starts = _moment(self.cleaned_data["starts_on"], shown_start)
-        if self.cleaned_data["no_end"]:
+        if self.cleaned_data["no_end"] or not self.cleaned_data["ends_on"]:
             return starts, None
         return starts, _moment(self.cleaned_data["ends_on"], shown_end)
 

@@ -54,6 +54,7 @@ REFUSES = {
     "choice": EVERY,
     "optional choice": EVERY - {"empty"},
     "date": EVERY,
+    "optional date": EVERY - {"empty"},
     "search": frozenset({"nul"}),
     "query": frozenset({"long", "nul"}),
     "sign-in": EVERY,
@@ -229,7 +230,7 @@ FORMS = {
             "POST",
             {
                 "starts_on": Field("date", "2026-03-02"),
-                "ends_on": Field("date", IN_A_MONTH),
+                "ends_on": Field("optional date", IN_A_MONTH),
                 "no_end": Field("lenient"),
                 "shown_starts_at": Field("lenient"),
                 "shown_expires_at": Field("lenient"),

@@ -214,7 +214,6 @@ def test_the_popup_says_billing_goes_on_for_a_subscription(creator_client, acade
         ({"ends_on": "9999-12-31"}, "The end date must lie between"),
         ({"ends_on": "99999-01-01"}, "Enter a valid date."),
         ({"ends_on": "not a date"}, "Enter a valid date."),
-        ({}, "Enter the end date, or choose No end."),
         ({"starts_on": "", "no_end": "on"}, "Enter the start date."),
         ({"no_end": "on", "shown_starts_at": "yesterday"}, "The popup was changed"),
         ({"no_end": "on", "reason": "x" * 501}, "at most 500 characters"),
@@ -266,3 +265,13 @@ def test_another_sites_grant_is_a_404(creator_client, academy):
     args = [academy.other_ada.pk, academy.other_grant.pk]
     response = creator_client.get(reverse("contacts:edit_access_dates_form", args=args))
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("data", [{"ends_on": ""}, {"ends_on": "2030-06-30", "no_end": "on"}])
+def test_an_empty_end_or_no_end_takes_the_end_away(creator_client, academy, data):
+    set_end(academy, academy.bootcamp_grant, END)
+    grant = Grant.objects.get(pk=academy.bootcamp_grant.pk)
+    response = post(creator_client, academy, grant=grant, **data)
+    assert response.status_code == 200
+    assert Grant.objects.get(pk=grant.pk).expires_at is None
+    assert dates_events(grant)[-1].details == {"expires_at": [END.isoformat(), None]}
