@@ -23,6 +23,12 @@ urlpatterns = [
     path(f"{CONTACT}activity/", views.activity, name="activity"),
     path(f"{CONTACT}grant-offer/choose/", access_views.grant_offer_form, name="grant_offer_form"),
     path(f"{CONTACT}grant-offer/", access_views.grant_offer, name="grant_offer"),
+    path(
+        f"{GRANT}access-dates/edit/",
+        access_views.edit_access_dates_form,
+        name="edit_access_dates_form",
+    ),
+    path(f"{GRANT}access-dates/", access_views.edit_access_dates, name="edit_access_dates"),
 ]
 
 for verb in ("revoke", "restore"):

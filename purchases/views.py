@@ -37,7 +37,7 @@ from products.models import Product
 from purchases.access import selectors, services
 from purchases.billing.selectors import billing_subscriptions
 from purchases.filters import ActivityFilter
-from purchases.forms import AccessChangeForm, GrantOfferForm
+from purchases.forms import AccessChangeForm, AccessDatesForm, GrantOfferForm
 from purchases.models import Grant
 
 EVENTS_PER_PAGE = 50
@@ -285,6 +285,75 @@ def grant_offer(request, contact_id: int):
             )
             return _changed(request, outcome, contact, back_url, level, follow_up)
     return _grant_popup(request, contact, form, status=400)
+
+
+# --- Edit access dates ------------------------------------------------------------------
+
+
+def _dates_grant(request, contact_id: int, grant_id: int) -> Grant:
+    return get_object_or_404(
+        Grant.objects.select_related("contact", "offer", "subscription"),
+        site=request.site,
+        contact_id=contact_id,
+        pk=grant_id,
+    )
+
+
+def _dates_popup(request, grant: Grant, form, status: int = 200, stale: str = ""):
+    contact = grant.contact
+    context = {
+        "stale": stale,
+        "contact": contact,
+        "grant": grant,
+        "form": form,
+        "action_url": reverse("contacts:edit_access_dates", args=[contact.pk, grant.pk]),
+        "back_url": next_url(request, reverse("contacts:purchases", args=[contact.pk])),
+        "billing": billing_subscriptions(grant),
+    }
+    return render_popup(
+        request,
+        "purchases/partials/access_dates_form.html",
+        context,
+        title="Edit access dates",
+        active_tab="contacts",
+        status=status,
+    )
+
+
+@permission_required("kajaccess.change_access")
+@require_GET
+def edit_access_dates_form(request, contact_id: int, grant_id: int):
+    grant = _dates_grant(request, contact_id, grant_id)
+    return _dates_popup(request, grant, AccessDatesForm(grant=grant))
+
+
+@permission_required("kajaccess.change_access")
+@require_POST
+def edit_access_dates(request, contact_id: int, grant_id: int):
+    grant = _dates_grant(request, contact_id, grant_id)
+    form = AccessDatesForm(request.POST)
+    if form.is_valid():
+        starts_at, expires_at = form.dates()
+        try:
+            outcome = services.set_access_dates(
+                grant=grant,
+                starts_at=starts_at,
+                expires_at=expires_at,
+                shown=form.shown(),
+                actor=member_actor(request),
+                reason=form.cleaned_data["reason"],
+            )
+        except services.StaleAccessDates as error:
+            # The popup shows the dates the grant holds now, beside the message.
+            grant.refresh_from_db()
+            fresh = AccessDatesForm(grant=grant)
+            return _dates_popup(request, grant, fresh, status=409, stale=error.message)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            back_url = next_url(request, reverse("contacts:purchases", args=[grant.contact_id]))
+            return _changed(request, outcome, grant.contact, back_url)
+    return _dates_popup(request, grant, form, status=400)
 
 
 # --- Activity tab ----------------------------------------------------------------------

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from contacts.bulk.access_dates import EndDateForm
 from contacts.bulk.actions import OfferChoiceForm, TagChoiceForm
 from contacts.bulk.forms import BulkActionForm, ConfirmForm, SelectionForm
 from contacts.filters import ContactFilter
@@ -23,7 +24,7 @@ from products.models import Offer, Product
 from purchases.automations.forms import AutomationForm
 from purchases.billing.forms import CancelPaymentsForm, PausePaymentsForm
 from purchases.filters import ActivityFilter
-from purchases.forms import AccessChangeForm, GrantOfferForm
+from purchases.forms import AccessChangeForm, AccessDatesForm, GrantOfferForm
 
 HOSTILE = {
     "empty": "",
@@ -54,6 +55,7 @@ REFUSES = {
     "choice": EVERY,
     "optional choice": EVERY - {"empty"},
     "date": EVERY,
+    "optional date": EVERY - {"empty"},
     "search": frozenset({"nul"}),
     "query": frozenset({"long", "nul"}),
     "sign-in": EVERY,
@@ -149,6 +151,14 @@ BULK_PARAMS = [
         "grant_offer",
         {"offer": Field("id", lambda w: w["offer_to_grant"], Offer)},
         (OfferChoiceForm,),
+    ),
+    (
+        "set_end_date",
+        {
+            "offer": Field("id", lambda w: w["offer_to_grant"], Offer),
+            "ends_on": Field("date", IN_A_MONTH),
+        },
+        (EndDateForm,),
     ),
 ]
 
@@ -252,6 +262,23 @@ FORMS = {
     "contacts:revoke_product_confirm": (Form("GET", NEXT),),
     "contacts:restore_confirm": (Form("GET", NEXT, ids=RESTORABLE),),
     "contacts:restore_product_confirm": (Form("GET", NEXT, ids=PARTLY_REVOKED),),
+    "contacts:edit_access_dates_form": (Form("GET", NEXT),),
+    "contacts:edit_access_dates": (
+        Form(
+            "POST",
+            {
+                "starts_on": Field("date", "2026-03-02"),
+                "ends_on": Field("optional date", IN_A_MONTH),
+                "no_end": Field("lenient"),
+                "shown_starts_at": Field("lenient"),
+                "shown_expires_at": Field("lenient"),
+                **REASON,
+                **NEXT,
+            },
+            (AccessDatesForm,),
+            changes=True,
+        ),
+    ),
     "contacts:revoke": CHANGE_ACCESS,
     "contacts:revoke_product": CHANGE_ACCESS,
     "contacts:restore": RESTORE,

@@ -110,6 +110,8 @@ URLS = {
     "contacts:restore": "access",
     "contacts:restore_product_confirm": "access",
     "contacts:restore_product": "access",
+    "contacts:edit_access_dates_form": "access",
+    "contacts:edit_access_dates": "access",
     "bulk:preview": "bulk",
     "bulk:start": "bulk",
     "bulk:history": "bulk",
@@ -154,6 +156,7 @@ METHODS = {
     "contacts:revoke_product": CHANGE,
     "contacts:restore": CHANGE,
     "contacts:restore_product": CHANGE,
+    "contacts:edit_access_dates": CHANGE,
     "bulk:preview": CHANGE,
     "bulk:start": CHANGE,
     "bulk:undo": CHANGE,
@@ -391,6 +394,10 @@ DATA = {
         for name in URLS
         if name.startswith(("contacts:revoke", "contacts:restore"))
     },
+    ("contacts:edit_access_dates", "POST"): lambda o: {
+        "starts_on": o["ada_grant"].starts_at.date().isoformat(),
+        "ends_on": "2031-01-01",
+    },
     ("bulk:preview", "POST"): lambda o: {"action": "add_tag", "ids": [o["ada"].pk]},
     ("bulk:start", "POST"): lambda o: {"action": "add_tag", "ids": [o["ada"].pk], "tag": "VIP"},
     ("bulk:export", "GET"): lambda o: {"ids": [o["ada"].pk]},
@@ -557,6 +564,7 @@ CONTROLS = [
     (_page("contacts:list"), 'href="/activity/"', "contacts"),
     (_page("contacts:list"), 'name="action" value="grant_offer"', "bulk"),
     (_page("contacts:list"), 'name="action" value="add_tag"', "bulk"),
+    (_page("contacts:list"), 'name="action" value="set_end_date"', "bulk"),
     (_page("contacts:list"), 'name="ids"', "bulk"),
     (_page("contacts:list"), ">Export CSV</button>", "export"),
     (_page("contacts:list"), 'name="billing"', "billing"),
@@ -570,6 +578,7 @@ CONTROLS = [
     (_page("contacts:purchases", **ADA), "Pause Payments", "payments"),
     (_page("contacts:purchases", **ADA), "Cancel Payments", "payments"),
     (_page("contacts:more_info", **ADA, product_id="advanced"), ">Revoke Access<", "access"),
+    (_page("contacts:more_info", **ADA, product_id="advanced"), ">Edit access dates<", "access"),
     (_page("contacts:more_info", **ADA, product_id="advanced"), "299.00 USD", "billing"),
     (
         _page("contacts:revoke_confirm", **ADA, grant_id="vault_grant"),

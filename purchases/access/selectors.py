@@ -235,6 +235,9 @@ class GrantDetail:
     access: RevokedNotice | None
     billing: list[Subscription]
     products: list[OfferProduct] = field(default_factory=list)
+    # Access starts, or ends, at a moment still to come: the screens give its date.
+    starts_later: bool = False
+    ends_later: bool = False
 
     @property
     def subscription(self) -> Subscription | None:
@@ -249,6 +252,8 @@ def _detail(grant: Grant, now: datetime) -> GrantDetail:
         own_state_of(grant, now).is_open,
         access_status(grant, now),
         billing_subscriptions(grant),
+        starts_later=grant.starts_at > now,
+        ends_later=grant.expires_at is not None and grant.expires_at > now,
     )
     for access in grant.product_accesses.all():
         line_state = state_of(access, now)

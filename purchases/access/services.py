@@ -12,7 +12,7 @@ are those same functions applied to one row.
 """
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -530,3 +530,147 @@ def expire_grants(*, now: datetime | None = None, batch_size: int = 500) -> int:
         if not ids:
             return total
         total += len(revoke_grants(grant_ids=ids, actor=Actor.expiry(), now=now))
+
+
+# --- Access dates --------------------------------------------------------------------------
+
+# Before this no grant was ever made: an earlier date is a typing slip.
+EARLIEST_ACCESS_DATE = datetime(2000, 1, 1, tzinfo=UTC)
+DATES_CHANGED_SINCE = (
+    "These access dates changed since you opened them (someone else changed the grant, "
+    "or it was revoked). Nothing was changed: check the dates shown now and try again."
+)
+
+
+class StaleAccessDates(ValidationError):
+    """The grant is no longer as the creator saw it when they chose its dates."""
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def check_access_dates(
+    *, starts_at: datetime, expires_at: datetime | None, now: datetime, check_start: bool = True
+) -> None:
+    """Refuse an end before the start and dates no creator means (before 2000, or further
+    out than an Offer's longest access period)."""
+    latest = now + timedelta(days=ACCESS_DAYS_MAX)
+    if check_start and not EARLIEST_ACCESS_DATE <= starts_at <= latest:
+        raise ValidationError(
+            f"The start date must lie between {EARLIEST_ACCESS_DATE:%b %-d, %Y} and "
+            f"{latest:%b %-d, %Y}."
+        )
+    if expires_at is None:
+        return
+    if not EARLIEST_ACCESS_DATE <= expires_at <= latest:
+        raise ValidationError(
+            f"The end date must lie between {EARLIEST_ACCESS_DATE:%b %-d, %Y} and "
+            f"{latest:%b %-d, %Y} ({ACCESS_DAYS_MAX} days from today)."
+        )
+    if expires_at <= starts_at:
+        raise ValidationError("The end date must come after the start date.")
+
+
+def _dates_event(grant: Grant, old: tuple, *, actor, reason, bulk_action, at) -> AccessEvent:
+    details = {}
+    for key, before in zip(("starts_at", "expires_at"), old, strict=True):
+        after = getattr(grant, key)
+        if before != after:
+            details[key] = [_iso(before), _iso(after)]
+    return _event(
+        AccessEvent.Kind.ACCESS_DATES_CHANGED,
+        site_id=grant.site_id,
+        contact_id=grant.contact_id,
+        grant_id=grant.pk,
+        actor=actor,
+        reason=reason,
+        bulk_action=bulk_action,
+        at=at,
+        details=details,
+    )
+
+
+def set_access_dates(
+    *,
+    grant: Grant,
+    starts_at: datetime,
+    expires_at: datetime | None,
+    actor: Actor,
+    shown: tuple[datetime, datetime | None] | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Outcome:
+    """Set when a grant's access starts and ends (`expires_at` None: it never ends).
+
+    Access ends at `expires_at` itself: every check of access compares with it, so the
+    Library refuses the content from that instant, whatever the expiry sweep has done.
+    `shown` is the (start, end) the creator saw; if the grant holds other dates now, or
+    was revoked meanwhile, StaleAccessDates is raised and nothing changes. Billing is
+    never touched.
+    """
+    reason = check_reason(reason)
+    with transaction.atomic():
+        locked = (
+            Grant.objects.select_for_update().select_related("contact", "offer").get(pk=grant.pk)
+        )
+        now = now or timezone.now()
+        old = (locked.starts_at, locked.expires_at)
+        if locked.status != AccessStatus.ACTIVE or (shown is not None and tuple(shown) != old):
+            raise StaleAccessDates(DATES_CHANGED_SINCE)
+        check_access_dates(
+            starts_at=starts_at,
+            expires_at=expires_at,
+            now=now,
+            check_start=starts_at != locked.starts_at,
+        )
+        name, title = locked.contact.display_name, locked.offer.title
+        if old == (starts_at, expires_at):
+            return Outcome(
+                locked, False, f"The access dates of “{title}” for {name} stay as they were."
+            )
+        locked.starts_at, locked.expires_at = starts_at, expires_at
+        locked.save(update_fields=["starts_at", "expires_at"])
+        _dates_event(locked, old, actor=actor, reason=reason, bulk_action=None, at=now).save()
+    return Outcome(locked, True, f"Access dates of “{title}” changed for {name}.")
+
+
+def set_end_dates(
+    *,
+    ends: dict[int, datetime | None],
+    actor: Actor,
+    reason: str = "",
+    bulk_action: BulkAction | None = None,
+    now: datetime | None = None,
+) -> list[int]:
+    """Give each of these grants its end (None: no end); returns the ids it changed.
+
+    Revoked grants, those that already end then, and those the end would precede the
+    start of are left as they are. Billing is never touched.
+    """
+    reason = check_reason(reason)
+    with transaction.atomic():
+        grants = list(
+            Grant.objects.select_for_update()
+            .filter(pk__in=list(ends), status=AccessStatus.ACTIVE)
+            .order_by("pk")
+        )
+        now = now or timezone.now()
+        changed = []
+        for grant in grants:
+            end = ends[grant.pk]
+            if grant.expires_at == end or (end is not None and end <= grant.starts_at):
+                continue
+            old = (grant.starts_at, grant.expires_at)
+            grant.expires_at = end
+            changed.append((grant, old))
+        Grant.objects.bulk_update([grant for grant, _ in changed], ["expires_at"])
+        AccessEvent.objects.bulk_create(
+            [
+                _dates_event(
+                    grant, old, actor=actor, reason=reason, bulk_action=bulk_action, at=now
+                )
+                for grant, old in changed
+            ]
+        )
+    return [grant.pk for grant, _ in changed]

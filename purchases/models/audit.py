@@ -1,5 +1,7 @@
 """The audit trail of every change of access or billing state, and of a contact's details."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -33,6 +35,7 @@ class AccessEvent(models.Model):
         PLAN_COMPLETED = "plan_completed", "Payment plan completed"
         CONTACT_ADDED = "contact_added", "Contact added"
         CONTACT_EDITED = "contact_edited", "Contact details changed"
+        ACCESS_DATES_CHANGED = "access_dates_changed", "Access dates changed"
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="access_events")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="access_events")
@@ -73,3 +76,15 @@ class AccessEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.contact}"
+
+    @property
+    def date_changes(self) -> list[tuple[str, datetime | None, datetime | None]]:
+        """An access dates change's old and new dates, for the timeline and the Activity."""
+        if self.kind != self.Kind.ACCESS_DATES_CHANGED:
+            return []
+        changes = []
+        for key, label in (("starts_at", "Start"), ("expires_at", "End")):
+            if key in self.details:
+                old, new = (datetime.fromisoformat(v) if v else None for v in self.details[key])
+                changes.append((label, old, new))
+        return changes

@@ -13,6 +13,7 @@ after a revoke) goes last, as it changes what the screens before it show.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 from io import StringIO
 
 from django.contrib.auth import get_user_model
@@ -20,7 +21,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.management import call_command
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from django.utils.timezone import now
+from django.utils.timezone import localdate, now
 from playwright.sync_api import Error
 
 from contacts.models import Contact
@@ -181,6 +182,7 @@ class Screen:
 
 
 ADA_PANEL = "/contacts/?q=Ada"
+IN_A_MONTH = (localdate() + timedelta(days=30)).isoformat()
 PREVIEW = Open("/contacts/{ada}/preview/")
 VIEW_MORE = Open("/contacts/{ada}/products/")
 MORE_INFO = Open("/contacts/{ada}/products/{basics}/")
@@ -236,6 +238,20 @@ SCREENS = (
         ),
     ),
     Screen(
+        "access-dates-popup",
+        CREATOR,
+        ADA_PANEL,
+        (
+            PREVIEW,
+            VIEW_MORE,
+            MORE_INFO,
+            Open("/contacts/{ada}/grants/{bootcamp_grant}/access-dates/edit/", True),
+        ),
+    ),
+    Screen(
+        "access-dates-page", CREATOR, "/contacts/{ada}/grants/{bootcamp_grant}/access-dates/edit/"
+    ),
+    Screen(
         "grant-offer-popup",
         CREATOR,
         ADA_PANEL,
@@ -274,6 +290,17 @@ SCREENS = (
             CheckRows(3),
             Press("Revoke offer"),
             Fill("Offer", "Python Bootcamp", choose=True, in_dialog=True),
+        ),
+    ),
+    Screen(
+        "bulk-end-date-popup",
+        CREATOR,
+        "/contacts/?offer={bootcamp}&access=has_access",
+        (
+            CheckRows(3),
+            Press("Set access end date"),
+            Fill("Offer", "Python Bootcamp", choose=True, in_dialog=True),
+            Fill("Access ends on", IN_A_MONTH, in_dialog=True),
         ),
     ),
     Screen("bulk-actions", CREATOR, "/bulk-actions/"),

@@ -117,8 +117,9 @@ def test_an_action_no_longer_registered_is_not_offered(client, academy):
         reverse("bulk:preview"), {"action": "star_contacts", "ids": [academy.ada.pk]}, **HTMX
     )
     assert response.status_code == 400
-    assert "Choose one of the bulk actions: Grant offer, Revoke offer, Add tag, Remove tag." in (
-        response.content.decode()
+    assert (
+        "Choose one of the bulk actions: Grant offer, Revoke offer, Add tag, Remove tag, "
+        "Set access end date, Remove end date." in response.content.decode()
     )
 
 

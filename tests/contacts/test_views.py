@@ -402,7 +402,7 @@ def test_more_info_shows_each_grant_its_products_and_controls(creator_client, ac
     assert "Python Bootcamp" in html
     assert "Purchased" in html
     assert "299.00 USD" in html
-    assert "Expires</dt><dd>Never" in html
+    assert "End</dt><dd>No end" in html
     assert "Python Basics" in html and "3 of 5 lessons" in html
     assert "Advanced Python" in html and "0 of 4 lessons" in html
     assert 'Revoke Access<span class="visually-hidden"> to Advanced Python in Python Bootcamp' in (

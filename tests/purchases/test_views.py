@@ -13,23 +13,11 @@ from kajaccess.actors import Actor
 from purchases.access import services
 from purchases.access.selectors import has_access
 from purchases.models import AccessEvent, AccessStatus, Grant, ProductAccess
-from tests.academy import build_academy
 from tests.factories import ContactFactory, OfferFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def academy():
-    return build_academy()
-
-
-@pytest.fixture
-def creator_client(client, academy):
-    client.force_login(academy.creator)
-    return client
 
 
 def revoke_product_urls(academy, product=None):
