@@ -30,7 +30,8 @@ def pasted_selection_create(*, site: Site, user, text: str) -> PastedSelection:
     if not pasted.emails:
         if pasted.invalid:
             raise ValidationError(
-                f"None of the {entries:,} entries is an email, e.g. “{pasted.invalid[0]}”."
+                f"No email was found in what you pasted: “{pasted.invalid[0][:80]}” "
+                "is not an email."
             )
         raise ValidationError("Paste at least one email.")
     found: dict[str, int] = {}
