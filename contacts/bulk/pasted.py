@@ -89,6 +89,7 @@ class PastedBanner:
         missing = pasted.not_found + pasted.invalid
         self.not_found_sample = missing[:SHOWN_NOT_FOUND]
         self.more_not_found = len(missing) - len(self.not_found_sample)
+        self.missing_label = "Not found or not an email" if pasted.invalid else "Not found"
 
     @property
     def message(self) -> str:
@@ -99,9 +100,10 @@ class PastedBanner:
             f"{self.selected:,} {contacts} selected from {pasted.emails:,} {emails}; "
             f"{len(pasted.not_found):,} not found"
         )
-        if pasted.invalid:
-            text += f"; {len(pasted.invalid):,} not an email"
-            text += "" if len(pasted.invalid) == 1 else "s"
+        if len(pasted.invalid) == 1:
+            text += "; 1 is not an email"
+        elif pasted.invalid:
+            text += f"; {len(pasted.invalid):,} are not emails"
         deleted = pasted.matched - self.selected
         if deleted:
             text += f"; {deleted:,} deleted since"

@@ -156,7 +156,7 @@ def test_the_banner_says_how_many_were_selected_and_lists_those_not_found(
 ):
     url = _paste(creator_client, "ada@example.com\ngrace@example.com\nnobody@example.com")
     page = html(creator_client.get(url))
-    assert "2 contacts selected from 3 emails; 1 not found" in page
+    assert "2 contacts selected from 3 emails; 1 not found." in page
     assert "Not found: nobody@example.com." in page
     # The table lists the selection, with no checkboxes to mix another one in.
     assert "Ada Lovelace" in page and "Grace Hopper" in page and "Linus Torvalds" not in page
@@ -167,6 +167,14 @@ def test_the_banner_says_how_many_were_selected_and_lists_those_not_found(
     download = creator_client.get(reverse("bulk:pasted_not_found", args=[pasted.pk]))
     rows = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode())))
     assert rows == [["Email", "Why"], ["nobody@example.com", "No contact has this email"]]
+
+
+def test_the_banner_counts_entries_that_are_not_emails_apart(creator_client, academy):  # noqa: F811
+    many = " ".join(f"c{n}@example.com" for n in range(6))
+    page = html(creator_client.get(_paste(creator_client, f"ada@example.com oops {many} x@")))
+    assert "1 contact selected from 7 emails; 6 not found; 2 are not emails." in page
+    assert "Not found or not an email: c0@example.com, c1@example.com" in page
+    assert "and 3 more." in page
 
 
 def test_a_bulk_revoke_acts_on_the_pasted_selection_and_can_be_undone(
