@@ -252,3 +252,12 @@ def test_a_support_member_cannot_paste(academy):  # noqa: F811
     response = client.post(reverse("bulk:paste"), {"emails": "ada@example.com"})
     assert response.status_code == 403
     assert not PastedSelection.objects.exists()
+
+
+def test_a_paste_beyond_what_a_request_may_hold_is_a_clear_400(academy):  # noqa: F811
+    client = Client(raise_request_exception=False)
+    client.force_login(academy.creator)
+    response = client.post(reverse("bulk:paste"), {"emails": "a@example.com " * 700_000})
+    assert response.status_code == 400
+    assert "Paste at most 100,000 emails at a time" in html(response)
+    assert not PastedSelection.objects.exists()
