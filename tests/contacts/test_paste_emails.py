@@ -26,6 +26,8 @@ from tests.contacts.test_bulk_views import (  # noqa: F401
 )
 from tests.factories import MembershipFactory
 
+pytestmark = pytest.mark.django_db
+
 # --- The parser ----------------------------------------------------------------------------
 
 LOCAL = st.text(alphabet="abcxyz019._-", min_size=1, max_size=6).filter(
@@ -91,9 +93,6 @@ def test_the_parser_reads_each_separator_and_keeps_invalid_entries_apart():
     assert result.emails == ["ada@example.com", "grace@example.com", "linus@k.org"]
     assert result.invalid == ["not-an-email"]
     assert result.duplicates == 1
-
-
-pytestmark = pytest.mark.django_db
 
 
 # --- The stored selection -----------------------------------------------------------------
