@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contacts.bulk.emails import MAX_EMAILS, parse_emails
@@ -49,6 +49,8 @@ def _cased(text: str, flips: list[bool]) -> str:
     return "".join(c.upper() if flip else c for c, flip in zip(text, flips, strict=True))
 
 
+# No deadline: the suite runs on two busy cores, where a slow example is not a wrong one.
+@settings(deadline=None)
 @given(
     entries=st.lists(
         st.tuples(
