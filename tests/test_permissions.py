@@ -550,6 +550,7 @@ CONTROLS = [
     (_page("contacts:list"), 'name="action" value="grant_offer"', "bulk"),
     (_page("contacts:list"), 'name="action" value="add_tag"', "bulk"),
     (_page("contacts:list"), 'name="ids"', "bulk"),
+    (_page("contacts:list"), ">Paste emails</a>", "bulk"),
     (_page("contacts:list"), ">Export CSV</button>", "export"),
     (_page("contacts:list"), 'name="billing"', "billing"),
     (_page("contacts:preview", **ADA), "Subscriptions and payment plans", "billing"),
