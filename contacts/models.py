@@ -75,3 +75,26 @@ class ContactTag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tag} on {self.contact}"
+
+
+class PastedSelection(models.Model):
+    """The contacts a pasted list of emails matched, kept for the bulk actions that use them.
+
+    Kept on the server, not in the page: a list of 100,000 emails is too many ids to send
+    back and forth. Only the member who pasted it selects with it.
+    """
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="pasted_selections")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pasted_selections"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    contacts = models.ManyToManyField(Contact, related_name="+", blank=True)
+    # How many contacts matched when it was pasted: those deleted since are counted apart.
+    matched = models.PositiveIntegerField(default=0)
+    emails = models.PositiveIntegerField(default=0, help_text="Distinct valid emails pasted.")
+    not_found = models.JSONField(default=list, blank=True)
+    invalid = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.matched} contacts from {self.emails} emails"

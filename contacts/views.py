@@ -8,6 +8,7 @@ searched, sorted and paged by that address's query string, with the panel open b
 
 from urllib.parse import urlsplit
 
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, render
@@ -15,6 +16,8 @@ from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
+from contacts.bulk.pasted import PastedBanner, pasted_selection_for
+from contacts.bulk.selection import selected_contacts
 from contacts.filters import ContactFilter
 from contacts.models import Contact
 from contacts.table import PER_PAGE_DEFAULT, ContactTable, clamp_per_page
@@ -77,11 +80,16 @@ def _contacts_tab(request, open_contact: int | None = None) -> tuple[dict, int]:
         # A role that does not see billing cannot filter by it either.
         data = data.copy()
         del data["billing"]
-    filters = ContactFilter(
-        data, queryset=reports_selectors.contacts_table(request.site), site=request.site
-    )
-    # The checkboxes serve the bulk actions and Export CSV: none without either.
-    selects = can["run_bulk_actions"] or can["export_contacts"]
+    queryset = reports_selectors.contacts_table(request.site)
+    pasted, pasted_refused = _pasted(request) if can["run_bulk_actions"] else (None, "")
+    if pasted is not None:
+        # The table lists the pasted selection, which the bulk actions then act on.
+        selection = selected_contacts(request.site, {"pasted": pasted.pk}, user=request.user)
+        queryset = queryset.filter(pk__in=selection.values("pk"))
+    filters = ContactFilter(data, queryset=queryset, site=request.site)
+    # The checkboxes serve the bulk actions and Export CSV: none without either, and
+    # none over a pasted selection, which is the selection already.
+    selects = (can["run_bulk_actions"] or can["export_contacts"]) and pasted is None
     search = search_of(request.GET)
     table = ContactTable(
         filters.qs,
@@ -93,7 +101,19 @@ def _contacts_tab(request, open_contact: int | None = None) -> tuple[dict, int]:
     table.paginate(per_page=clamp_per_page(request.GET.get("per_page")))
     table.page = table.paginator.get_page(request.GET.get("page"))
     context = {"filters": filters, "table": table, "search": search, "active_tab": "contacts"}
+    context |= {"pasted": pasted and PastedBanner(pasted), "pasted_refused": pasted_refused}
     return context, 200 if filters.is_valid() else 400
+
+
+def _pasted(request):
+    """The pasted selection the address names, or why it cannot be used."""
+    pasted_id = request.GET.get("pasted")
+    if not pasted_id:
+        return None, ""
+    try:
+        return pasted_selection_for(site=request.site, user=request.user, pasted_id=pasted_id), ""
+    except ValidationError as error:
+        return None, error.messages[0]
 
 
 def _panel(request, template: str, context: dict):

@@ -243,3 +243,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# A pasted list of 100,000 emails (contacts.bulk.emails.MAX_EMAILS) is posted as a form
+# field: room for it, still a bound on what one request may hold in memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponseServerError
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -23,6 +24,11 @@ from .sign_in import SignInForm
 NOT_FOUND = "It may have been moved, or you may not have access to it."
 NOT_ALLOWED = "Your role cannot do this. Ask the site's owner or an administrator."
 BAD_REQUEST = "Something in it could not be read. Go back and try again."
+# The largest form is a pasted list of emails; nothing else comes near the bound.
+TOO_BIG = (
+    "It held more than one request may: nothing was changed. Paste at most 100,000 emails "
+    "at a time, in several goes if need be."
+)
 SERVER_ERROR = (
     "KajAccess could not finish that. Reload the page to see where things stand, then try again."
 )
@@ -54,7 +60,7 @@ def bad_request(request, exception=None):
         request,
         "400.html",
         title="Something was wrong with that request",
-        message=BAD_REQUEST,
+        message=TOO_BIG if isinstance(exception, RequestDataTooBig) else BAD_REQUEST,
         status=400,
     )
 

@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from contacts.bulk.access_dates import EndDateForm
 from contacts.bulk.actions import OfferChoiceForm, TagChoiceForm
-from contacts.bulk.forms import BulkActionForm, ConfirmForm, SelectionForm
+from contacts.bulk.forms import BulkActionForm, ConfirmForm, PasteEmailsForm, SelectionForm
 from contacts.filters import ContactFilter
 from contacts.forms import AddContactForm, EditContactForm
-from contacts.models import Contact, Tag
+from contacts.models import Contact, PastedSelection, Tag
 from kajaccess.filters import RefusingFilterSet
 from kajaccess.sign_in import AdminSignInForm, SignInForm
 from kajaccess.team.forms import AddMemberForm, RoleForm, TransferOwnershipForm
@@ -104,6 +104,7 @@ SELECTION = {
     "ids": Field("contact ids", lambda w: [w["ids"]["contact_id"]], many=True),
     "select_all": Field("lenient"),
     "query": Field("query", "q=ada"),
+    "pasted": Field("optional id", model=PastedSelection),
 }
 OFFER_FIELDS = {
     # The Products the edited Offer has: a change to them would stop at its preview.
@@ -174,6 +175,8 @@ CONTACTS_SEARCH = {
     "tag": Field("optional id", model=Tag),
     "access": Field("optional choice"),
     "billing": Field("optional choice"),
+    # An address naming a pasted selection that is not the member's still shows the tab.
+    "pasted": Field("lenient"),
     **VIEW,
 }
 # A step of the contact panel carries the table's search: the whole page reads it.
@@ -286,6 +289,16 @@ FORMS = {
     "bulk:preview": _bulk_forms(start=False),
     "bulk:start": _bulk_forms(start=True),
     "bulk:export": (Form("GET", SELECTION, (SelectionForm,)), Form("POST", SELECTION)),
+    "bulk:paste": (
+        Form("GET"),
+        Form(
+            "POST",
+            {"emails": Field("text", "ada@example.com, nobody@example.com\r\nGRACE@example.com")},
+            (PasteEmailsForm,),
+            changes=True,
+        ),
+    ),
+    "bulk:pasted_not_found": (Form("GET"),),
     "bulk:history": (Form("GET", {"page": Field("lenient")}),),
     "bulk:detail": (Form("GET"),),
     "bulk:undo_confirm": (Form("GET"),),

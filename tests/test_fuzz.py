@@ -25,7 +25,8 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from contacts.models import Contact, Tag
+from contacts.bulk.pasted import pasted_selection_create
+from contacts.models import Contact, PastedSelection, Tag
 from kajaccess.actors import Actor
 from kajaccess.models import SiteMembership
 from kajaccess.team.tokens import invitation_tokens
@@ -48,6 +49,7 @@ def fuzzed(world):  # noqa: F811
     revoked = Grant.objects.get(contact=grace, offer_id=world["ids"]["offer_id"])
     held = Grant.objects.filter(contact=ada, status=AccessStatus.ACTIVE).values("offer_id")
     Tag.objects.get_or_create(site=other_site, name="Other tag")
+    pasted_selection_create(site=other_site, user=other, text="someone@other.example")
     actor = Actor.creator(creator)
     partly_holder = Contact.objects.filter(site=site).exclude(pk__in=[ada.pk, grace.pk]).first()
     bootcamp = Offer.objects.get(pk=world["ids"]["offer_id"])
@@ -87,7 +89,7 @@ def fuzzed(world):  # noqa: F811
         "offer_to_grant": Offer.objects.live().filter(site=site).exclude(pk__in=held).first().pk,
         "other site": {
             model: model.objects.filter(site=other_site).first().pk
-            for model in (Offer, Product, Tag, Contact)
+            for model in (Offer, Product, Tag, Contact, PastedSelection)
         },
         "clients": {
             "creator": client_for(creator),

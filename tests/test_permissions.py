@@ -25,6 +25,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from contacts.bulk.pasted import pasted_selection_create
 from contacts.models import Contact
 from kajaccess.actors import Actor
 from kajaccess.models import SiteMembership
@@ -119,6 +120,8 @@ URLS = {
     "bulk:undo_confirm": "bulk",
     "bulk:undo": "bulk",
     "bulk:export": "export",
+    "bulk:paste": "bulk",
+    "bulk:pasted_not_found": "bulk",
     "products:list": "products",
     "products:progress": "products",
     "products:progress_csv": "products",
@@ -161,6 +164,7 @@ METHODS = {
     "bulk:start": CHANGE,
     "bulk:undo": CHANGE,
     "bulk:export": FORM,
+    "bulk:paste": FORM,
     "products:offer_create": FORM,
     "products:offer_edit": FORM,
     "products:offer_delete": FORM,
@@ -353,6 +357,9 @@ def build_world() -> World:
         "automation_id": automation.pk,
         "bulk_id": bulk.pk,
         "member_id": val.pk,
+        "pasted_id": pasted_selection_create(
+            site=site, user=members[OWNER].user, text="ada@roles.example nobody@example.com"
+        ).pk,
     }
     return World(site, members, ids, objects)
 
@@ -402,6 +409,7 @@ DATA = {
     ("bulk:start", "POST"): lambda o: {"action": "add_tag", "ids": [o["ada"].pk], "tag": "VIP"},
     ("bulk:export", "GET"): lambda o: {"ids": [o["ada"].pk]},
     ("bulk:export", "POST"): lambda o: {"ids": [o["ada"].pk]},
+    ("bulk:paste", "POST"): lambda o: {"emails": "ada@roles.example, nobody@example.com"},
     ("products:offer_changes", "GET"): lambda o: {"products": [o["basics"].pk]},
     ("products:offer_create", "POST"): lambda o: {
         "title": "Summer School",
@@ -566,6 +574,7 @@ CONTROLS = [
     (_page("contacts:list"), 'name="action" value="add_tag"', "bulk"),
     (_page("contacts:list"), 'name="action" value="set_end_date"', "bulk"),
     (_page("contacts:list"), 'name="ids"', "bulk"),
+    (_page("contacts:list"), ">Paste emails</a>", "bulk"),
     (_page("contacts:list"), ">Export CSV</button>", "export"),
     (_page("contacts:list"), 'name="billing"', "billing"),
     (_page("contacts:preview", **ADA), "Subscriptions and payment plans", "billing"),

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from contacts.bulk.pasted import pasted_selection_create
 from contacts.models import Contact
 from kajaccess.actors import Actor
 from kajaccess.models import SiteMembership, TeamEvent
@@ -55,6 +56,8 @@ READING = {
     "bulk:history",
     "bulk:detail",
     "bulk:undo_confirm",
+    "bulk:paste",
+    "bulk:pasted_not_found",
     "contacts:profile",
     "contacts:preview",
     "contacts:products",
@@ -103,6 +106,7 @@ FORMS = {
     "automations:list",
     "automations:delete",
     "bulk:export",
+    "bulk:paste",
     "team:list",
     "team:suspend",
     "team:remove",
@@ -211,6 +215,9 @@ def world():
         "subscription_id": Subscription.objects.get(grant__contact=ada).pk,
         "automation_id": automation.pk,
         "bulk_id": bulk.pk,
+        "pasted_id": pasted_selection_create(
+            site=site, user=creator, text="ada@example.com nobody@example.com"
+        ).pk,
     }
     other_school_customer = User.objects.create_user(
         "someone@other.example", "someone@other.example", "kajaccess-demo"

@@ -6,6 +6,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
+from contacts.bulk.emails import MAX_EMAILS
+from contacts.bulk.pasted import pasted_selection_for
 from contacts.filters import contacts_matching
 from contacts.models import Tag
 from kajaccess.forms import DatabaseIdField, MultiLineField, SingleLineField
@@ -52,15 +54,26 @@ class ContactIdsField(forms.Field):
 
 
 class SelectionForm(forms.Form):
-    """Which contacts: the checked ones, or all that match the Contacts tab's search and filters."""
+    """Which contacts: the checked ones, all that match the Contacts tab's search and filters,
+    or those of a pasted list of emails (which then wins over the other two)."""
 
     ids = ContactIdsField(required=False)
     select_all = forms.BooleanField(required=False)
     query = forms.CharField(required=False, max_length=2000, strip=False)
+    pasted = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
 
-    def __init__(self, *args, site, **kwargs):
+    def __init__(self, *args, site, user=None, **kwargs):
         self.site = site
+        self.user = user
         super().__init__(*args, **kwargs)
+
+    def clean_pasted(self) -> int | None:
+        if not self.cleaned_data["pasted"]:
+            return None
+        pasted = pasted_selection_for(
+            site=self.site, user=self.user, pasted_id=self.cleaned_data["pasted"]
+        )
+        return pasted.pk
 
     def clean_query(self) -> str:
         query = QueryDict(self.cleaned_data["query"], mutable=True)
@@ -72,6 +85,8 @@ class SelectionForm(forms.Form):
         data = super().clean()
         if self.errors:
             return data
+        if data["pasted"]:
+            return data
         if data["select_all"]:
             contacts_matching(self.site, data["query"])  # refuses filters that do not validate
         elif not data["ids"]:
@@ -80,6 +95,8 @@ class SelectionForm(forms.Form):
 
     def selection(self) -> dict:
         """The selection as a BulkAction records it; its contacts are stored when it starts."""
+        if self.cleaned_data["pasted"]:
+            return {"pasted": self.cleaned_data["pasted"]}
         if self.cleaned_data["select_all"]:
             return {"all": True, "query": self.cleaned_data["query"]}
         return {"ids": self.cleaned_data["ids"]}
@@ -200,3 +217,23 @@ class TagChoiceForm(forms.Form):
         return list(
             Tag.objects.filter(site=self.site).order_by("name").values_list("name", flat=True)
         )
+
+
+class PasteEmailsForm(forms.Form):
+    """`Paste emails`: the list whose contacts become the selection."""
+
+    emails = forms.CharField(
+        label="Emails",
+        # 100,000 emails of 80 characters: more is refused before it is read.
+        max_length=MAX_EMAILS * 80,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 8, "aria-describedby": "paste-emails-help"}),
+        help_text="One a line, or separated by commas, semicolons or spaces. "
+        f"Up to {MAX_EMAILS:,}.",
+        error_messages={"required": "Paste at least one email."},
+    )
+
+    def clean_emails(self) -> str:
+        if "\x00" in self.cleaned_data["emails"]:
+            raise ValidationError("The list holds a character that is not text. Paste it again.")
+        return self.cleaned_data["emails"]

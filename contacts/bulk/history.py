@@ -56,6 +56,8 @@ class Entry:
         selection = self.bulk.selection
         if "undo_of" in selection:
             return f"The contacts changed by #{selection['undo_of']}"
+        if "pasted" in selection:
+            return "The contacts of a pasted list of emails"
         if selection.get("all"):
             query = QueryDict(selection.get("query", ""))
             search = query.get("q", "").strip()

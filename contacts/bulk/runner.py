@@ -70,8 +70,8 @@ def start_bulk_action(
     """
     registry.get(action)
     reason = access_services.check_reason(reason)
-    contacts = selected_contacts(site, selection)
-    outside = outside_site(site, selection)
+    contacts = selected_contacts(site, selection, user=user)
+    outside = outside_site(site, selection, user=user)
     with transaction.atomic():
         bulk = BulkAction.objects.create(
             site=site,

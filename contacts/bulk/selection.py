@@ -3,23 +3,29 @@
 from django.db.models import Exists, OuterRef, QuerySet
 
 from contacts.bulk.actions import Preview, action_for
+from contacts.bulk.pasted import pasted_selection_for
 from contacts.filters import contacts_matching
-from contacts.models import Contact
+from contacts.models import Contact, PastedSelection
 from kajaccess.models import Site
 from purchases.models import AccessEvent, BulkAction
 
 NOT_IN_SITE = "not in this site"
 
 
-def selected_contacts(site: Site, selection: dict) -> QuerySet:
+def selected_contacts(site: Site, selection: dict, *, user=None) -> QuerySet:
     """The contacts of `site` a selection names, as they are now.
 
     Read for the preview and once more when the creator confirms, when they are stored
     with the bulk action; its run never reads the selection again. Ids of another site
     are never in it: they are ignored (and counted as skipped). Raises ValidationError
-    for "all matching" filters that do not validate.
+    for "all matching" filters that do not validate, and for a pasted list of emails
+    that `user` did not paste on `site`.
     """
     contacts = Contact.objects.filter(site=site)
+    if "pasted" in selection:
+        pasted = pasted_selection_for(site=site, user=user, pasted_id=selection["pasted"])
+        links = PastedSelection.contacts.through.objects.filter(pastedselection_id=pasted.pk)
+        return contacts.filter(Exists(links.filter(contact_id=OuterRef("pk"))))
     if selection.get("all"):
         return contacts_matching(site, selection.get("query", ""))
     if "undo_of" in selection:
@@ -33,8 +39,14 @@ def selected_contacts(site: Site, selection: dict) -> QuerySet:
     return contacts.filter(pk__in=selection.get("ids", []))
 
 
-def outside_site(site: Site, selection: dict) -> int:
-    """How many checked ids are not contacts of this site."""
+def outside_site(site: Site, selection: dict, *, user=None) -> int:
+    """How many checked ids are not contacts of this site.
+
+    For a pasted list of emails: how many of the contacts it matched were deleted since.
+    """
+    if "pasted" in selection:
+        pasted = pasted_selection_for(site=site, user=user, pasted_id=selection["pasted"])
+        return pasted.matched - pasted.contacts.count()
     ids = set(selection.get("ids", []))
     if not ids:
         return 0
@@ -47,8 +59,9 @@ def preview(bulk: BulkAction) -> Preview:
     A fixed handful of queries whatever the selection's size: the ids of another site,
     the action's parameters, and one aggregate over the selection.
     """
-    result = action_for(bulk).count(selected_contacts(bulk.site, bulk.selection))
-    outside = outside_site(bulk.site, bulk.selection)
+    user = bulk.created_by
+    result = action_for(bulk).count(selected_contacts(bulk.site, bulk.selection, user=user))
+    outside = outside_site(bulk.site, bulk.selection, user=user)
     if outside:
         result.selected += outside
         result.skipped[NOT_IN_SITE] = outside

@@ -21,11 +21,13 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from contacts.bulk import actions as bulk_actions
 from contacts.bulk.actions import BulkActionType, registry
-from contacts.bulk.forms import BulkActionForm, ConfirmForm, SelectionForm
+from contacts.bulk.forms import BulkActionForm, ConfirmForm, PasteEmailsForm, SelectionForm
 from contacts.bulk.history import Entry, entries_for, site_bulk_actions
+from contacts.bulk.pasted import pasted_selection_create
 from contacts.bulk.runner import start_bulk_action, start_undo
 from contacts.bulk.selection import outside_site, preview, selected_contacts
 from contacts.export import HEADER, contact_rows
+from contacts.models import PastedSelection
 from kajaccess.spreadsheet import csv_response
 from kajaccess.web import check_permission, permission_required, render_popup, wants_partial
 from purchases.models import BulkAction
@@ -101,8 +103,11 @@ class Proposal:
         return undo.explain()
 
 
-def _count(site, selection: dict) -> int:
-    return selected_contacts(site, selection).count() + outside_site(site, selection)
+def _count(request, selection: dict) -> int:
+    site, user = request.site, request.user
+    return selected_contacts(site, selection, user=user).count() + outside_site(
+        site, selection, user=user
+    )
 
 
 def _propose(
@@ -119,7 +124,7 @@ def _propose(
     undo_of: BulkAction | None = None,
 ) -> Proposal:
     """Bind the action's parameters and, once they are valid, count what it will change."""
-    selected = _count(request.site, selection)
+    selected = _count(request, selection)
     params_form = None
     params = None  # until they are known, nothing can be counted
     if undo_of is not None:
@@ -199,7 +204,7 @@ def _back_to_contacts(request) -> str:
 
 
 def _action_form(request) -> BulkActionForm:
-    return BulkActionForm(request.POST, site=request.site, menu=registry.menu())
+    return BulkActionForm(request.POST, site=request.site, user=request.user, menu=registry.menu())
 
 
 def _menu_proposal(request, form: BulkActionForm, *, confirming: bool) -> Proposal:
@@ -374,14 +379,63 @@ def history(request):
 def bulk_export(request):
     """`Export CSV`: the selected contacts, streamed, whatever their number."""
     data = request.POST if request.method == "POST" else request.GET
-    form = SelectionForm(data, site=request.site)
+    form = SelectionForm(data, site=request.site, user=request.user)
     if not form.is_valid():
         back_url = _contacts_url(data.get("query", ""))
         return _refusal(request, _selection_form_errors(form), back_url, "Nothing to export")
     try:
-        contacts = selected_contacts(request.site, form.selection())
+        contacts = selected_contacts(request.site, form.selection(), user=request.user)
     except ValidationError as error:
         back_url = _contacts_url(data.get("query", ""))
         return _refusal(request, error.messages, back_url, "Nothing to export")
     filename = f"{request.site.slug}-contacts-{timezone.localdate():%Y-%m-%d}.csv"
     return csv_response(HEADER, contact_rows(contacts), filename=filename)
+
+
+def _paste_popup(request, form: PasteEmailsForm, status: int = 200):
+    return render_popup(
+        request,
+        "contacts/bulk/paste.html",
+        {"form": form, "back_url": _contacts_url()},
+        title="Paste emails",
+        active_tab="contacts",
+        status=status,
+        variant="bulk",
+    )
+
+
+@permission_required("kajaccess.run_bulk_actions")
+@require_http_methods(["GET", "POST"])
+def paste_emails(request):
+    """`Paste emails`: the contacts a list of emails names become the Contacts tab's selection."""
+    if request.method == "GET":
+        return _paste_popup(request, PasteEmailsForm())
+    form = PasteEmailsForm(request.POST)
+    if form.is_valid():
+        try:
+            pasted = pasted_selection_create(
+                site=request.site, user=request.user, text=form.cleaned_data["emails"]
+            )
+        except ValidationError as error:
+            form.add_error("emails", error)
+        else:
+            url = f"{reverse('contacts:list')}?pasted={pasted.pk}"
+            if wants_partial(request):
+                return HttpResponseClientRedirect(url)
+            return redirect(url)
+    return _paste_popup(request, form, status=400)
+
+
+def _pasted(request, pasted_id: int) -> PastedSelection:
+    return get_object_or_404(PastedSelection, site=request.site, pk=pasted_id)
+
+
+@permission_required("kajaccess.run_bulk_actions", lookup=_pasted)
+@require_GET
+def pasted_not_found(request, pasted_id: int):
+    """The emails of a paste that match no contact, and the entries that are not emails."""
+    pasted = _pasted(request, pasted_id)
+    rows = [[email, "No contact has this email"] for email in pasted.not_found]
+    rows += [[entry, "Not an email"] for entry in pasted.invalid]
+    filename = f"{request.site.slug}-emails-not-found-{pasted.created_at:%Y-%m-%d}.csv"
+    return csv_response(["Email", "Why"], rows, filename=filename)

@@ -261,6 +261,9 @@ document.addEventListener("htmx:beforeSwap", function (event) {
     if (p.all && !wholePage) p.all.disabled = true;
     var across = Boolean(p.all && !p.all.disabled);
     var selected = across ? Number(form.dataset.matching) : checked;
+    // A pasted list of emails is the selection itself: its contacts are counted on the server.
+    var pasted = form.querySelector("[data-pasted]");
+    if (pasted) selected = Number(pasted.dataset.pasted);
     if (p.page) {
       p.page.hidden = p.boxes.length === 0;
       p.page.checked = wholePage;

@@ -24,6 +24,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.timezone import localdate, now
 from playwright.sync_api import Error
 
+from contacts.bulk.pasted import pasted_selection_create
 from contacts.models import Contact
 from kajaccess.actors import Actor
 from kajaccess.models import SiteMembership
@@ -303,6 +304,8 @@ SCREENS = (
             Fill("Access ends on", IN_A_MONTH, in_dialog=True),
         ),
     ),
+    Screen("paste-emails-popup", CREATOR, "/contacts/", (Open("/contacts/bulk/paste/", True),)),
+    Screen("pasted-selection-banner", CREATOR, "/contacts/?pasted={pasted}"),
     Screen("bulk-actions", CREATOR, "/bulk-actions/"),
     Screen("bulk-action", CREATOR, "/bulk-actions/{bulk}/"),
     Screen(
@@ -402,6 +405,7 @@ EXCLUDED = {
     "home": "redirects to the Contacts tab or the Library",
     "bulk:export": "a CSV download (its bare GET says what is missing)",
     "products:progress_csv": "a CSV download",
+    "bulk:pasted_not_found": "a CSV download",
     "logout": "POST only",
 }
 
@@ -409,7 +413,7 @@ EXCLUDED = {
 def prepare() -> dict:
     """The demo data with something for every screen; returns the ids the paths use.
 
-    Besides the demo: an administrator who has joined (to whom the owner may hand the site), an automation, a finished bulk action that revoked Grace Hopper's
+    Besides the demo: an administrator who has joined (to whom the owner may hand the site), an automation, a pasted list of emails, a finished bulk action that revoked Grace Hopper's
     Python Bootcamp, and Ada Lovelace's Advanced Python revoked (her refusal, a restore).
     """
     call_command("seed_demo", "--contacts", "30", stdout=StringIO())
@@ -445,7 +449,11 @@ def prepare() -> dict:
         finished_at=now(),
     )
     services.revoke_grants(grant_ids=[grace_grant.pk], actor=actor, bulk_action=bulk)
+    pasted = pasted_selection_create(
+        site=site, user=creator, text="ada@example.com grace@example.com nobody@example.com"
+    )
     return {
+        "pasted": pasted.pk,
         "uid": urlsafe_base64_encode(force_bytes(creator.pk)),
         "token": default_token_generator.make_token(creator),
         "ada": ada.pk,

@@ -1,0 +1,110 @@
+"""A pasted list of emails made a selection: stored once, then read by every bulk action."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models.functions import Lower
+
+from contacts.bulk.emails import MAX_EMAILS, parse_emails
+from contacts.models import Contact, PastedSelection
+from kajaccess.models import Site
+
+# Emails looked up, and links stored, per query: well under every database's bound.
+CHUNK = 1000
+
+NOT_YOURS = "This list of emails is not one you pasted on this site. Paste the emails again."
+
+
+def pasted_selection_create(*, site: Site, user, text: str) -> PastedSelection:
+    """Store the contacts of `site` whose emails `text` lists, and the emails that match none.
+
+    Refuses (ValidationError, nothing stored) a paste with no email at all or with more
+    than MAX_EMAILS entries. Case and whitespace do not matter; duplicates count once.
+    """
+    pasted = parse_emails(text)
+    entries = len(pasted.emails) + len(pasted.invalid)
+    if entries > MAX_EMAILS:
+        raise ValidationError(
+            f"Paste at most {MAX_EMAILS:,} emails at a time ({entries:,} were pasted). "
+            "Nothing was selected."
+        )
+    if not pasted.emails:
+        if pasted.invalid:
+            raise ValidationError(
+                f"No email was found in what you pasted: “{pasted.invalid[0][:80]}” "
+                "is not an email."
+            )
+        raise ValidationError("Paste at least one email.")
+    found: dict[str, int] = {}
+    contacts = Contact.objects.filter(site=site).annotate(email_lower=Lower("email"))
+    for start in range(0, len(pasted.emails), CHUNK):
+        chunk = pasted.emails[start : start + CHUNK]
+        found.update(contacts.filter(email_lower__in=chunk).values_list("email_lower", "pk"))
+    with transaction.atomic():
+        selection = PastedSelection.objects.create(
+            site=site,
+            created_by=user,
+            matched=len(found),
+            emails=len(pasted.emails),
+            not_found=[email for email in pasted.emails if email not in found],
+            invalid=pasted.invalid,
+        )
+        link = PastedSelection.contacts.through
+        ids = sorted(found.values())
+        for start in range(0, len(ids), CHUNK):
+            link.objects.bulk_create(
+                link(pastedselection_id=selection.pk, contact_id=contact_id)
+                for contact_id in ids[start : start + CHUNK]
+            )
+    return selection
+
+
+def pasted_selection_for(*, site: Site, user, pasted_id) -> PastedSelection:
+    """The pasted selection `pasted_id` if `user` made it on `site`, else a ValidationError."""
+    selection = PastedSelection.objects.filter(
+        site=site, created_by=user, pk=_whole_number(pasted_id)
+    ).first()
+    if selection is None:
+        raise ValidationError(NOT_YOURS)
+    return selection
+
+
+def _whole_number(value) -> int:
+    text = str(value).strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise ValidationError(NOT_YOURS)
+    return int(text)
+
+
+# The emails the banner lists; the CSV has all of them.
+SHOWN_NOT_FOUND = 5
+
+
+class PastedBanner:
+    """What the Contacts tab says of a pasted selection, as it is now."""
+
+    def __init__(self, pasted: PastedSelection):
+        self.pasted = pasted
+        self.pk = pasted.pk
+        self.selected = pasted.contacts.count()
+        missing = pasted.not_found + pasted.invalid
+        self.not_found_sample = missing[:SHOWN_NOT_FOUND]
+        self.more_not_found = len(missing) - len(self.not_found_sample)
+        self.missing_label = "Not found or not an email" if pasted.invalid else "Not found"
+
+    @property
+    def message(self) -> str:
+        pasted = self.pasted
+        contacts = "contact" if self.selected == 1 else "contacts"
+        emails = "email" if pasted.emails == 1 else "emails"
+        text = (
+            f"{self.selected:,} {contacts} selected from {pasted.emails:,} {emails}; "
+            f"{len(pasted.not_found):,} not found"
+        )
+        if len(pasted.invalid) == 1:
+            text += "; 1 is not an email"
+        elif pasted.invalid:
+            text += f"; {len(pasted.invalid):,} are not emails"
+        deleted = pasted.matched - self.selected
+        if deleted:
+            text += f"; {deleted:,} deleted since"
+        return text
