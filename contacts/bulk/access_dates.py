@@ -4,6 +4,7 @@ Each acts on the selected contacts' active grant of the Offer. Undo gives every 
 the end it had before, where the end is still the one the bulk action gave it.
 """
 
+from abc import abstractmethod
 from collections import Counter
 from datetime import datetime, time
 
@@ -54,8 +55,9 @@ class EndDateAction(OfferAction):
     permission = "kajaccess.run_bulk_actions"
     undo_action = "undo_access_dates"
 
+    @abstractmethod
     def end(self) -> datetime | None:
-        raise NotImplementedError
+        """The end every changed grant gets: a date to come, or None for no end."""
 
     def active_grants(self, **filters) -> Q:
         grants = Grant.objects.filter(
@@ -161,7 +163,7 @@ class UndoAccessDatesAction(UndoAction):
     )
     lost_reason = CHANGED_SINCE
 
-    def _plan(self, grants) -> tuple[dict, Counter]:
+    def choose(self, grants) -> tuple[dict, Counter]:
         """The end to give back to each grant still as the original left it; why not the rest."""
         events = AccessEvent.objects.filter(
             bulk_action_id=self.original.pk, kind=self.event_kind, grant__in=grants
@@ -180,21 +182,13 @@ class UndoAccessDatesAction(UndoAction):
         return ends, reasons
 
     def count(self, contacts):
-        ends, reasons = self._plan(self.changed_by_original().filter(contact__in=contacts))
+        ends, reasons = self.choose(self.changed_by_original().filter(contact__in=contacts))
         return Preview(
             selected=len(ends) + sum(reasons.values()), will_change=len(ends), skipped=reasons
         )
 
-    def apply(self, grant_ids):
-        raise NotImplementedError  # execute puts back each grant's own end instead
-
-    def execute(self, contact_ids):
-        grant_ids = self.changed_in_chunk(contact_ids)
-        self.lock(contact_ids, grant_ids)
-        ends, reasons = self._plan(grant_ids)
-        done = access_services.set_end_dates(
-            ends=ends, actor=self.actor, reason=self.bulk.reason, bulk_action=self.bulk
+    def apply(self, chosen: dict) -> list[int]:
+        """Each chosen grant gets back its own end (`choose` maps the grant to it)."""
+        return access_services.set_end_dates(
+            ends=chosen, actor=self.actor, reason=self.bulk.reason, bulk_action=self.bulk
         )
-        if len(done) < len(ends):
-            reasons[self.lost_reason] += len(ends) - len(done)
-        return len(done), reasons

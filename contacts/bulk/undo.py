@@ -165,13 +165,8 @@ class UndoAction(BulkActionType):
             .values_list("pk", flat=True)
         )
 
-    @abstractmethod
-    def apply(self, grant_ids: list[int]) -> list[int]:
-        """Put back these grants through the service; the ids it changed."""
-
-    def execute(self, contact_ids):
-        grant_ids = self.changed_in_chunk(contact_ids)
-        self.lock(contact_ids, grant_ids)
+    def choose(self, grant_ids: list[int]) -> tuple[list[int], Counter]:
+        """The grants to put back, as `apply` takes them, and why the others are not."""
         rows = self.judged(Grant.objects.filter(pk__in=grant_ids)).order_by("pk")
         chosen, reasons = [], Counter()
         for pk, verdict, who in rows.values_list("pk", "verdict", "who"):
@@ -180,6 +175,16 @@ class UndoAction(BulkActionType):
                 chosen.append(pk)
             else:
                 reasons[reason] += 1
+        return chosen, reasons
+
+    @abstractmethod
+    def apply(self, chosen) -> list[int]:
+        """Put back the grants `choose` chose through the service; the ids it changed."""
+
+    def execute(self, contact_ids):
+        grant_ids = self.changed_in_chunk(contact_ids)
+        self.lock(contact_ids, grant_ids)
+        chosen, reasons = self.choose(grant_ids)
         done = self.apply(chosen) if chosen else []
         if len(done) < len(chosen):
             reasons[self.lost_reason] += len(chosen) - len(done)
