@@ -7,3 +7,4 @@ class ContactsConfig(AppConfig):
     def ready(self):
         # The undo actions register themselves beside the actions they undo.
         from contacts.bulk import access_dates, undo  # noqa: F401
+        from contacts.imports import actions  # noqa: F401

@@ -17,8 +17,8 @@ from contacts.services import EmailTaken, StaleContact, contact_update
 from contacts.views import _shown_step
 from kajaccess.outcomes import Outcome
 from kajaccess.web import member_actor, next_url, permission_required, render_changed, render_popup
+from purchases.access.emails import GrantEmail
 from purchases.access.enrolment import contact_add
-from purchases.views import GrantEmail
 
 
 def _refused(form, error: ValidationError) -> dict:

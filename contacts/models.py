@@ -98,3 +98,63 @@ class PastedSelection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.matched} contacts from {self.emails} emails"
+
+
+class ContactImport(models.Model):
+    """A file of contacts a member uploaded: read, mapped and checked before anything changes.
+
+    The file itself is kept only until the import starts: its rows are then what runs.
+    """
+
+    class Existing(models.TextChoices):
+        KEEP = "keep", "Leave them as they are"
+        UPDATE = "update", "Update their name and tags from the file"
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="contact_imports")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_imports"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    file_name = models.CharField(max_length=255)
+    file = models.BinaryField(blank=True)
+    headers = models.JSONField(default=list)
+    # The first rows, to show beside the columns while they are mapped.
+    sample = models.JSONField(default=list)
+    row_count = models.PositiveIntegerField(default=0)
+    # The columns (0-based; None for none) and choices of the last check: email, name,
+    # tags, offer (an Offer's id, or None), send_email, tag, existing.
+    options = models.JSONField(default=dict, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    preview = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class ImportRow(models.Model):
+    """One row of an uploaded file, as its mapping reads it, and why it cannot be imported."""
+
+    contact_import = models.ForeignKey(ContactImport, on_delete=models.CASCADE, related_name="rows")
+    # Its row in the file as a spreadsheet numbers it: the header row is row 1.
+    number = models.PositiveIntegerField()
+    email = models.CharField(max_length=254, blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    problem = models.CharField(max_length=120, blank=True)
+    # The cells as read, kept for the rows that cannot be imported (their CSV).
+    cells = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact_import", "number"], name="unique_import_row_number"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Row {self.number}: {self.email or self.problem}"

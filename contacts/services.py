@@ -5,10 +5,11 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from contacts.models import Contact, ContactTag, Tag
-from contacts.signals import contact_changed, tag_added
+from contacts.signals import contacts_changed, tag_added
 from kajaccess.actors import Actor
 from kajaccess.models import Site
 from kajaccess.outcomes import Outcome
@@ -191,13 +192,12 @@ def contact_create(
                         contact=contact, inviter=actor.user, site_url=site_url
                     )
                 )
-        contact_changed.send(
+        contacts_changed.send(
             sender=Contact,
             site_id=site.pk,
-            contact=contact,
             actor=actor,
             kind="added",
-            changes=details,
+            changes={contact.pk: details},
         )
     return contact
 
@@ -244,12 +244,83 @@ def contact_update(
             raise EmailTaken(
                 contact_with_email(site=locked.site, email=email, exclude=locked)
             ) from None
-        contact_changed.send(
+        contacts_changed.send(
             sender=Contact,
             site_id=locked.site_id,
-            contact=locked,
             actor=actor,
             kind="edited",
-            changes=changes,
+            changes={locked.pk: changes},
         )
     return Outcome(locked, True, f"{locked.display_name}’s details are saved.")
+
+
+def contacts_create(
+    *, site: Site, people: Iterable[tuple[str, str]], actor: Actor, bulk_action=None
+) -> dict[str, int]:
+    """Add many contacts to `site` at once; the ids of those added, by lowercase email.
+
+    Each (email, name) is already clean (`clean_contact_email`, `clean_contact_name`).
+    An email already on the site in any letter case, or added meanwhile by someone else,
+    is left out. Each addition goes in its contact's Activity, in the same transaction.
+    """
+    wanted = {email.lower(): (email, name) for email, name in people}
+    now = timezone.now()
+    by_email = Contact.objects.filter(site=site).annotate(key=Lower("email"))
+    with transaction.atomic():
+        taken = set(by_email.filter(key__in=list(wanted)).values_list("key", flat=True))
+        new = [
+            Contact(site=site, email=e, name=n, created_at=now)
+            for k, (e, n) in wanted.items()
+            if k not in taken
+        ]
+        if not new:
+            return {}
+        Contact.objects.bulk_create(new, ignore_conflicts=True)
+        # A conflict leaves no id behind: the rows of this insert are those of its instant.
+        added = dict(
+            by_email.filter(created_at=now, key__in=[c.email.lower() for c in new]).values_list(
+                "key", "pk"
+            )
+        )
+        contacts_changed.send(
+            sender=Contact,
+            site_id=site.pk,
+            actor=actor,
+            kind="added",
+            changes={
+                pk: {"email": wanted[key][0], "name": wanted[key][1]} for key, pk in added.items()
+            },
+            bulk_action=bulk_action,
+        )
+    return added
+
+
+def contacts_rename(
+    *, site: Site, names: dict[int, tuple[str, str]], actor: Actor, bulk_action=None
+) -> list[int]:
+    """Give many contacts of `site` new names: {id: (old name, new name)}; the ids renamed.
+
+    A contact whose name is no longer the old one is left as it is. Each change, old and
+    new, goes in its contact's Activity.
+    """
+    with transaction.atomic():
+        locked = (
+            Contact.objects.select_for_update().filter(site=site, pk__in=list(names)).order_by("pk")
+        )
+        renamed = []
+        for contact in locked:
+            old, new = names[contact.pk]
+            if contact.name == old and old != new:
+                contact.name = clean_contact_name(new)
+                renamed.append(contact)
+        Contact.objects.bulk_update(renamed, ["name"])
+        if renamed:
+            contacts_changed.send(
+                sender=Contact,
+                site_id=site.pk,
+                actor=actor,
+                kind="edited",
+                changes={c.pk: {"name": [names[c.pk][0], c.name]} for c in renamed},
+                bulk_action=bulk_action,
+            )
+    return [contact.pk for contact in renamed]

@@ -5,16 +5,12 @@ without JavaScript) and the change itself (POST only). After a change the page's
 refresh themselves on the `accessChanged` event and the popup closes.
 """
 
-import logging
 from dataclasses import dataclass
 
-from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.mail import BadHeaderError, send_mail
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import get_object_or_404, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
@@ -35,6 +31,7 @@ from kajaccess.web import (
 )
 from products.models import Product
 from purchases.access import selectors, services
+from purchases.access.emails import GrantEmail
 from purchases.billing.selectors import billing_subscriptions
 from purchases.filters import ActivityFilter
 from purchases.forms import AccessChangeForm, AccessDatesForm, GrantOfferForm
@@ -42,8 +39,6 @@ from purchases.models import Grant
 
 EVENTS_PER_PAGE = 50
 TEAM_EVENTS_PER_PAGE = 20
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -202,47 +197,6 @@ def _grant_popup(request, contact: Contact, form, status: int = 200):
         active_tab="contacts",
         status=status,
     )
-
-
-class GrantEmail:
-    """The email telling a customer about an Offer granted to them.
-
-    It is sent once the grant is committed. Failing to send it leaves the grant as it
-    is: the failure is logged and said next to the grant's message, never as an error.
-    """
-
-    def __init__(self, grant: Grant, library_url: str):
-        self.grant = grant
-        self.library_url = library_url
-        self.failure = ""
-
-    def send(self) -> None:
-        grant = self.grant
-        context = {"grant": grant, "contact": grant.contact, "library_url": self.library_url}
-        # An email header is one line, whatever the title was saved with.
-        subject = " ".join(f"You now have access to {grant.offer.title}".split())
-        try:
-            send_mail(
-                subject=subject,
-                message=render_to_string("purchases/email/offer_granted.txt", context),
-                from_email=None,
-                recipient_list=[grant.contact.email],
-            )
-        except (BadHeaderError, OSError) as error:  # smtplib's errors are OSErrors
-            logger.warning("Email for grant %s not sent", grant.pk, exc_info=True)
-            self.failure = (
-                f"“{grant.contact.email}” is not an address an email can go to."
-                if isinstance(error, BadHeaderError)
-                else "the mail server did not accept it."
-            )
-
-    def told(self, outcome: Outcome) -> tuple[Outcome, int]:
-        """The grant's message with what became of the email, and its level."""
-        if self.failure:
-            text = f"{outcome.message} The email could not be sent: {self.failure}"
-            return Outcome(outcome.obj, True, text), messages.WARNING
-        text = f"{outcome.message} An email is on its way to them."
-        return Outcome(outcome.obj, True, text), messages.SUCCESS
 
 
 @permission_required("kajaccess.change_access")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from django import forms
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from contacts import services as contact_services
 from contacts.bulk.forms import OfferChoiceForm, TagChoiceForm
@@ -19,7 +19,10 @@ from kajaccess.actors import Actor
 from kajaccess.roles import member_role
 from products.models import Offer
 from purchases.access import services as access_services
-from purchases.models import AccessStatus, BulkAction, Grant, Subscription
+from purchases.models import AccessStatus, BulkAction, BulkActionContact, Grant, Subscription
+
+NOT_IN_SITE = "not in this site"
+DELETED_SINCE = "deleted since"
 
 
 @dataclass
@@ -58,6 +61,17 @@ def _tally(
     )
 
 
+@dataclass
+class Chunk:
+    """The next items of a run after its cursor: those to act on, and those skipped."""
+
+    ids: list[int]
+    # How many stored items it covers, and the last of them: the cursor after it.
+    size: int
+    last: int
+    skipped: Counter = field(default_factory=Counter)
+
+
 def skipped_rest(contact_ids: list[int], done: list[int], reason: str) -> Counter:
     """The contacts of a chunk a service left as they were, all for one reason."""
     rest = len(contact_ids) - len(done)
@@ -82,11 +96,16 @@ class BulkActionType(ABC):
     in_menu = True
     # The name of the action that puts back what this one changed; None when nothing can.
     undo_action: str | None = None
+    # What its run works through, as its progress counts them.
+    unit = "contact"
 
     def __init__(self, bulk: BulkAction):
         self.bulk = bulk
         self.site = bulk.site
         self.params = bulk.params
+        # What a chunk's `execute` counts besides the changed and the skipped, for the
+        # summary (`BulkAction.outcome["counted"]`).
+        self.counted = Counter()
 
     @property
     def actor(self) -> Actor:
@@ -106,6 +125,26 @@ class BulkActionType(ABC):
     @abstractmethod
     def execute(self, contact_ids: list[int]) -> tuple[int, Counter]:
         """Change a chunk of contacts of the site; how many changed, and why the rest did not."""
+
+    def next_chunk(self, after: int, size: int) -> Chunk | None:
+        """The next stored contacts after the cursor, by id; those no longer the site's are
+        skipped. None once every stored contact is done."""
+        site_now = Contact.objects.filter(pk=OuterRef("contact_id")).values("site_id")
+        rows = list(
+            BulkActionContact.objects.filter(bulk_action=self.bulk, contact_id__gt=after)
+            .order_by("contact_id")
+            .annotate(site_now=Subquery(site_now))
+            .values_list("contact_id", "site_now")[:size]
+        )
+        if not rows:
+            return None
+        chunk = Chunk(ids=[], size=len(rows), last=rows[-1][0])
+        for pk, site_id in rows:
+            if site_id == self.site.pk:
+                chunk.ids.append(pk)
+            else:
+                chunk.skipped[DELETED_SINCE if site_id is None else NOT_IN_SITE] += 1
+        return chunk
 
     @property
     def undo_class(self) -> type["BulkActionType"] | None:

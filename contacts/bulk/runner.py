@@ -5,12 +5,12 @@ from collections import Counter
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django_tasks import task
 
-from contacts.bulk.actions import BulkActionType, action_for, registry
-from contacts.bulk.selection import NOT_IN_SITE, outside_site, selected_contacts
+from contacts.bulk.actions import NOT_IN_SITE, BulkActionType, Chunk, action_for, registry
+from contacts.bulk.selection import outside_site, selected_contacts
 from contacts.models import Contact
 from kajaccess.models import Site
 from purchases.access import services as access_services
@@ -20,9 +20,6 @@ CHUNK_SIZE = 500
 
 
 ATTEMPTS_PER_CHUNK = 3
-
-
-DELETED_SINCE = "deleted since"
 
 
 def _store_contacts(bulk: BulkAction, contacts: QuerySet) -> int:
@@ -146,28 +143,6 @@ def _mark_running(bulk: BulkAction) -> None:
     )
 
 
-def _next_chunk(bulk: BulkAction) -> list[tuple[int, int | None]]:
-    """The next stored contacts after the cursor, by id, each with the site it is in now."""
-    site_now = Contact.objects.filter(pk=OuterRef("contact_id")).values("site_id")
-    return list(
-        BulkActionContact.objects.filter(bulk_action=bulk, contact_id__gt=bulk.cursor)
-        .order_by("contact_id")
-        .annotate(site_now=Subquery(site_now))
-        .values_list("contact_id", "site_now")[:CHUNK_SIZE]
-    )
-
-
-def _gone(chunk: list[tuple[int, int | None]], site_id: int) -> Counter:
-    """The contacts of a chunk that are no longer the site's, and why."""
-    reasons = Counter()
-    for _, site_now in chunk:
-        if site_now is None:
-            reasons[DELETED_SINCE] += 1
-        elif site_now != site_id:
-            reasons[NOT_IN_SITE] += 1
-    return reasons
-
-
 def _finish(bulk: BulkAction) -> BulkAction:
     bulk.status = BulkAction.Status.DONE
     bulk.finished_at = bulk.heartbeat_at = timezone.now()
@@ -176,19 +151,27 @@ def _finish(bulk: BulkAction) -> BulkAction:
 
 
 def _record_chunk(
-    bulk: BulkAction, chunk: list, *, changed: int, skipped: Counter, failed: Counter
+    bulk: BulkAction,
+    chunk: Chunk,
+    *,
+    changed: int,
+    skipped: Counter,
+    failed: Counter,
+    counted: Counter,
 ) -> None:
     """The progress of one chunk, saved in the chunk's own transaction."""
-    bulk.processed += len(chunk)
+    bulk.processed += chunk.size
     bulk.changed += changed
     bulk.skipped += skipped.total()
     bulk.failed += failed.total()
-    bulk.cursor = chunk[-1][0]
+    bulk.cursor = chunk.last
     bulk.heartbeat_at = timezone.now()
     if skipped:
         bulk.outcome = _merge(bulk.outcome, "skipped", skipped)
     if failed:
         bulk.outcome = _merge(bulk.outcome, "failed", failed)
+    if counted:
+        bulk.outcome = _merge(bulk.outcome, "counted", counted)
     bulk.save(
         update_fields=["processed", "changed", "skipped", "failed", "cursor", "outcome"]
         + ["heartbeat_at"]
@@ -219,14 +202,14 @@ def run_bulk_action(bulk_action_id: int) -> BulkAction:
             bulk = BulkAction.objects.select_for_update().select_related("site").get(pk=bulk.pk)
             if bulk.status == BulkAction.Status.DONE:
                 return bulk
-            chunk = _next_chunk(bulk)
-            if not chunk:
+            action = action_for(bulk)
+            chunk = action.next_chunk(bulk.cursor, CHUNK_SIZE)
+            if chunk is None:
                 return _finish(bulk)
-            skipped = _gone(chunk, bulk.site_id)
-            ids = [pk for pk, site_now in chunk if site_now == bulk.site_id]
+            ids = chunk.ids
             failed = Counter()
             try:
-                changed, reasons = _execute(action_for(bulk), ids)
+                changed, reasons = _execute(action, ids)
             except ValidationError as error:  # the same again on a retry: no use trying
                 changed, reasons, failed = 0, Counter(), Counter({_describe(error): len(ids)})
             except Exception as error:  # noqa: BLE001 - any failure rolls the chunk back
@@ -235,7 +218,14 @@ def run_bulk_action(bulk_action_id: int) -> BulkAction:
                     continue
                 changed, reasons, failed = 0, Counter(), Counter({_describe(error): len(ids)})
             failures = 0
-            _record_chunk(bulk, chunk, changed=changed, skipped=skipped + reasons, failed=failed)
+            _record_chunk(
+                bulk,
+                chunk,
+                changed=changed,
+                skipped=chunk.skipped + reasons,
+                failed=failed,
+                counted=Counter() if failed else action.counted,
+            )
 
 
 def _describe(error: Exception) -> str:

@@ -2,14 +2,12 @@
 
 from django.db.models import Exists, OuterRef, QuerySet
 
-from contacts.bulk.actions import Preview, action_for
+from contacts.bulk.actions import NOT_IN_SITE, Preview, action_for
 from contacts.bulk.pasted import pasted_selection_for
 from contacts.filters import contacts_matching
 from contacts.models import Contact, PastedSelection
 from kajaccess.models import Site
 from purchases.models import AccessEvent, BulkAction
-
-NOT_IN_SITE = "not in this site"
 
 
 def selected_contacts(site: Site, selection: dict, *, user=None) -> QuerySet:

@@ -7,7 +7,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from contacts.models import Contact
-from contacts.signals import contact_changed
+from contacts.signals import contacts_changed
 from kajaccess.actors import Actor
 from purchases.models import (
     AccessEvent,
@@ -103,17 +103,22 @@ def _insert_grant_events(
         )
 
 
-@receiver(contact_changed, dispatch_uid="audit_contact_changed")
-def record_contact_change(*, site_id, contact, actor, kind, changes, **kwargs) -> None:
-    """A contact added, or its name or email changed: its audit row, in the same transaction."""
+@receiver(contacts_changed, dispatch_uid="audit_contacts_changed")
+def record_contact_changes(*, site_id, actor, kind, changes, bulk_action=None, **kwargs) -> None:
+    """Contacts added, or their names or emails changed: their audit rows, in one INSERT."""
     event_kind = (
         AccessEvent.Kind.CONTACT_ADDED if kind == "added" else AccessEvent.Kind.CONTACT_EDITED
     )
-    _event(
-        event_kind,
-        site_id=site_id,
-        contact_id=contact.pk,
-        actor=actor,
-        at=timezone.now(),
-        details=changes,
-    ).save()
+    at = timezone.now()
+    AccessEvent.objects.bulk_create(
+        _event(
+            event_kind,
+            site_id=site_id,
+            contact_id=contact_id,
+            actor=actor,
+            bulk_action=bulk_action,
+            at=at,
+            details=details,
+        )
+        for contact_id, details in changes.items()
+    )
