@@ -3,6 +3,7 @@
 from django.urls import path
 
 from contacts import editing, views
+from contacts.imports import views as imports
 from purchases import views as access_views
 
 app_name = "contacts"
@@ -14,6 +15,14 @@ GRANT_PRODUCT = GRANT + "products/<int:product_id>/"
 urlpatterns = [
     path("", views.contact_list, name="list"),
     path("add/", editing.add_contact, name="add"),
+    path("import/", imports.upload, name="import"),
+    path("import/<int:import_id>/", imports.detail, name="import_detail"),
+    path("import/<int:import_id>/start/", imports.start, name="import_start"),
+    path(
+        "import/<int:import_id>/rows-not-imported.csv",
+        imports.invalid_rows,
+        name="import_invalid_rows",
+    ),
     path(f"{CONTACT}edit/", editing.edit_contact, name="edit"),
     path(CONTACT, views.profile, name="profile"),
     path(f"{CONTACT}preview/", views.preview, name="preview"),

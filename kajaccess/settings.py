@@ -247,3 +247,10 @@ LOGGING = {
 # A pasted list of 100,000 emails (contacts.bulk.emails.MAX_EMAILS) is posted as a form
 # field: room for it, still a bound on what one request may hold in memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
+# The largest file a member may upload (a contact import); a larger one is not read.
+FILE_UPLOAD_MAX_SIZE = 20 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "kajaccess.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]

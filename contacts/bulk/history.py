@@ -41,6 +41,11 @@ def entries_for(bulks) -> list["Entry"]:
     return [Entry(action) for action in actions_for(bulks)]
 
 
+# What a run counts besides the changed and the skipped (BulkActionType.counted), as its
+# summary names it.
+COUNTED = {"added": "Contacts added", "updated": "Contacts updated", "granted": "Offers granted"}
+
+
 @dataclass
 class Entry:
     """A bulk action as its page and the history show it."""
@@ -58,6 +63,8 @@ class Entry:
             return f"The contacts changed by #{selection['undo_of']}"
         if "pasted" in selection:
             return "The contacts of a pasted list of emails"
+        if "import" in selection:
+            return f"The rows of {self.bulk.params['file_name']}"
         if selection.get("all"):
             query = QueryDict(selection.get("query", ""))
             search = query.get("q", "").strip()
@@ -83,6 +90,11 @@ class Entry:
     @property
     def skipped(self) -> list[tuple[str, int]]:
         return sorted(self.bulk.outcome.get("skipped", {}).items(), key=lambda i: -i[1])
+
+    @property
+    def counted(self) -> list[tuple[str, int]]:
+        counted = self.bulk.outcome.get("counted", {})
+        return [(label, counted[key]) for key, label in COUNTED.items() if key in counted]
 
     @property
     def failed(self) -> list[tuple[str, int]]:

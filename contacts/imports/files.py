@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import tablib
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 MAX_ROWS = 100_000
-MAX_BYTES = 20 * 1024 * 1024
+MAX_BYTES = settings.FILE_UPLOAD_MAX_SIZE
 
 XLSX_MAGIC = b"PK\x03\x04"
 XLS_MAGIC = b"\xd0\xcf\x11\xe0"

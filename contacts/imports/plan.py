@@ -101,6 +101,15 @@ class Tally:
             if not plan.changes:
                 self.skipped[NOTHING_TO_CHANGE] += 1
 
+    @classmethod
+    def from_dict(cls, stored: dict) -> "Tally":
+        return cls(**{**stored, "skipped": Counter(stored.get("skipped", {}))})
+
+    @property
+    def reasons(self) -> list[tuple[str, int]]:
+        """Why rows are skipped, the most common first."""
+        return self.skipped.most_common()
+
     def as_dict(self) -> dict:
         return {
             "rows": self.rows,
