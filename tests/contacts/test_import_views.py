@@ -45,7 +45,9 @@ def test_the_contacts_tab_offers_import(creator_client):
     assert f'href="{reverse("contacts:import")}">Import</a>' in page
 
 
-def test_upload_map_preview_and_confirm(creator_client, academy, django_capture_on_commit_callbacks):
+def test_upload_map_preview_and_confirm(
+    creator_client, academy, django_capture_on_commit_callbacks
+):
     response = upload(creator_client)
     contact_import = ContactImport.objects.get()
     detail = reverse("contacts:import_detail", args=[contact_import.pk])
@@ -93,9 +95,7 @@ def test_the_rows_that_cannot_be_imported_download_as_csv(creator_client, academ
     creator_client.post(
         reverse("contacts:import_detail", args=[contact_import.pk]), mapping(academy)
     )
-    response = creator_client.get(
-        reverse("contacts:import_invalid_rows", args=[contact_import.pk])
-    )
+    response = creator_client.get(reverse("contacts:import_invalid_rows", args=[contact_import.pk]))
     assert response["Content-Disposition"] == (
         'attachment; filename="customers-rows-not-imported.csv"'
     )
