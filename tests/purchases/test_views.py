@@ -9,10 +9,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from contacts.bulk.runner import start_bulk_action
 from kajaccess.actors import Actor
 from purchases.access import services
 from purchases.access.selectors import has_access
-from purchases.models import AccessEvent, AccessStatus, Grant, ProductAccess
+from purchases.models import AccessEvent, AccessStatus, BulkAction, Grant, ProductAccess
 from tests.factories import ContactFactory, OfferFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -339,6 +340,38 @@ def test_the_activity_tab_filters_by_kind_and_actor(creator_client, academy):
     htmx = creator_client.get(url, {"actor_kind": "automation"}, **HTMX).content.decode()
     assert htmx.strip().startswith('<div id="activity-list"')
     assert '<td data-label="Done by">Automation</td>' in htmx
+
+
+def test_the_activity_of_one_bulk_action_is_linked_from_its_page(
+    creator_client, academy, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        bulk = start_bulk_action(
+            site=academy.site,
+            user=academy.creator,
+            action="revoke_offer",
+            params={"offer": academy.membership.pk},
+            selection={"ids": [academy.ada.pk]},
+            reason="Chargeback",
+        )
+    services.revoke_grant(grant=academy.bootcamp_grant, actor=Actor.creator(academy.creator))
+    page = creator_client.get(reverse("bulk:detail", args=[bulk.pk])).content.decode()
+    link = f"{reverse('purchases:activity')}?bulk_action={bulk.pk}"
+    assert f'href="{link}">Its changes in Activity</a>' in page
+    listed = creator_client.get(link).content.decode()
+    rows = listed[listed.index("<tbody>") :]
+    assert rows.count("Access revoked") == 1 and "Vault Membership" in rows
+    assert "Python Bootcamp" not in rows
+    assert f'Only the changes of <a href="{reverse("bulk:detail", args=[bulk.pk])}">' in listed
+    other = BulkAction.objects.create(
+        site=academy.other_member.site,
+        created_by=academy.other_member.user,
+        action="add_tag",
+        params={"tag": "x"},
+    )
+    refused = creator_client.get(reverse("purchases:activity"), {"bulk_action": other.pk})
+    assert refused.status_code == 400
+    assert "No changes are listed." in refused.content.decode()
 
 
 def test_a_bad_activity_filter_says_so(creator_client, academy):
