@@ -25,6 +25,9 @@ from django.utils import timezone
 from contacts.bulk.runner import run_bulk_action, start_bulk_action
 from contacts.export import csv_lines
 from contacts.filters import contacts_matching
+from contacts.imports.plan import Choices
+from contacts.imports.rows import Mapping
+from contacts.imports.services import import_check, import_start, import_upload, preview_token
 from contacts.models import Contact
 from kajaccess.models import Site
 from products.models import Offer, Product
@@ -75,8 +78,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--repeat", type=int, default=5)
         parser.add_argument("--output", default=str(RESULTS))
+        parser.add_argument("--import-rows", type=int, default=100_000)
 
-    def handle(self, *args, repeat, output, **options):
+    def handle(self, *args, repeat, output, import_rows, **options):
         if repeat < 1:
             raise CommandError("--repeat must be at least 1.")
         site = Site.objects.filter(slug="demo-academy").first()
@@ -97,6 +101,7 @@ class Command(BaseCommand):
         results["pages"] = self.measure_pages(site, creator, bootcamp, repeat)
         results["export"] = self.measure_export(site)
         results["bulk_revoke"] = self.measure_bulk_revoke(site, creator, bootcamp)
+        results["import"] = self.measure_import(site, creator, bootcamp, import_rows)
         results["ratios"], results["targets"] = self.judge(results)
         self.report(results)
         Path(output).parent.mkdir(parents=True, exist_ok=True)
@@ -169,12 +174,23 @@ class Command(BaseCommand):
             "contacts_tab_vs_raw_sql": tab / page["Raw SQL (same 50 rows and count)"]["seconds"],
             "bulk_revoke_vs_raw_sql": results["bulk_revoke"]["bulk_seconds"]
             / results["bulk_revoke"]["raw_sql_seconds"],
+            "import_vs_raw_contact_insert": (
+                results["import"]["check_seconds"] + results["import"]["run_seconds"]
+            )
+            / results["import"]["raw_insert_seconds"],
+            "import_run_peak_vs_a_tenth": results["import"]["run_peak_mb"]
+            / results["import"]["tenth_run_peak_mb"],
         }
         targets = {
             "contacts_tab_no_slower_than_admin": ratios["contacts_tab_vs_admin"] <= 1.0,
             "contacts_tab_within_5x_raw_sql": ratios["contacts_tab_vs_raw_sql"] <= 5.0,
             "bulk_revoke_within_5x_raw_sql": ratios["bulk_revoke_vs_raw_sql"] <= 5.0,
             "csv_peak_under_200_mb": results["export"]["peak_mb"] < 200,
+            "import_in_minutes": results["import"]["check_seconds"]
+            + results["import"]["run_seconds"]
+            < 600,
+            # Flat: ten times the rows, not ten times the memory (chunks of CHUNK_SIZE rows).
+            "import_run_memory_flat": ratios["import_run_peak_vs_a_tenth"] < 2.0,
         }
         return ratios, targets
 
@@ -239,6 +255,86 @@ class Command(BaseCommand):
             "bulk_action": bulk.pk,
         }
 
+    def import_file(self, site, rows: int, prefix: str) -> bytes:
+        """A file of `rows` contacts: half the site's own, in capitals, the rest new, 100 bad."""
+        known = Contact.objects.filter(site=site).order_by("pk").values_list("email", flat=True)
+        lines = ["Email,Name,Tags"]
+        lines += [f"{email.upper()},,{prefix}" for email in known[: rows // 2]]
+        new = rows - len(lines) + 1 - 100
+        lines += [f"{prefix}-{i}@example.com,New Customer {i},{prefix}" for i in range(new)]
+        lines += [f"not an email {i},," for i in range(100)]
+        return "\n".join(lines).encode()
+
+    def run_import(self, site, creator, offer, data: bytes, *, traced: bool) -> dict:
+        """Upload, check and run one import; its times, or (traced) its peaks of memory."""
+        if traced:
+            tracemalloc.start()
+        start = time.perf_counter()
+        contact_import = import_upload(site=site, user=creator, name="bench.csv", data=data)
+        mapping = Mapping(email=0, name=1, tags=2)
+        tally = import_check(
+            contact_import=contact_import, mapping=mapping, choices=Choices(offer=offer)
+        )
+        checked = time.perf_counter()
+        check_peak = tracemalloc.get_traced_memory()[1] if traced else 0
+        if traced:
+            tracemalloc.reset_peak()
+        bulk = import_start(
+            contact_import=contact_import, user=creator, token=preview_token(contact_import)
+        )
+        run_bulk_action(bulk.pk)
+        done = time.perf_counter()
+        run_peak = tracemalloc.get_traced_memory()[1] if traced else 0
+        if traced:
+            tracemalloc.stop()
+        bulk.refresh_from_db()
+        return {
+            "rows": tally.rows,
+            "created": bulk.outcome.get("counted", {}).get("added", 0),
+            "granted": bulk.outcome.get("counted", {}).get("granted", 0),
+            "status": bulk.status,
+            "check_seconds": checked - start,
+            "run_seconds": done - checked,
+            "check_peak_mb": check_peak / 2**20,
+            "run_peak_mb": run_peak / 2**20,
+        }
+
+    def measure_import(self, site, creator, offer, rows: int) -> dict:
+        """A file of `rows` contacts imported with an Offer: timed, then again (another file of
+        as many rows) with its memory traced, and beside it a tenth of the rows, so that the
+        run's peak can be read as flat; the baseline is a raw multi-row INSERT of the same
+        number of contacts, rolled back."""
+        data = self.import_file(site, rows, "bench-import")
+        timed = self.run_import(site, creator, offer, data, traced=False)
+        traced = self.run_import(
+            site, creator, offer, self.import_file(site, rows, "bench-memory"), traced=True
+        )
+        tenth = self.run_import(
+            site, creator, offer, self.import_file(site, rows // 10, "bench-tenth"), traced=True
+        )
+        now = timezone.now()
+        with transaction.atomic():
+            start = time.perf_counter()
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO contacts_contact (site_id, email, name, test_card_declines, "
+                    "created_at) VALUES (%s, %s, %s, %s, %s)",
+                    [
+                        (site.pk, f"raw-{i}@example.com", f"Raw {i}", False, now)
+                        for i in range(rows)
+                    ],
+                )
+            raw_seconds = time.perf_counter() - start
+            transaction.set_rollback(True)
+        return {
+            **timed,
+            "file_mb": len(data) / 2**20,
+            "check_peak_mb": traced["check_peak_mb"],
+            "run_peak_mb": traced["run_peak_mb"],
+            "tenth_run_peak_mb": tenth["run_peak_mb"],
+            "raw_insert_seconds": raw_seconds,
+        }
+
     def report(self, results):
         w = self.stdout.write
         w("")
@@ -256,6 +352,15 @@ class Command(BaseCommand):
         w(
             f"Export CSV of {export['rows']:,} contacts: {export['seconds']:.2f} s, "
             f"peak {export['peak_mb']:.1f} MB"
+        )
+        imported = results["import"]
+        w(
+            f"Import of {imported['rows']:,} rows ({imported['file_mb']:.1f} MB, "
+            f"{imported['created']:,} new, {imported['granted']:,} granted): check "
+            f"{imported['check_seconds']:.1f} s, run {imported['run_seconds']:.1f} s; peak "
+            f"{imported['check_peak_mb']:.0f} MB checking, {imported['run_peak_mb']:.0f} MB "
+            f"running ({imported['tenth_run_peak_mb']:.0f} MB for a tenth of the rows); "
+            f"raw INSERT {imported['raw_insert_seconds']:.2f} s"
         )
         w("")
         for name, ratio in results["ratios"].items():
