@@ -24,7 +24,7 @@ from purchases.access import services as access_services
 from purchases.access.emails import GrantEmail
 from purchases.models import AccessEvent, Grant
 
-ADDED_MEANWHILE = "added meanwhile by someone else"
+ADDED_MEANWHILE = "added and deleted meanwhile by someone else"
 
 
 @registry.register
@@ -114,10 +114,24 @@ class ImportContactsAction(BulkActionType):
             actor=self.actor,
             bulk_action=self.bulk,
         )
+        lost = [plan for plan in new if plan.row.email.lower() not in added]
+        # Added by someone else meanwhile: the row goes on with that contact, as one
+        # already in the list (its offer and tags, if it lacks them; its name as it is).
+        found = dict(
+            Contact.objects.filter(site=self.site)
+            .annotate(key=Lower("email"))
+            .filter(key__in=[plan.row.email.lower() for plan in lost])
+            .values_list("key", "pk")
+        )
         for plan in new:
-            plan.contact_id = added.get(plan.row.email.lower())
-            if plan.contact_id is None:
-                skipped[ADDED_MEANWHILE] += 1
+            key = plan.row.email.lower()
+            plan.contact_id = added.get(key) or found.get(key)
+            if key not in added:
+                plan.create = False
+                if plan.contact_id is None:
+                    skipped[ADDED_MEANWHILE] += 1
+                elif not plan.changes:
+                    skipped[NOTHING_TO_CHANGE] += 1
 
     def _rename(self, plans: list[RowPlan]) -> None:
         names = {plan.contact_id: plan.rename for plan in plans if plan.rename}

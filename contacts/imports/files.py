@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 MAX_ROWS = 100_000
+MAX_COLUMNS = 100
 MAX_BYTES = settings.FILE_UPLOAD_MAX_SIZE
 
 XLSX_MAGIC = b"PK\x03\x04"
@@ -91,6 +92,11 @@ def read_sheet(data: bytes, *, file_name: str) -> Sheet:
     if not rows:
         raise BadFile("The file has no rows.")
     width = max(len(row) for row in rows)
+    if width > MAX_COLUMNS:
+        raise BadFile(
+            f"The file has {width:,} columns; at most {MAX_COLUMNS} can be read. Keep the "
+            "columns of emails, names and tags, then upload it again."
+        )
     rows = [row + [""] * (width - len(row)) for row in rows]
     first = rows[0]
     if any(looks_like_email(cell) for cell in first):

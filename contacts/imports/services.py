@@ -51,7 +51,7 @@ def import_upload(*, site: Site, user, name: str, data: bytes) -> ContactImport:
         file_name=os.path.basename(name)[:255] or "contacts.csv",
         file=data,
         headers=headers,
-        sample=[row[:] for row in sheet.rows[:SAMPLE_ROWS]],
+        sample=[[cell[:HEADER_MAX_LENGTH] for cell in row] for row in sheet.rows[:SAMPLE_ROWS]],
         row_count=len(sheet.rows),
         options={"mapping": guess_mapping(sheet)},
     )

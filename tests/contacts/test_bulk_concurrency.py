@@ -8,6 +8,9 @@ from django.test import override_settings
 
 from contacts.bulk import runner
 from contacts.bulk.runner import run_bulk_action, start_bulk_action
+from contacts.imports.plan import Choices
+from contacts.imports.rows import Mapping
+from contacts.imports.services import import_check, import_start, import_upload, preview_token
 from kajaccess.actors import Actor
 from purchases.access import services
 from purchases.models import AccessEvent, AccessStatus, BulkAction, Grant
@@ -85,3 +88,39 @@ def test_two_workers_on_one_job_change_nothing_twice(postgres_only, monkeypatch)
     job.refresh_from_db()
     assert (job.status, job.processed, job.changed, job.skipped) == ("done", 40, 40, 0)
     assert AccessEvent.objects.filter(kind=AccessEvent.Kind.REVOKED).count() == 40
+
+
+def queued_import(member, offer, emails: list[str]) -> BulkAction:
+    data = ("Email\n" + "\n".join(emails)).encode()
+    contact_import = import_upload(site=member.site, user=member.user, name="f.csv", data=data)
+    import_check(
+        contact_import=contact_import, mapping=Mapping(email=0), choices=Choices(offer=offer)
+    )
+    with override_settings(TASKS=QUEUE_ONLY):
+        return import_start(
+            contact_import=contact_import, user=member.user, token=preview_token(contact_import)
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_the_same_new_emails_add_each_contact_once(postgres_only, monkeypatch):
+    monkeypatch.setattr(runner, "CHUNK_SIZE", 7)
+    member = MembershipFactory()
+    offer = OfferFactory(site=member.site, products=[ProductFactory(site=member.site)])
+    emails = [f"new{i}@example.com" for i in range(40)]
+    first = queued_import(member, offer, emails[:30])
+    second = queued_import(member, offer, [email.upper() for email in emails[10:]])
+
+    run_together(lambda: run_bulk_action(first.pk), lambda: run_bulk_action(second.pk))
+
+    assert member.site.contacts.count() == 40
+    # Whoever came second for a shared email goes on with the contact the other added.
+    assert Grant.objects.filter(offer=offer, status=AccessStatus.ACTIVE).count() == 40
+    added = AccessEvent.objects.filter(kind=AccessEvent.Kind.CONTACT_ADDED)
+    assert added.count() == 40 and added.values("contact").distinct().count() == 40
+    first.refresh_from_db()
+    second.refresh_from_db()
+    counted = [bulk.outcome["counted"] for bulk in (first, second)]
+    assert sum(c["added"] for c in counted) == 40
+    assert sum(c["granted"] for c in counted) == 40
+    assert first.processed + second.processed == 60
