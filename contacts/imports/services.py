@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from contacts.bulk.runner import run_bulk_action_task
-from contacts.imports.files import read_sheet
+from contacts.imports.files import BadFile, read_sheet
 from contacts.imports.plan import Choices, Tally, choices_from, preview
 from contacts.imports.rows import Mapping, guess_mapping, read_rows
 from contacts.models import ContactImport, ImportRow
@@ -41,6 +41,14 @@ def import_upload(*, site: Site, user, name: str, data: bytes) -> ContactImport:
     Raises BadFile (a ValidationError) for a file that cannot be imported; nothing is kept.
     """
     sheet = read_sheet(data, file_name=name)
+    mapping = guess_mapping(sheet)
+    if mapping["email"] is None and not any(
+        "@" in cell for row in sheet.rows[:100] for cell in row
+    ):
+        raise BadFile(
+            "No column of this file holds email addresses, and every contact needs one. "
+            "Add a column of emails, then upload it again."
+        )
     headers = [
         " ".join(header.split())[:HEADER_MAX_LENGTH] or f"Column {index + 1}"
         for index, header in enumerate(sheet.headers)
@@ -53,7 +61,7 @@ def import_upload(*, site: Site, user, name: str, data: bytes) -> ContactImport:
         headers=headers,
         sample=[[cell[:HEADER_MAX_LENGTH] for cell in row] for row in sheet.rows[:SAMPLE_ROWS]],
         row_count=len(sheet.rows),
-        options={"mapping": guess_mapping(sheet)},
+        options={"mapping": mapping},
     )
 
 

@@ -1,9 +1,11 @@
 """Importing contacts from a file: reading it, its preview, its run and its Undo."""
 
 import io
+from pathlib import Path
 
 import pytest
 import tablib
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from openpyxl import Workbook
 
@@ -292,3 +294,11 @@ def test_the_xlsx_of_tablib_itself_imports(academy):
     data = tablib.Dataset(["x@example.com", "X"], headers=["E-mail", "Full name"]).export("xlsx")
     contact_import = upload(academy, data, name="export.xlsx")
     assert contact_import.options["mapping"] == {"email": 0, "name": 1, "tags": None}
+
+
+def test_the_example_file_of_the_upload_page_previews_its_two_bad_rows(academy):
+    data = (Path(settings.BASE_DIR) / "static" / "files" / "contacts-example.csv").read_bytes()
+    contact_import = upload(academy, data, name="contacts-example.csv")
+    tally = check(contact_import, academy)
+    assert (tally.rows, tally.invalid, tally.create, tally.existing) == (10, 2, 6, 2)
+    assert tally.skipped["not an email"] == tally.skipped["same email as an earlier row"] == 1

@@ -112,7 +112,8 @@ def test_the_rows_that_cannot_be_imported_download_as_csv(creator_client, academ
     [
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "This is not a CSV or XLSX file."),
         (b"Email\n=cmd|' /C calc'!A0\n", "holds a formula"),
-        (b"Name,Tags\nAda,vip\n", None),
+        (b"Name,Tags\nAda,vip\n", "No column of this file holds email addresses"),
+        (b"Contact,Tags\nAda (ada at example.com),vip\nx@example.com,\n", None),
     ],
 )
 def test_a_bad_file_is_refused_with_a_clear_message(creator_client, data, message):
@@ -130,6 +131,15 @@ def test_a_bad_file_is_refused_with_a_clear_message(creator_client, data, messag
         return
     assert response.status_code == 400
     assert message in html(response)
+    assert not ContactImport.objects.exists()
+
+
+def test_a_file_past_20_mb_is_refused_and_not_kept(creator_client):
+    line = "someone.with.a.long.address@example.com,Some One,tag\n"
+    data = "Email,Name,Tags\n" + line * (21 * 2**20 // len(line))
+    response = upload(creator_client, data)
+    assert response.status_code == 413
+    assert "The file is larger than 20 MB. Split it." in html(response)
     assert not ContactImport.objects.exists()
 
 
