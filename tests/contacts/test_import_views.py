@@ -82,6 +82,16 @@ def test_upload_map_preview_and_confirm(
     assert Contact.objects.get(email="new1@example.com").grants.get().offer == academy.bootcamp
     # The import's page now points at its bulk action instead of offering it again.
     assert f"bulk action #{bulk.pk}" in html(creator_client.get(detail))
+    assert "Import customers.csv" in html(creator_client.get(reverse("bulk:history")))
+
+    popup = html(creator_client.get(reverse("bulk:undo_confirm", args=[bulk.pk])))
+    assert f"The contacts it added stay, tagged “Import #{bulk.pk} undone”." in popup
+    with django_capture_on_commit_callbacks(execute=True):
+        response = creator_client.post(reverse("bulk:undo", args=[bulk.pk]), {"reason": ""})
+    undo = BulkAction.objects.get(undo_of=bulk)
+    assert response["Location"] == reverse("bulk:detail", args=[undo.pk])
+    assert undo.changed == 7
+    assert not Contact.objects.get(email="new1@example.com").grants.filter(status="active")
 
 
 def _token(page: str) -> str:
