@@ -115,6 +115,11 @@ def _line(valid):
 
 
 NEXT = {"next": Field("lenient", "/contacts/")}
+# An offer to grant to a contact or to every imported row, and whether to send its email.
+OPTIONAL_GRANT = {
+    "offer": Field("optional id", lambda w: w["offer_to_grant"], Offer),
+    "send_email": Field("lenient", "on"),
+}
 REASON = {"reason": Field("text", "Refunded\r\non request")}
 VIEW = {name: Field("lenient") for name in ("page", "per_page", "sort")}
 SELECTION = {
@@ -242,8 +247,7 @@ FORMS = {
                 "name": Field("optional line", "New Comer"),
                 "tags": Field("optional id", lambda w: [w["site_tag"]], Tag, many=True),
                 "new_tags": Field("optional line", "Imported, Spring"),
-                "offer": Field("optional id", lambda w: w["offer_to_grant"], Offer),
-                "send_email": Field("lenient", "on"),
+                **OPTIONAL_GRANT,
                 "library_sign_in": Field("lenient", "on"),
                 **NEXT,
             },
@@ -329,8 +333,7 @@ FORMS = {
                 "name": Field("optional choice", "1"),
                 "tags": Field("optional choice", "2"),
                 "existing": Field("choice", "update"),
-                "offer": Field("optional id", lambda w: w["offer_to_grant"], Offer),
-                "send_email": Field("lenient", "on"),
+                **OPTIONAL_GRANT,
                 "tag": Field("optional line", "Imported"),
             },
             (ImportForm,),
