@@ -249,6 +249,8 @@ def test_a_stale_preview_is_shown_again_and_confirmed_by_keyboard_on_a_phone(
         page.keyboard.press("Enter")
     assert response.value.status == 409
     expect(page.get_by_role("alert")).to_contain_text("Your contacts changed since the preview")
+    # The page opens on the new counts and the message, not at its top.
+    expect(page.get_by_role("alert")).to_be_in_viewport()
     assert figures(page)["New contacts"] == "5"
     assert figures(page)["Already in your contacts"] == "3"
     assert not BulkAction.objects.exists()
