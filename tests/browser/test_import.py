@@ -309,3 +309,23 @@ def test_every_control_of_the_import_is_reached_by_tab_with_a_visible_focus(
         missing = [html for i, html in zip(wanted, missing, strict=True) if i not in reached]
         assert not missing, f"{path} at {width}px: not reached by Tab: {missing}"
         assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+
+
+@pytest.mark.browser
+def test_without_javascript_upload_check_and_confirm(browser, live_server, demo):
+    context = browser.new_context(java_script_enabled=False, viewport=PHONE)
+    page = context.new_page()
+    try:
+        open_import(page, live_server)
+        choose_file(page, "customers.csv", TEN_ROWS.encode())
+        page.get_by_role("button", name="Upload").click()
+        page.get_by_label("Tag every imported contact").fill("No script")
+        page.get_by_role("button", name="Check the file").click()
+        assert figures(page)["New contacts"] == "6"
+        page.get_by_role("button", name="Import 8 rows").click()
+        expect(page).to_have_url(re.compile(r"/bulk-actions/\d+/$"))
+        expect(page.locator("#bulk-progress")).to_contain_text("Contacts added: 6")
+        tagged = Contact.objects.filter(tags__name="No script").values_list("email", flat=True)
+        assert sorted(tagged) == sorted([*NEW, "ada@example.com", "grace@example.com"])
+    finally:
+        context.close()
