@@ -7,6 +7,9 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from contacts.imports.plan import Choices
+from contacts.imports.rows import Mapping
+from contacts.imports.services import import_check, import_upload
 from contacts.models import Contact, Tag
 from kajaccess.models import Site, SiteMembership
 from products.models import Lesson, LessonCompletion, Offer, Product
@@ -159,3 +162,12 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     grant = factory.SubFactory(GrantFactory)
     amount = Decimal("29.00")
     next_billing_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
+
+
+def checked_import(*, site, user, text: str, name="customers.csv", **choices):
+    """A file uploaded by `user` and checked with its obvious columns, as `Check the file` does."""
+    contact_import = import_upload(site=site, user=user, name=name, data=text.encode())
+    mapping = Mapping(**contact_import.options["mapping"])
+    import_check(contact_import=contact_import, mapping=mapping, choices=Choices(**choices))
+    contact_import.refresh_from_db()
+    return contact_import

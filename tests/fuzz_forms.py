@@ -7,6 +7,7 @@ FORMS maps each URL name of `patterns()` to its forms: their fields, each with a
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from contacts.bulk.access_dates import EndDateForm
@@ -14,7 +15,9 @@ from contacts.bulk.actions import OfferChoiceForm, TagChoiceForm
 from contacts.bulk.forms import BulkActionForm, ConfirmForm, PasteEmailsForm, SelectionForm
 from contacts.filters import ContactFilter
 from contacts.forms import AddContactForm, EditContactForm
-from contacts.models import Contact, PastedSelection, Tag
+from contacts.imports.forms import ImportFileForm, ImportForm, StartImportForm
+from contacts.imports.services import preview_token
+from contacts.models import Contact, ContactImport, PastedSelection, Tag
 from kajaccess.filters import RefusingFilterSet
 from kajaccess.sign_in import AdminSignInForm, SignInForm
 from kajaccess.team.forms import AddMemberForm, RoleForm, TransferOwnershipForm
@@ -61,6 +64,10 @@ REFUSES = {
     "sign-in": EVERY,
     "email": EVERY,
     "lenient": frozenset(),  # flags, `next`, page, page size, sort: read leniently
+    # A file field: each value is sent as the contents of an uploaded file (multipart).
+    # "a\r\nb" is a header and a row: a file like any other, whose column the creator maps.
+    "file": EVERY - {"crlf"},
+    "token": EVERY,  # what the creator confirms: anything but the preview's is refused
 }
 
 
@@ -93,11 +100,26 @@ def _ada(w) -> Contact:
     return Contact.objects.get(pk=w["ids"]["contact_id"])
 
 
+def _import(w) -> ContactImport:
+    return ContactImport.objects.get(pk=w["ids"]["import_id"])
+
+
+def _customers_csv(w) -> SimpleUploadedFile:
+    """A new file each time it is asked for: a file sent once has been read to its end."""
+    text = "Email,Name,Tags\nnewcomer@example.com,New Comer,Spring\nada@example.com,,\n"
+    return SimpleUploadedFile("customers.csv", text.encode(), content_type="text/csv")
+
+
 def _line(valid):
     return Field("line", valid)
 
 
 NEXT = {"next": Field("lenient", "/contacts/")}
+# An offer to grant to a contact or to every imported row, and whether to send its email.
+OPTIONAL_GRANT = {
+    "offer": Field("optional id", lambda w: w["offer_to_grant"], Offer),
+    "send_email": Field("lenient", "on"),
+}
 REASON = {"reason": Field("text", "Refunded\r\non request")}
 VIEW = {name: Field("lenient") for name in ("page", "per_page", "sort")}
 SELECTION = {
@@ -225,8 +247,7 @@ FORMS = {
                 "name": Field("optional line", "New Comer"),
                 "tags": Field("optional id", lambda w: [w["site_tag"]], Tag, many=True),
                 "new_tags": Field("optional line", "Imported, Spring"),
-                "offer": Field("optional id", lambda w: w["offer_to_grant"], Offer),
-                "send_email": Field("lenient", "on"),
+                **OPTIONAL_GRANT,
                 "library_sign_in": Field("lenient", "on"),
                 **NEXT,
             },
@@ -299,6 +320,37 @@ FORMS = {
         ),
     ),
     "bulk:pasted_not_found": (Form("GET"),),
+    "contacts:import": (
+        Form("GET"),
+        Form("POST", {"file": Field("file", _customers_csv)}, (ImportFileForm,), changes=True),
+    ),
+    "contacts:import_detail": (
+        Form("GET"),
+        Form(
+            "POST",
+            {
+                "email": Field("choice", "0"),
+                "name": Field("optional choice", "1"),
+                "tags": Field("optional choice", "2"),
+                "existing": Field("choice", "update"),
+                **OPTIONAL_GRANT,
+                "tag": Field("optional line", "Imported"),
+            },
+            (ImportForm,),
+            changes=True,
+        ),
+    ),
+    # A token that is not the preview's is refused as a preview that changed: a 409.
+    "contacts:import_start": (
+        Form(
+            "POST",
+            {**REASON, "token": Field("token", lambda w: preview_token(_import(w)))},
+            (StartImportForm,),
+            refused=frozenset({400, 409}),
+            changes=True,
+        ),
+    ),
+    "contacts:import_invalid_rows": (Form("GET"),),
     "bulk:history": (Form("GET", {"page": Field("lenient")}),),
     "bulk:detail": (Form("GET"),),
     "bulk:undo_confirm": (Form("GET"),),

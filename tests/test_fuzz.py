@@ -20,6 +20,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -125,6 +126,8 @@ def _hostile(spec: Field, name: str, w: dict):
     value = HOSTILE[name]
     if name == "other site":
         value = str(w["other site"][spec.model or Contact])
+    if spec.kind == "file":
+        return SimpleUploadedFile(f"{name}.csv", value.encode(), content_type="text/csv")
     if spec.many:
         return [] if value == "" else [value]
     return value

@@ -19,6 +19,7 @@ import pytest
 import rules
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
@@ -26,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contacts.bulk.pasted import pasted_selection_create
+from contacts.imports.services import preview_token
 from contacts.models import Contact
 from kajaccess.actors import Actor
 from kajaccess.models import SiteMembership
@@ -41,6 +43,7 @@ from tests.factories import (
     ProductFactory,
     SiteFactory,
     UserFactory,
+    checked_import,
 )
 from tests.test_security import patterns
 
@@ -122,6 +125,11 @@ URLS = {
     "bulk:export": "export",
     "bulk:paste": "bulk",
     "bulk:pasted_not_found": "bulk",
+    # Importing makes contacts and runs as a bulk action: it takes both permissions.
+    "contacts:import": "bulk",
+    "contacts:import_detail": "bulk",
+    "contacts:import_start": "bulk",
+    "contacts:import_invalid_rows": "bulk",
     "products:list": "products",
     "products:progress": "products",
     "products:progress_csv": "products",
@@ -165,6 +173,9 @@ METHODS = {
     "bulk:undo": CHANGE,
     "bulk:export": FORM,
     "bulk:paste": FORM,
+    "contacts:import": FORM,
+    "contacts:import_detail": FORM,
+    "contacts:import_start": CHANGE,
     "products:offer_create": FORM,
     "products:offer_edit": FORM,
     "products:offer_delete": FORM,
@@ -221,11 +232,13 @@ class World:
     ids: dict
     objects: dict
 
-    def request(self, name: str, method: str) -> tuple[str, dict]:
-        ids = {**self.ids, **OVERRIDES.get(name, lambda o: {})(self.objects)}
+    def request(self, name: str, method: str, role: str = OWNER) -> tuple[str, dict]:
+        """The URL and valid data of a request by `role`'s member: an import is its uploader's."""
+        objects = {**self.objects, "import": self.objects["imports"][role]}
+        ids = {**self.ids, **OVERRIDES.get(name, lambda o: {})(objects)}
         pattern = next(p for n, p, _ in patterns() if n == name)
         url = "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids[m.group(1)]), pattern)
-        data = DATA.get((name, method), lambda o: {})(self.objects)
+        data = DATA.get((name, method), lambda o: {})(objects)
         return url, data
 
 
@@ -325,8 +338,14 @@ def build_world() -> World:
     invitee.set_unusable_password()
     invitee.save()
     invited = MembershipFactory(site=site, role=SUPPORT, user=invitee, invited_at=timezone.now())
+    # Each member's own file, checked: another member's import is a 404 to them.
+    imports = {
+        role: checked_import(site=site, user=member.user, text=IMPORTED)
+        for role, member in members.items()
+    }
     objects = {
         **people,
+        "imports": imports,
         "val": val,
         "suspended": suspended,
         "invited": invited,
@@ -380,7 +399,16 @@ OVERRIDES = {
     "team:reactivate": lambda o: {"member_id": o["suspended"].pk},
     "team:resend_invitation": lambda o: {"member_id": o["invited"].pk},
     "team:transfer": lambda o: {"member_id": o["admin_member"].pk},
+    **{
+        name: lambda o: {"import_id": o["import"].pk}
+        for name in (
+            "contacts:import_detail",
+            "contacts:import_start",
+            "contacts:import_invalid_rows",
+        )
+    },
 }
+IMPORTED = "Email,Name,Tags\nnewcomer@roles.example,New Comer,VIP\nada@roles.example,,\nnope,,\n"
 REASON = {"reason": "Asked by the customer"}
 # Valid data for each request that needs some.
 DATA = {
@@ -428,6 +456,19 @@ DATA = {
     },
     ("billing:cancel", "POST"): lambda o: {"when": "now"},
     ("switch_site", "POST"): lambda o: {"site": o["site"].pk},
+    # A file of its own for each request: the one sent before has been read.
+    ("contacts:import", "POST"): lambda o: {
+        "file": SimpleUploadedFile("more.csv", IMPORTED.encode(), content_type="text/csv")
+    },
+    ("contacts:import_detail", "POST"): lambda o: {
+        "email": "0",
+        "name": "1",
+        "tags": "2",
+        "existing": "update",
+        "offer": o["coaching"].pk,
+        "tag": "Imported",
+    },
+    ("contacts:import_start", "POST"): lambda o: {"token": preview_token(o["import"])},
     ("team:list", "POST"): lambda o: {"email": "joiner@roles.example", "role": "assistant"},
     ("team:role", "POST"): lambda o: {"role": "support"},
     ("team:transfer", "POST"): lambda o: {"password": "kajaccess-demo"},
@@ -511,8 +552,8 @@ def world(django_db_setup, django_db_blocker):
 
 @pytest.mark.parametrize(("name", "method"), CASES, ids=[f"{n} {m}" for n, m in CASES])
 def test_each_role_gets_what_the_table_says(world, name, method):
-    url, data = world.request(name, method)
     for role in ROLES:
+        url, data = world.request(name, method, role)
         client = client_for(world.members[role].user)
         with transaction.atomic():
             before = snapshot()
@@ -540,6 +581,22 @@ def test_another_sites_objects_stay_404_for_a_role_that_may_not_use_them(world):
                 continue
             response = send(client, method, url, data)
             assert response.status_code == 404, (name, method, role, response.status_code)
+    assert snapshot() == before
+
+
+IMPORT_URLS = [(name, method) for name, method in CASES if name.startswith("contacts:import_")]
+
+
+@pytest.mark.parametrize("role", [ADMIN, ASSISTANT, SUPPORT])
+def test_an_import_is_its_uploaders_alone(world, role):
+    """Another member of the site, even one who may import, gets a 404 for the owner's file."""
+    client = client_for(world.members[role].user)
+    before = snapshot()
+    for name, method in IMPORT_URLS:
+        url, data = world.request(name, method, OWNER)
+        response = send(client, method, url, data)
+        assert response.status_code == 404, (name, method, role, response.status_code)
+        assert "newcomer@roles.example" not in response.content.decode(), (name, role)
     assert snapshot() == before
 
 
@@ -575,6 +632,7 @@ CONTROLS = [
     (_page("contacts:list"), 'name="action" value="set_end_date"', "bulk"),
     (_page("contacts:list"), 'name="ids"', "bulk"),
     (_page("contacts:list"), ">Paste emails</a>", "bulk"),
+    (_page("contacts:list"), ">Import</a>", "bulk"),
     (_page("contacts:list"), ">Export CSV</button>", "export"),
     (_page("contacts:list"), 'name="billing"', "billing"),
     (_page("contacts:preview", **ADA), "Subscriptions and payment plans", "billing"),

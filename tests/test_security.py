@@ -23,6 +23,7 @@ from kajaccess.models import SiteMembership, TeamEvent
 from products.models import Lesson, LessonCompletion, Offer, Product
 from purchases.access import services
 from purchases.models import AccessEvent, Automation, BulkAction, Grant, ProductAccess, Subscription
+from tests.factories import checked_import
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +49,7 @@ CHANGING = {
     "team:role",
     "team:reactivate",
     "team:resend_invitation",
+    "contacts:import_start",
 }
 # URL names that show a page (and may also take a form's POST, such as create and edit).
 READING = {
@@ -93,6 +95,9 @@ READING = {
     "team:suspend",
     "team:remove",
     "team:transfer",
+    "contacts:import",
+    "contacts:import_detail",
+    "contacts:import_invalid_rows",
 }
 # Reading URLs whose page is a form that POSTs back to the same URL to change something.
 FORMS = {
@@ -111,6 +116,8 @@ FORMS = {
     "team:suspend",
     "team:remove",
     "team:transfer",
+    "contacts:import",
+    "contacts:import_detail",
 }
 # Reading URLs that say what is missing when called bare: Export CSV needs a selection.
 NEEDS_INPUT = {"bulk:export"}
@@ -128,6 +135,10 @@ OUTSIDE = {
     "password_change_done",
     "accept_invitation",
 }
+# A file to import: two new contacts, one already there, and a row that cannot be imported.
+IMPORTED = (
+    "Email,Name,Tags\nnew1@example.com,New One,vip\nnew2@example.com,,\nada@example.com,,\nnope,,\n"
+)
 BAD_VALUES = ["-1", "0", "99999999999999999999999", "abc", "ünïcødé ☃", "x" * 10_000, "1;DROP"]
 BAD_PARAMS = [
     "page",
@@ -218,6 +229,7 @@ def world():
         "pasted_id": pasted_selection_create(
             site=site, user=creator, text="ada@example.com nobody@example.com"
         ).pk,
+        "import_id": checked_import(site=site, user=creator, text=IMPORTED).pk,
     }
     other_school_customer = User.objects.create_user(
         "someone@other.example", "someone@other.example", "kajaccess-demo"

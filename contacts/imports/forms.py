@@ -134,4 +134,13 @@ class StartImportForm(forms.Form):
             "(it has %(show_value)d)."
         },
     )
-    token = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    # A hidden field: the page shows its errors beside the button (the preview is stale).
+    token = forms.CharField(
+        max_length=64,
+        widget=forms.HiddenInput,
+        error_messages=dict.fromkeys(
+            ("required", "max_length", "null_characters_not_allowed"),
+            "This is not the preview on this page (was it changed in another window?). "
+            "Check the file again, then confirm. Nothing was imported.",
+        ),
+    )

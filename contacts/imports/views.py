@@ -102,7 +102,7 @@ def _detail_page(request, contact_import, form, *, start_form=None, status=200, 
     )
 
 
-@permission_required(*PERMISSIONS)
+@permission_required(*PERMISSIONS, lookup=_import)
 @require_http_methods(["GET", "POST"])
 def detail(request, import_id: int):
     """The file's columns to map and, once checked, what importing it would do."""
@@ -122,7 +122,7 @@ def detail(request, import_id: int):
     return redirect(reverse("contacts:import_detail", args=[contact_import.pk]) + "#preview")
 
 
-@permission_required(*PERMISSIONS)
+@permission_required(*PERMISSIONS, lookup=_import)
 @require_POST
 def start(request, import_id: int):
     """Confirming the preview: the import runs as a bulk action; its page shows the progress."""
@@ -150,7 +150,7 @@ def start(request, import_id: int):
     return redirect("bulk:detail", bulk.pk)
 
 
-@permission_required(*PERMISSIONS)
+@permission_required(*PERMISSIONS, lookup=_import)
 @require_GET
 def invalid_rows(request, import_id: int):
     """The rows that cannot be imported, with why, as the file had them: fix them, import them."""

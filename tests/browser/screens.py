@@ -25,6 +25,7 @@ from django.utils.timezone import localdate, now
 from playwright.sync_api import Error
 
 from contacts.bulk.pasted import pasted_selection_create
+from contacts.imports.services import import_start, import_upload, preview_token
 from contacts.models import Contact
 from kajaccess.actors import Actor
 from kajaccess.models import SiteMembership
@@ -32,6 +33,8 @@ from products.models import Offer, Product
 from purchases.access import services
 from purchases.models import Automation, BulkAction, Grant, Subscription
 from tests.browser.pages import popup
+from tests.contacts.test_import_services import TEN_ROWS
+from tests.factories import checked_import
 
 CREATOR, ASSISTANT, CUSTOMER, NOBODY = (
     "creator@example.com",
@@ -147,6 +150,20 @@ class Fill(Step):
 
 
 @dataclass(frozen=True)
+class Upload(Step):
+    """Choose a file for the file field found by its label."""
+
+    label: str
+    file_name: str
+    content: bytes
+
+    def run(self, page, ids: dict) -> None:
+        page.get_by_label(self.label, exact=True).set_input_files(
+            files=[{"name": self.file_name, "mimeType": "text/csv", "buffer": self.content}]
+        )
+
+
+@dataclass(frozen=True)
 class CheckRows(Step):
     """Check the first `count` contacts of the table for a bulk action."""
 
@@ -182,6 +199,8 @@ class Screen:
         return [path for path in asked if path] + [p.format_map(ids) for p in self.partials]
 
 
+# A file the import refuses: a cell that a spreadsheet would run as a formula.
+FORMULA_CSV = b'Email,Name\nada@example.com,=HYPERLINK("http://evil.example")\n'
 ADA_PANEL = "/contacts/?q=Ada"
 IN_A_MONTH = (localdate() + timedelta(days=30)).isoformat()
 PREVIEW = Open("/contacts/{ada}/preview/")
@@ -306,6 +325,17 @@ SCREENS = (
     ),
     Screen("paste-emails-popup", CREATOR, "/contacts/", (Open("/contacts/bulk/paste/", True),)),
     Screen("pasted-selection-banner", CREATOR, "/contacts/?pasted={pasted}"),
+    Screen("import", CREATOR, "/contacts/import/"),
+    Screen(
+        "import-refused",
+        CREATOR,
+        "/contacts/import/",
+        (Upload("File", "contacts.csv", FORMULA_CSV), Press("Upload")),
+    ),
+    Screen("import-columns", CREATOR, "/contacts/import/{import_unchecked}/"),
+    Screen("import-preview", CREATOR, "/contacts/import/{import_checked}/"),
+    Screen("import-started", CREATOR, "/contacts/import/{import_started}/"),
+    Screen("import-bulk-action", CREATOR, "/bulk-actions/{import_bulk}/"),
     Screen("bulk-actions", CREATOR, "/bulk-actions/"),
     Screen("bulk-action", CREATOR, "/bulk-actions/{bulk}/"),
     Screen(
@@ -407,6 +437,7 @@ EXCLUDED = {
     "products:progress_csv": "a CSV download",
     "bulk:pasted_not_found": "a CSV download",
     "logout": "POST only",
+    "contacts:import_invalid_rows": "a CSV download",
 }
 
 
@@ -452,7 +483,9 @@ def prepare() -> dict:
     pasted = pasted_selection_create(
         site=site, user=creator, text="ada@example.com grace@example.com nobody@example.com"
     )
+    imports = prepare_imports(site, creator)
     return {
+        **imports,
         "pasted": pasted.pk,
         "uid": urlsafe_base64_encode(force_bytes(creator.pk)),
         "token": default_token_generator.make_token(creator),
@@ -480,6 +513,24 @@ def prepare() -> dict:
             ),
             role=SiteMembership.Role.ADMIN,
         ).pk,
+    }
+
+
+def prepare_imports(site, creator) -> dict:
+    """Four files of ten rows (two of them bad): just uploaded, checked with an offer and a
+    tag, imported, and the import's bulk action."""
+    text = TEN_ROWS.encode()
+    unchecked = import_upload(site=site, user=creator, name="customers.csv", data=text)
+    trial = Offer.objects.get(site=site, title="30-Day Trial")
+    choices = {"offer": trial, "tag": "Spring import"}
+    checked = checked_import(site=site, user=creator, text=TEN_ROWS, **choices)
+    started = checked_import(site=site, user=creator, text=TEN_ROWS, name="earlier.csv", **choices)
+    bulk = import_start(contact_import=started, user=creator, token=preview_token(started))
+    return {
+        "import_unchecked": unchecked.pk,
+        "import_checked": checked.pk,
+        "import_started": started.pk,
+        "import_bulk": bulk.pk,
     }
 
 
