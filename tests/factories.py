@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from contacts.imports.plan import Choices
 from contacts.imports.rows import Mapping
-from contacts.imports.services import import_check, import_upload
+from contacts.imports.steps import import_check, import_upload
 from contacts.models import Contact, Tag
 from kajaccess.models import Site, SiteMembership
 from products.models import Lesson, LessonCompletion, Offer, Product

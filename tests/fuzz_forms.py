@@ -16,7 +16,7 @@ from contacts.bulk.forms import BulkActionForm, ConfirmForm, PasteEmailsForm, Se
 from contacts.filters import ContactFilter
 from contacts.forms import AddContactForm, EditContactForm
 from contacts.imports.forms import ImportFileForm, ImportForm, StartImportForm
-from contacts.imports.services import preview_token
+from contacts.imports.steps import preview_token
 from contacts.models import Contact, ContactImport, PastedSelection, Tag
 from kajaccess.filters import RefusingFilterSet
 from kajaccess.sign_in import AdminSignInForm, SignInForm

@@ -78,8 +78,8 @@ def test_an_email_that_cannot_be_sent_is_a_warning_after_the_grant(
     def refuse(**kwargs):
         raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
 
-    monkeypatch.setattr("purchases.views.send_mail", refuse)
-    with caplog.at_level(logging.WARNING, logger="purchases.views"):
+    monkeypatch.setattr("purchases.access.emails.send_mail", refuse)
+    with caplog.at_level(logging.WARNING, logger="purchases.access.emails"):
         response = _grant(creator_client, academy, **HTMX)
     assert response.status_code == 200
     html = response.content.decode()

@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contacts.bulk.pasted import pasted_selection_create
-from contacts.imports.services import preview_token
+from contacts.imports.steps import preview_token
 from contacts.models import Contact
 from kajaccess.actors import Actor
 from kajaccess.models import SiteMembership

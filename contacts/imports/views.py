@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from contacts.imports.files import MAX_BYTES
 from contacts.imports.forms import ImportFileForm, ImportForm, StartImportForm
 from contacts.imports.plan import Tally
-from contacts.imports.services import (
+from contacts.imports.steps import (
     StalePreview,
     import_check,
     import_start,

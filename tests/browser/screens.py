@@ -25,7 +25,7 @@ from django.utils.timezone import localdate, now
 from playwright.sync_api import Error
 
 from contacts.bulk.pasted import pasted_selection_create
-from contacts.imports.services import import_start, import_upload, preview_token
+from contacts.imports.steps import import_start, import_upload, preview_token
 from contacts.models import Contact
 from kajaccess.actors import Actor
 from kajaccess.models import SiteMembership
@@ -33,7 +33,7 @@ from products.models import Offer, Product
 from purchases.access import services
 from purchases.models import Automation, BulkAction, Grant, Subscription
 from tests.browser.pages import popup
-from tests.contacts.test_import_services import TEN_ROWS
+from tests.contacts.test_import_steps import TEN_ROWS
 from tests.factories import checked_import
 
 CREATOR, ASSISTANT, CUSTOMER, NOBODY = (

@@ -18,7 +18,7 @@ from purchases.models import AccessStatus, BulkAction, Grant
 from tests.browser.pages import popup, sign_in
 from tests.browser.screens import FORMULA_CSV
 from tests.browser.test_keyboard import tab_to
-from tests.contacts.test_import_services import TEN_ROWS
+from tests.contacts.test_import_steps import TEN_ROWS
 from tests.factories import checked_import
 
 pytestmark = pytest.mark.django_db(transaction=True)

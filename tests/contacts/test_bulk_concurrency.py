@@ -10,7 +10,7 @@ from contacts.bulk import runner
 from contacts.bulk.runner import run_bulk_action, start_bulk_action
 from contacts.imports.plan import Choices
 from contacts.imports.rows import Mapping
-from contacts.imports.services import import_check, import_start, import_upload, preview_token
+from contacts.imports.steps import import_check, import_start, import_upload, preview_token
 from kajaccess.actors import Actor
 from purchases.access import services
 from purchases.models import AccessEvent, AccessStatus, BulkAction, Grant

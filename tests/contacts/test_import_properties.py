@@ -13,7 +13,7 @@ from hypothesis.extra.django import TestCase
 
 from contacts.imports.plan import Choices
 from contacts.imports.rows import Mapping
-from contacts.imports.services import import_check, import_start, import_upload, preview_token
+from contacts.imports.steps import import_check, import_start, import_upload, preview_token
 from contacts.models import Contact
 from purchases.models import AccessEvent
 from tests.academy import build_academy

@@ -10,7 +10,7 @@ from django.urls import reverse
 from contacts.models import Contact, ContactImport
 from purchases.models import BulkAction
 from tests.academy import build_academy
-from tests.contacts.test_import_services import TEN_ROWS
+from tests.contacts.test_import_steps import TEN_ROWS
 from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db

@@ -27,7 +27,7 @@ from contacts.export import csv_lines
 from contacts.filters import contacts_matching
 from contacts.imports.plan import Choices
 from contacts.imports.rows import Mapping
-from contacts.imports.services import import_check, import_start, import_upload, preview_token
+from contacts.imports.steps import import_check, import_start, import_upload, preview_token
 from contacts.models import Contact
 from kajaccess.models import Site
 from products.models import Offer, Product

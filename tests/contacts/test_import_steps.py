@@ -14,7 +14,7 @@ from contacts.bulk.runner import run_bulk_action, start_undo
 from contacts.imports.files import MAX_ROWS, BadFile, read_sheet
 from contacts.imports.plan import Choices
 from contacts.imports.rows import Mapping
-from contacts.imports.services import (
+from contacts.imports.steps import (
     StalePreview,
     import_check,
     import_start,

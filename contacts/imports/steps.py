@@ -1,4 +1,4 @@
-"""The services of an import: keep an uploaded file, check its rows with a mapping, and start
+"""The steps of an import: keep an uploaded file, check its rows with a mapping, and start
 it as a bulk action once the creator confirms what its preview counted."""
 
 import hashlib
