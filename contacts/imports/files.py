@@ -10,10 +10,10 @@ from datetime import date, datetime
 import tablib
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 
 MAX_ROWS = 100_000
 MAX_COLUMNS = 100
-MAX_BYTES = settings.FILE_UPLOAD_MAX_SIZE
 
 XLSX_MAGIC = b"PK\x03\x04"
 XLS_MAGIC = b"\xd0\xcf\x11\xe0"
@@ -46,6 +46,10 @@ class Sheet:
     first_number: int
 
 
+def too_large() -> str:
+    return f"The file is larger than {filesizeformat(settings.FILE_UPLOAD_MAX_SIZE)}. Split it."
+
+
 def column_letter(index: int) -> str:
     letters = ""
     index += 1
@@ -69,11 +73,11 @@ def read_sheet(data: bytes, *, file_name: str) -> Sheet:
     """The rows of a CSV (UTF-8 or UTF-16, any usual delimiter) or XLSX file.
 
     Raises BadFile for anything else, for an empty file, for one of more than MAX_ROWS
-    data rows or MAX_BYTES, and for a formula in any cell. A first row with an email in
+    data rows or FILE_UPLOAD_MAX_SIZE bytes, and for a formula in any cell. A first row with an email in
     it is taken as data, with no header row.
     """
-    if len(data) > MAX_BYTES:
-        raise BadFile(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB. Split it.")
+    if len(data) > settings.FILE_UPLOAD_MAX_SIZE:
+        raise BadFile(too_large())
     if not data.strip():
         raise BadFile("The file is empty.")
     if data.startswith(XLS_MAGIC):

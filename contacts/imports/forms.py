@@ -1,9 +1,11 @@
 """The forms of an import: the file, then its columns and what to do with every row."""
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 
-from contacts.imports.files import MAX_BYTES, MAX_ROWS
+from contacts.imports.files import MAX_ROWS
 from contacts.imports.plan import Choices
 from contacts.imports.rows import Mapping
 from contacts.models import ContactImport
@@ -17,7 +19,7 @@ NOT_IN_FILE = ""
 class ImportFileForm(forms.Form):
     file = forms.FileField(
         label="File",
-        help_text=f"CSV or XLSX, up to {MAX_ROWS:,} rows and {MAX_BYTES // (1024 * 1024)} MB.",
+        help_text=f"CSV or XLSX, up to {MAX_ROWS:,} rows and {filesizeformat(settings.FILE_UPLOAD_MAX_SIZE)}.",
         widget=forms.ClearableFileInput(
             attrs={
                 "accept": ".csv,.xlsx,.txt,text/csv,application/vnd.openxmlformats-"

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from contacts.imports.files import MAX_BYTES
+from contacts.imports.files import too_large
 from contacts.imports.forms import ImportFileForm, ImportForm, StartImportForm
 from contacts.imports.plan import Tally
 from contacts.imports.steps import (
@@ -56,9 +56,7 @@ def upload(request):
     form = ImportFileForm(request.POST, request.FILES)
     if getattr(request, "upload_too_large", False):
         form.errors.clear()
-        form.add_error(
-            "file", f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB. Split it."
-        )
+        form.add_error("file", too_large())
         return _upload_page(request, form, status=413)
     if not form.is_valid():
         return _upload_page(request, form, status=400)

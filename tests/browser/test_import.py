@@ -222,14 +222,14 @@ def refused(page, message: str) -> None:
 
 
 def test_a_file_too_large_is_refused_as_it_arrives(page, live_server, demo, settings):
-    # The bound is lowered for a small file to cross it; the page names the product's 20 MB.
+    # The bound is lowered for a small file to cross it; the page names the bound.
     settings.FILE_UPLOAD_MAX_SIZE = 4096
     open_import(page, live_server)
     choose_file(page, "everyone.csv", ("Email\n" + "someone@example.com\n" * 1000).encode())
     with page.expect_response(re.compile(r"/contacts/import/$")) as response:
         page.get_by_role("button", name="Upload").click()
     assert response.value.status == 413
-    refused(page, "The file is larger than 20 MB. Split it.")
+    refused(page, "The file is larger than 4.0\xa0KB. Split it.")
     assert not ContactImport.objects.exists()
 
 
