@@ -41,7 +41,9 @@ class ImportContactsAction(BulkActionType):
     @property
     def contact_import(self) -> ContactImport:
         if not hasattr(self, "_import"):
-            self._import = ContactImport.objects.get(site=self.site, pk=self.params["import"])
+            self._import = ContactImport.objects.defer("file").get(
+                site=self.site, pk=self.params["import"]
+            )
         return self._import
 
     @property

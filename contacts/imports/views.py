@@ -30,9 +30,11 @@ INVALID_SHOWN = 50
 
 
 def _import(request, import_id: int) -> ContactImport:
-    found = ContactImport.objects.filter(
-        site=request.site, created_by=request.user, pk=import_id
-    ).first()
+    found = (
+        ContactImport.objects.defer("file")
+        .filter(site=request.site, created_by=request.user, pk=import_id)
+        .first()
+    )
     if found is None:
         raise NotFound("This import is not one you uploaded on this site.")
     return found
