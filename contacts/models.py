@@ -158,3 +158,8 @@ class ImportRow(models.Model):
 
     def __str__(self) -> str:
         return f"Row {self.number}: {self.email or self.problem}"
+
+    @property
+    def cells_shown(self) -> str:
+        """Its cells that hold something, as the preview lists a row it cannot import."""
+        return " · ".join(cell for cell in self.cells if cell)

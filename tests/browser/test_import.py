@@ -94,9 +94,9 @@ def test_import_a_ten_row_csv_with_two_bad_rows_then_undo(page, live_server, dem
     expect(page.locator(".import-preview")).to_contain_text("0 already have it.")
     bad = page.get_by_role("region", name="Rows that cannot be imported").locator("tbody tr")
     expect(bad).to_have_count(2)
-    expect(bad.nth(0).locator("td")).to_have_text(["5", "Not an email", "not-an-email, Nobody,"])
+    expect(bad.nth(0).locator("td")).to_have_text(["5", "Not an email", "not-an-email · Nobody"])
     expect(bad.nth(1).locator("td")).to_have_text(
-        ["7", "Same email as row 2", "new1@EXAMPLE.com, New One Again,"]
+        ["7", "Same email as row 2", "new1@EXAMPLE.com · New One Again"]
     )
     screenshot("import-preview")
     assert not Contact.objects.filter(email__in=NEW).exists()
