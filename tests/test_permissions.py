@@ -202,6 +202,8 @@ NOT_FOR_THE_TEAM = (
         )
     }
 )
+# URLs of an object that belongs to the member who made it: anyone else gets a 404.
+OWN = {"bulk:pasted_not_found": "pasted_id"}
 CASES = [(name, method) for name in URLS for method in METHODS.get(name, READ)]
 
 NAMES = {
@@ -221,8 +223,12 @@ class World:
     ids: dict
     objects: dict
 
-    def request(self, name: str, method: str) -> tuple[str, dict]:
+    def request(self, name: str, method: str, role: str = OWNER) -> tuple[str, dict]:
         ids = {**self.ids, **OVERRIDES.get(name, lambda o: {})(self.objects)}
+        if name in OWN:
+            # The member's own object: each role asks for the one it made.
+            key = OWN[name]
+            ids[key] = self.objects["own"][key][role]
         pattern = next(p for n, p, _ in patterns() if n == name)
         url = "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids[m.group(1)]), pattern)
         data = DATA.get((name, method), lambda o: {})(self.objects)
@@ -357,9 +363,16 @@ def build_world() -> World:
         "automation_id": automation.pk,
         "bulk_id": bulk.pk,
         "member_id": val.pk,
-        "pasted_id": pasted_selection_create(
-            site=site, user=members[OWNER].user, text="ada@roles.example nobody@example.com"
-        ).pk,
+    }
+    # Each member's own pasted list of emails (a support specialist cannot paste, but
+    # a list of theirs must still be refused by role, not by owner).
+    objects["own"] = {
+        "pasted_id": {
+            role: pasted_selection_create(
+                site=site, user=member.user, text="ada@roles.example nobody@example.com"
+            ).pk
+            for role, member in members.items()
+        }
     }
     return World(site, members, ids, objects)
 
@@ -511,8 +524,8 @@ def world(django_db_setup, django_db_blocker):
 
 @pytest.mark.parametrize(("name", "method"), CASES, ids=[f"{n} {m}" for n, m in CASES])
 def test_each_role_gets_what_the_table_says(world, name, method):
-    url, data = world.request(name, method)
     for role in ROLES:
+        url, data = world.request(name, method, role)
         client = client_for(world.members[role].user)
         with transaction.atomic():
             before = snapshot()
@@ -540,6 +553,21 @@ def test_another_sites_objects_stay_404_for_a_role_that_may_not_use_them(world):
                 continue
             response = send(client, method, url, data)
             assert response.status_code == 404, (name, method, role, response.status_code)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("name", sorted(OWN))
+def test_a_members_own_object_is_404_for_every_other_member_of_the_site(world, name):
+    clients = {role: client_for(world.members[role].user) for role in ROLES}
+    before = snapshot()
+    for role, client in clients.items():
+        for other in ROLES:
+            if other == role:
+                continue
+            url, data = world.request(name, "GET", other)
+            response = client.get(url, data)
+            assert response.status_code == 404, (name, role, other, response.status_code)
+            assert "nobody@example.com" not in response.content.decode()
     assert snapshot() == before
 
 
