@@ -224,13 +224,12 @@ def purchases(request, contact_id: int):
 def activity(request, contact_id: int):
     contact = _contact(request, contact_id)
     paginator = Paginator(selectors.contact_activity(contact), EVENTS_PER_PAGE)
-    return render(
-        request,
-        "contacts/profile_activity.html",
-        {
-            "contact": contact,
-            "page": paginator.get_page(request.GET.get("page")),
-            "profile_tab": "activity",
-            "active_tab": "contacts",
-        },
-    )
+    context = {
+        "contact": contact,
+        "page": paginator.get_page(request.GET.get("page")),
+        "profile_tab": "activity",
+        "active_tab": "contacts",
+    }
+    if wants_partial(request):
+        return render(request, "contacts/partials/activity.html", context)
+    return render(request, "contacts/profile_activity.html", context)
