@@ -82,10 +82,14 @@ SHOWN_NOT_FOUND = 5
 class PastedBanner:
     """What the Contacts tab says of a pasted selection, as it is now."""
 
-    def __init__(self, pasted: PastedSelection):
+    def __init__(self, pasted: PastedSelection, listed: int | None = None):
+        """`listed`: how many of its contacts the table's search lists, when searched within."""
         self.pasted = pasted
         self.pk = pasted.pk
         self.selected = pasted.contacts.count()
+        self.listed = listed
+        # What a bulk action acts on: the part the search lists, or all of it.
+        self.acts_on = self.selected if listed is None else listed
         missing = pasted.not_found + pasted.invalid
         self.not_found_sample = missing[:SHOWN_NOT_FOUND]
         self.more_not_found = len(missing) - len(self.not_found_sample)
@@ -108,3 +112,14 @@ class PastedBanner:
         if deleted:
             text += f"; {deleted:,} deleted since"
         return text
+
+    @property
+    def search_message(self) -> str:
+        """What a search within the selection leaves of it, or "" when none is made."""
+        if self.listed is None:
+            return ""
+        if not self.listed:
+            return "None of them match this search: a bulk action has no contact to act on."
+        if self.listed == 1:
+            return "1 of them matches this search: a bulk action acts on that one only."
+        return f"{self.listed:,} of them match this search: a bulk action acts on those only."

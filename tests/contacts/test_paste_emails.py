@@ -209,6 +209,47 @@ def test_a_bulk_revoke_acts_on_the_pasted_selection_and_can_be_undone(
     assert academy.ada.grants.get(offer=academy.bootcamp).status == AccessStatus.ACTIVE
 
 
+def test_a_search_within_a_pasted_selection_keeps_it_and_narrows_what_is_acted_on(
+    creator_client,  # noqa: F811
+    academy,  # noqa: F811
+    post,  # noqa: F811
+):
+    url = _paste(creator_client, "ada@example.com grace@example.com linus@k.org")
+    pasted = PastedSelection.objects.get()
+    # The search box sends its form: the search, the empty filters and the pasted list.
+    searched = {"pasted": pasted.pk, "q": "ada", "offer": ""}
+    table = creator_client.get(reverse("contacts:list"), searched, **HTMX)
+    assert table.status_code == 200
+    page = html(table)
+    assert "Ada Lovelace" in page and "Grace Hopper" not in page
+    assert "3 contacts selected from 3 emails; 0 not found." in page
+    assert "1 of them matches this search: a bulk action acts on that one only." in page
+    assert f'href="{url}">Show all 3 again</a>' in page
+    assert table["HX-Push-Url"] == f"{url}&q=ada"
+    # The filter bar itself carries the pasted list, so the next search stays within it.
+    full = html(creator_client.get(url))
+    form = full.split('id="contacts-filters"')[1].split("</form>")[0]
+    assert f'name="pasted" value="{pasted.pk}"' in form
+
+    data = {
+        "action": "revoke_offer",
+        "offer": academy.bootcamp.pk,
+        "pasted": pasted.pk,
+        "query": f"pasted={pasted.pk}&q=ada&offer=&per_page=50",
+    }
+    preview = post("bulk:preview", data)
+    assert numbers(preview) == {"Selected": 1, "Will change": 1, "Skipped": 0}
+    response = post("bulk:start", {**data, "previewed": 1})
+    assert response.status_code == 200, html(response)
+    bulk = last_bulk()
+    assert bulk.selection == {"pasted": pasted.pk, "query": "q=ada"}
+    assert academy.ada.grants.get(offer=academy.bootcamp).status == AccessStatus.REVOKED
+    bulk.refresh_from_db()
+    assert (bulk.total, bulk.changed) == (1, 1)
+    history = html(creator_client.get(reverse("bulk:history")))
+    assert "The contacts of a pasted list of emails, all matching “ada”" in history
+
+
 def test_another_members_or_sites_paste_is_refused_in_plain_words(
     creator_client,  # noqa: F811
     academy,  # noqa: F811
