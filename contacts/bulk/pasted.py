@@ -35,7 +35,7 @@ def pasted_selection_create(*, site: Site, user, text: str) -> PastedSelection:
             )
         raise ValidationError("Paste at least one email.")
     found: dict[str, int] = {}
-    contacts = Contact.objects.filter(site=site).annotate(email_lower=Lower("email"))
+    contacts = Contact.objects.filter(site=site).annotate(email_lower=Lower("email")).order_by()
     for start in range(0, len(pasted.emails), CHUNK):
         chunk = pasted.emails[start : start + CHUNK]
         found.update(contacts.filter(email_lower__in=chunk).values_list("email_lower", "pk"))

@@ -306,6 +306,7 @@ SCREENS = (
     ),
     Screen("paste-emails-popup", CREATOR, "/contacts/", (Open("/contacts/bulk/paste/", True),)),
     Screen("pasted-selection-banner", CREATOR, "/contacts/?pasted={pasted}"),
+    Screen("pasted-selection-searched", CREATOR, "/contacts/?pasted={pasted}&q=ada"),
     Screen("bulk-actions", CREATOR, "/bulk-actions/"),
     Screen("bulk-action", CREATOR, "/bulk-actions/{bulk}/"),
     Screen(
