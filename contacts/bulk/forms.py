@@ -99,6 +99,8 @@ class SelectionForm(forms.Form):
         if self.errors:
             return data
         if data["pasted"]:
+            if search_within(QueryDict(data["query"])):
+                contacts_matching(self.site, data["query"])  # a search within it, as below
             return data
         if data["select_all"]:
             contacts_matching(self.site, data["query"])  # refuses filters that do not validate

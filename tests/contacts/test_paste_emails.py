@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from contacts.bulk.emails import MAX_EMAILS, parse_emails
 from contacts.bulk.pasted import pasted_selection_create
 from contacts.models import PastedSelection
-from purchases.models import AccessStatus
+from purchases.models import AccessStatus, BulkAction
 from tests.contacts.test_bulk_views import (  # noqa: F401
     HTMX,
     academy,
@@ -24,7 +24,7 @@ from tests.contacts.test_bulk_views import (  # noqa: F401
     post,
     reasons,
 )
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -248,6 +248,25 @@ def test_a_search_within_a_pasted_selection_keeps_it_and_narrows_what_is_acted_o
     assert (bulk.total, bulk.changed) == (1, 1)
     history = html(creator_client.get(reverse("bulk:history")))
     assert "The contacts of a pasted list of emails, all matching “ada”" in history
+
+
+def test_a_search_within_a_pasted_selection_that_no_longer_validates_is_refused(
+    creator_client,  # noqa: F811
+    academy,  # noqa: F811
+    post,  # noqa: F811
+):
+    _paste(creator_client, "ada@example.com grace@example.com")
+    pasted = PastedSelection.objects.get()
+    tag = TagFactory(site=academy.site, name="Cohort 3")
+    query = f"pasted={pasted.pk}&tag={tag.pk}"
+    tag.delete()  # by a teammate, between the search and the bulk action
+    data = {"action": "revoke_offer", "offer": academy.bootcamp.pk, "pasted": pasted.pk}
+    for name in ("bulk:preview", "bulk:start"):
+        response = post(name, {**data, "query": query, "previewed": 2})
+        assert response.status_code == 400, name
+        assert "That tag no longer exists. Search again" in html(response)
+    assert academy.ada.grants.get(offer=academy.bootcamp).status == AccessStatus.ACTIVE
+    assert not BulkAction.objects.exists()
 
 
 def test_another_members_or_sites_paste_is_refused_in_plain_words(
