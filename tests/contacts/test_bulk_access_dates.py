@@ -256,3 +256,14 @@ def test_a_grant_whose_end_has_passed_is_skipped_as_ended_swept_or_not(shop, swe
         assert counted.skipped["already revoked"] == 1  # the contact revoked by hand
     assert AccessEvent.objects.filter(grant=grant).count() == events
     assert not Grant.objects.filter(pk=grant.pk, expires_at__gt=timezone.now()).exists()
+
+
+def test_undo_gives_no_old_end_back_to_a_grant_whose_new_end_has_passed(shop, monkeypatch):
+    end = midnight(1)
+    bulk = shop.run("set_end_date", ends_at=end.isoformat())
+    later = timezone.now() + timedelta(days=2)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    undo = shop.undo(bulk)
+    # Access ended at the bulk action's date: only Restore access gives it back, recorded.
+    assert (undo.changed, undo.outcome["skipped"]) == (0, {"access already ended": 2})
+    assert shop.ends()[:2] == [end, end]
