@@ -68,6 +68,19 @@ def test_paste_five_emails_and_revoke_an_offer_for_the_four_found(page, live_ser
         )
         assert revoked.count() == 4
 
+        # Undo, from the Bulk actions tab: the four have the offer again.
+        page.goto(f"{live_server.url}/bulk-actions/")
+        row = page.locator(f"#bulk-action-{bulk.pk}")
+        expect(row).to_contain_text("The contacts of a pasted list of emails")
+        row.get_by_role("link", name=re.compile(r"^Undo")).click()
+        dialog = popup(page)
+        expect(dialog.get_by_role("definition")).to_have_text(["4", "4", "0"])
+        screenshot(f"pasted-undo-preview-{size}")
+        dialog.get_by_role("button", name="Undo revoke").click()
+        expect(page).to_have_url(re.compile(r"/bulk-actions/\d+/$"))
+        expect(page.locator(".bulk-summary__item--changed dd")).to_have_text("4")
+        assert revoked.count() == 0
+
 
 def test_a_search_within_a_pasted_selection_keeps_it(page, live_server, screenshot):
     call_command("seed_demo", "--contacts", "30", stdout=StringIO())
