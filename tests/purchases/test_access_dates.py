@@ -295,6 +295,9 @@ def test_an_ended_grant_keeps_its_end_until_restored_whether_or_not_the_sweep_ra
         with pytest.raises(services.AccessEnded, match="ended on"):
             set_end(academy, grant, end)
     assert services.set_end_dates(ends={grant.pk: None}, actor=actor(academy)) == []
+    popup = creator_client.get(urls(academy, grant)[0], **HTMX)
+    assert popup.status_code == 200
+    assert "restore access to give it back" in popup.content.decode()
     response = post(creator_client, academy, grant, no_end="on")
     assert response.status_code == 409
     assert "restore access to give it back" in response.content.decode()
