@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.functions import Lower
+from django.utils.text import Truncator
 
 from contacts.bulk.emails import MAX_EMAILS, parse_emails
 from contacts.models import Contact, PastedSelection
@@ -75,8 +76,9 @@ def _whole_number(value) -> int:
     return int(text)
 
 
-# The emails the banner lists; the CSV has all of them.
+# The emails the banner lists, and how much of each; the CSV has all of them in full.
 SHOWN_NOT_FOUND = 5
+SHOWN_CHARACTERS = 80
 
 
 class PastedBanner:
@@ -91,7 +93,10 @@ class PastedBanner:
         # What a bulk action acts on: the part the search lists, or all of it.
         self.acts_on = self.selected if listed is None else listed
         missing = pasted.not_found + pasted.invalid
-        self.not_found_sample = missing[:SHOWN_NOT_FOUND]
+        # An entry can be anything pasted, however long: the banner shows its start only.
+        self.not_found_sample = [
+            Truncator(entry).chars(SHOWN_CHARACTERS) for entry in missing[:SHOWN_NOT_FOUND]
+        ]
         self.more_not_found = len(missing) - len(self.not_found_sample)
         self.missing_label = "Not found or not an email" if pasted.invalid else "Not found"
 

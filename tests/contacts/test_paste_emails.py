@@ -178,6 +178,21 @@ def test_the_banner_counts_entries_that_are_not_emails_apart(creator_client, aca
     assert "and 3 more." in page
 
 
+def test_an_absurdly_long_entry_is_shortened_in_the_banner_and_whole_in_the_csv(
+    creator_client,  # noqa: F811
+    academy,  # noqa: F811
+):
+    junk = "x" * 20_000
+    page = html(creator_client.get(_paste(creator_client, f"ada@example.com {junk}")))
+    assert "1 contact selected from 1 email; 0 not found; 1 is not an email." in page
+    assert junk not in page
+    assert f"Not found or not an email: {'x' * 79}…." in page
+    pasted = PastedSelection.objects.get()
+    download = creator_client.get(reverse("bulk:pasted_not_found", args=[pasted.pk]))
+    rows = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode())))
+    assert rows[1] == [junk, "Not an email"]
+
+
 def test_a_bulk_revoke_acts_on_the_pasted_selection_and_can_be_undone(
     creator_client,  # noqa: F811
     academy,  # noqa: F811
