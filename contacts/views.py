@@ -16,6 +16,7 @@ from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
+from contacts.bulk.forms import search_within
 from contacts.bulk.pasted import PastedBanner, pasted_selection_for
 from contacts.bulk.selection import selected_contacts
 from contacts.filters import ContactFilter
@@ -101,7 +102,9 @@ def _contacts_tab(request, open_contact: int | None = None) -> tuple[dict, int]:
     table.paginate(per_page=clamp_per_page(request.GET.get("per_page")))
     table.page = table.paginator.get_page(request.GET.get("page"))
     context = {"filters": filters, "table": table, "search": search, "active_tab": "contacts"}
-    context |= {"pasted": pasted and PastedBanner(pasted), "pasted_refused": pasted_refused}
+    searched = pasted is not None and search_within(request.GET)
+    banner = pasted and PastedBanner(pasted, listed=table.paginator.count if searched else None)
+    context |= {"pasted": banner, "pasted_refused": pasted_refused}
     return context, 200 if filters.is_valid() else 400
 
 
@@ -224,13 +227,12 @@ def purchases(request, contact_id: int):
 def activity(request, contact_id: int):
     contact = _contact(request, contact_id)
     paginator = Paginator(selectors.contact_activity(contact), EVENTS_PER_PAGE)
-    return render(
-        request,
-        "contacts/profile_activity.html",
-        {
-            "contact": contact,
-            "page": paginator.get_page(request.GET.get("page")),
-            "profile_tab": "activity",
-            "active_tab": "contacts",
-        },
-    )
+    context = {
+        "contact": contact,
+        "page": paginator.get_page(request.GET.get("page")),
+        "profile_tab": "activity",
+        "active_tab": "contacts",
+    }
+    if wants_partial(request):
+        return render(request, "contacts/partials/activity.html", context)
+    return render(request, "contacts/profile_activity.html", context)

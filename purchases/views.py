@@ -32,6 +32,7 @@ from kajaccess.web import (
 from products.models import Product
 from purchases.access import selectors, services
 from purchases.access.emails import GrantEmail
+from purchases.access.states import has_ended
 from purchases.billing.selectors import billing_subscriptions
 from purchases.filters import ActivityFilter
 from purchases.forms import AccessChangeForm, AccessDatesForm, GrantOfferForm
@@ -278,7 +279,9 @@ def _dates_popup(request, grant: Grant, form, status: int = 200, stale: str = ""
 @require_GET
 def edit_access_dates_form(request, contact_id: int, grant_id: int):
     grant = _dates_grant(request, contact_id, grant_id)
-    return _dates_popup(request, grant, AccessDatesForm(grant=grant))
+    # Opened from a bookmark or a page shown before the end passed: say so before any typing.
+    ended = services.AccessEnded(grant).message if has_ended(grant) else ""
+    return _dates_popup(request, grant, AccessDatesForm(grant=grant), stale=ended)
 
 
 @permission_required("kajaccess.change_access")

@@ -28,6 +28,7 @@ from purchases.automations.forms import AutomationForm
 from purchases.billing.forms import CancelPaymentsForm, PausePaymentsForm
 from purchases.filters import ActivityFilter
 from purchases.forms import AccessChangeForm, AccessDatesForm, GrantOfferForm
+from purchases.models import BulkAction
 
 HOSTILE = {
     "empty": "",
@@ -387,6 +388,7 @@ FORMS = {
             {
                 "kind": Field("optional choice"),
                 "actor_kind": Field("optional choice"),
+                "bulk_action": Field("optional id", model=BulkAction),
                 "page": Field("lenient"),
             },
             (ActivityFilter,),

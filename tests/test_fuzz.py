@@ -33,7 +33,7 @@ from kajaccess.models import SiteMembership
 from kajaccess.team.tokens import invitation_tokens
 from products.models import Offer, Product
 from purchases.access import services
-from purchases.models import AccessStatus, Grant
+from purchases.models import AccessStatus, BulkAction, Grant
 from tests.fuzz_forms import FORMS, HOSTILE, REFUSES, Field, Form
 from tests.test_security import client_for, patterns, url_for, world  # noqa: F401
 
@@ -51,6 +51,7 @@ def fuzzed(world):  # noqa: F811
     held = Grant.objects.filter(contact=ada, status=AccessStatus.ACTIVE).values("offer_id")
     Tag.objects.get_or_create(site=other_site, name="Other tag")
     pasted_selection_create(site=other_site, user=other, text="someone@other.example")
+    BulkAction.objects.create(site=other_site, created_by=other, action="add_tag", params={})
     actor = Actor.creator(creator)
     partly_holder = Contact.objects.filter(site=site).exclude(pk__in=[ada.pk, grace.pk]).first()
     bootcamp = Offer.objects.get(pk=world["ids"]["offer_id"])
@@ -90,7 +91,7 @@ def fuzzed(world):  # noqa: F811
         "offer_to_grant": Offer.objects.live().filter(site=site).exclude(pk__in=held).first().pk,
         "other site": {
             model: model.objects.filter(site=other_site).first().pk
-            for model in (Offer, Product, Tag, Contact, PastedSelection)
+            for model in (Offer, Product, Tag, Contact, PastedSelection, BulkAction)
         },
         "clients": {
             "creator": client_for(creator),

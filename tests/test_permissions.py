@@ -213,6 +213,8 @@ NOT_FOR_THE_TEAM = (
         )
     }
 )
+# URLs of an object that belongs to the member who made it: anyone else gets a 404.
+OWN = {"bulk:pasted_not_found": "pasted_id"}
 CASES = [(name, method) for name in URLS for method in METHODS.get(name, READ)]
 
 NAMES = {
@@ -233,9 +235,13 @@ class World:
     objects: dict
 
     def request(self, name: str, method: str, role: str = OWNER) -> tuple[str, dict]:
-        """The URL and valid data of a request by `role`'s member: an import is its uploader's."""
+        """The URL and valid data of a request by `role`'s member: a pasted list and an
+        import are their member's own, so each role asks for the one it made."""
         objects = {**self.objects, "import": self.objects["imports"][role]}
         ids = {**self.ids, **OVERRIDES.get(name, lambda o: {})(objects)}
+        if name in OWN:
+            key = OWN[name]
+            ids[key] = self.objects["own"][key][role]
         pattern = next(p for n, p, _ in patterns() if n == name)
         url = "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids[m.group(1)]), pattern)
         data = DATA.get((name, method), lambda o: {})(objects)
@@ -376,9 +382,16 @@ def build_world() -> World:
         "automation_id": automation.pk,
         "bulk_id": bulk.pk,
         "member_id": val.pk,
-        "pasted_id": pasted_selection_create(
-            site=site, user=members[OWNER].user, text="ada@roles.example nobody@example.com"
-        ).pk,
+    }
+    # Each member's own pasted list of emails (a support specialist cannot paste, but
+    # a list of theirs must still be refused by role, not by owner).
+    objects["own"] = {
+        "pasted_id": {
+            role: pasted_selection_create(
+                site=site, user=member.user, text="ada@roles.example nobody@example.com"
+            ).pk
+            for role, member in members.items()
+        }
     }
     return World(site, members, ids, objects)
 
@@ -597,6 +610,21 @@ def test_an_import_is_its_uploaders_alone(world, role):
         response = send(client, method, url, data)
         assert response.status_code == 404, (name, method, role, response.status_code)
         assert "newcomer@roles.example" not in response.content.decode(), (name, role)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("name", sorted(OWN))
+def test_a_members_own_object_is_404_for_every_other_member_of_the_site(world, name):
+    clients = {role: client_for(world.members[role].user) for role in ROLES}
+    before = snapshot()
+    for role, client in clients.items():
+        for other in ROLES:
+            if other == role:
+                continue
+            url, data = world.request(name, "GET", other)
+            response = client.get(url, data)
+            assert response.status_code == 404, (name, role, other, response.status_code)
+            assert "nobody@example.com" not in response.content.decode()
     assert snapshot() == before
 
 

@@ -17,12 +17,14 @@ from contacts.bulk.actions import OfferAction, Preview, _tally, registry
 from contacts.bulk.forms import OfferChoiceForm
 from contacts.bulk.undo import UndoAction
 from purchases.access import services as access_services
+from purchases.access.states import ended_grant_q, has_ended
 from purchases.models import AccessEvent, AccessStatus, Grant
 
 ALREADY_ENDS = "already ends then"
 STARTS_AFTER = "starts on or after that date"
 NO_END = "has no end date"
 ALREADY_REVOKED = "already revoked"
+ENDED = "access already ended"
 NO_GRANT = "no such grant"
 CHANGED_SINCE = "dates changed since"
 
@@ -60,20 +62,28 @@ class EndDateAction(OfferAction):
         """The end every changed grant gets: a date to come, or None for no end."""
 
     def active_grants(self, **filters) -> Q:
+        """The contact holds a grant of the Offer that is on and whose end has not passed."""
         grants = Grant.objects.filter(
             offer=self.offer, contact=OuterRef("pk"), status=AccessStatus.ACTIVE, **filters
-        )
+        ).exclude(expires_at__lte=timezone.now())
         return Q(Exists(grants))
 
-    def held(self) -> Q:
-        return Q(Exists(Grant.objects.filter(offer=self.offer, contact=OuterRef("pk"))))
+    def held(self, *conditions: Q) -> Q:
+        grants = Grant.objects.filter(*conditions, offer=self.offer, contact=OuterRef("pk"))
+        return Q(Exists(grants))
 
     def tally(self, contacts, *, will_change: Q, skipped: dict[str, Q]):
-        holds, held = self.active_grants(), self.held()
+        holds, held, ended = self.active_grants(), self.held(), self.held(ended_grant_q())
         return _tally(
             contacts,
             will_change=will_change,
-            skipped={**skipped, ALREADY_REVOKED: held & ~holds, NO_GRANT: ~held},
+            skipped={
+                **skipped,
+                ENDED: ended & ~holds,
+                ALREADY_REVOKED: held & ~holds & ~ended,
+                NO_GRANT: ~held,
+            },
+            still_billing=holds & self.still_billing(),
         )
 
     def execute(self, contact_ids):
@@ -87,23 +97,27 @@ class EndDateAction(OfferAction):
             bulk_action=self.bulk,
         )
         reasons = Counter()
-        untouched = Grant.objects.filter(pk__in=set(active) - set(changed))
-        for status, starts_at in untouched.values_list("status", "starts_at"):
-            if status != AccessStatus.ACTIVE:
+        now = timezone.now()
+        for grant in Grant.objects.filter(pk__in=set(active) - set(changed)):
+            if has_ended(grant, now):
+                reasons[ENDED] += 1
+            elif grant.status != AccessStatus.ACTIVE:
                 reasons[ALREADY_REVOKED] += 1
             elif end is None:
                 reasons[NO_END] += 1
-            elif starts_at >= end:
+            elif grant.starts_at >= end:
                 reasons[STARTS_AFTER] += 1
             else:
                 reasons[ALREADY_ENDS] += 1
-        held = grants.exclude(pk__in=active).values("contact_id").distinct().count()
-        if held:
-            reasons[ALREADY_REVOKED] += held
-        none = len(contact_ids) - len(active) - held
-        if none:
-            reasons[NO_GRANT] = none
-        return len(changed), reasons
+        # Contacts with no active grant; one with an old revoked grant beside an active
+        # one is counted once, by its active grant, above.
+        held = grants.exclude(contact_id__in=active.values()).values("contact_id")
+        ended = held.filter(ended_grant_q(now=now)).distinct().count()
+        revoked = held.distinct().count() - ended
+        reasons.update({ENDED: ended, ALREADY_REVOKED: revoked})
+        none = len(contact_ids) - len(set(active.values())) - ended - revoked
+        reasons.update({NO_GRANT: none})
+        return len(changed), +reasons
 
 
 @registry.register
@@ -170,15 +184,17 @@ class UndoAccessDatesAction(UndoAction):
         ).values_list("grant_id", "details")
         given = {grant_id: details["expires_at"] for grant_id, details in events}
         ends, reasons = {}, Counter()
-        rows = Grant.objects.filter(pk__in=given).values_list("pk", "status", "expires_at")
-        for pk, status, expires_at in rows:
-            old, new = (datetime.fromisoformat(v) if v else None for v in given[pk])
-            if status != AccessStatus.ACTIVE:
+        now = timezone.now()
+        for grant in Grant.objects.filter(pk__in=given):
+            old, new = (datetime.fromisoformat(v) if v else None for v in given[grant.pk])
+            if has_ended(grant, now):
+                reasons[ENDED] += 1
+            elif grant.status != AccessStatus.ACTIVE:
                 reasons[ALREADY_REVOKED] += 1
-            elif expires_at != new:
+            elif grant.expires_at != new:
                 reasons[CHANGED_SINCE] += 1
             else:
-                ends[pk] = old
+                ends[grant.pk] = old
         return ends, reasons
 
     def count(self, contacts):

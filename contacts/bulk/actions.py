@@ -227,6 +227,19 @@ class OfferAction(BulkActionType):
             )
         )
 
+    def still_billing(self) -> Q:
+        """The contact's active grant of the Offer has a subscription or plan still billing."""
+        return Q(
+            Exists(
+                Subscription.objects.filter(
+                    grant__offer=self.offer,
+                    grant__contact=OuterRef("pk"),
+                    grant__status=AccessStatus.ACTIVE,
+                    status__in=[Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE],
+                )
+            )
+        )
+
 
 @registry.register
 class GrantOfferAction(OfferAction):
@@ -276,21 +289,11 @@ class RevokeOfferAction(OfferAction):
     def count(self, contacts):
         holds = self.holds_offer()
         held = Q(Exists(Grant.objects.filter(offer=self.offer, contact=OuterRef("pk"))))
-        billing = Q(
-            Exists(
-                Subscription.objects.filter(
-                    grant__offer=self.offer,
-                    grant__contact=OuterRef("pk"),
-                    grant__status=AccessStatus.ACTIVE,
-                    status__in=[Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE],
-                )
-            )
-        )
         return _tally(
             contacts,
             will_change=holds,
             skipped={"already revoked": held & ~holds, "no such grant": ~held},
-            still_billing=billing,
+            still_billing=self.still_billing(),
         )
 
     def execute(self, contact_ids):

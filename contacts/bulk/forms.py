@@ -15,6 +15,18 @@ from kajaccess.models import Site
 from products.models import Offer
 from purchases.access.services import REASON_MAX_LENGTH
 
+
+def search_within(query: QueryDict) -> str:
+    """The search and filters a query string holds, without the empty fields or how the
+    table is shown; "" when it lists every contact."""
+    kept = QueryDict(mutable=True)
+    for name, values in query.lists():
+        values = [value for value in values if value]
+        if name not in VIEW_PARAMETERS and values:
+            kept.setlist(name, values)
+    return kept.urlencode()
+
+
 # More than the largest page of the table; "Select all matching" covers any number.
 MAX_CHECKED = 500
 
@@ -23,8 +35,9 @@ MAX_CHECKED = 500
 CONFIRM_ABOVE = 100
 
 
-# How the table is shown, not which contacts match: left out of "all matching".
-VIEW_PARAMETERS = ("page", "sort", "per_page")
+# How the table is shown, not which contacts match: left out of "all matching". A pasted
+# selection is a field of its own.
+VIEW_PARAMETERS = ("page", "sort", "per_page", "pasted")
 
 
 CONTACT_ID = re.compile(r"[1-9][0-9]{0,17}")
@@ -86,6 +99,8 @@ class SelectionForm(forms.Form):
         if self.errors:
             return data
         if data["pasted"]:
+            if search_within(QueryDict(data["query"])):
+                contacts_matching(self.site, data["query"])  # a search within it, as below
             return data
         if data["select_all"]:
             contacts_matching(self.site, data["query"])  # refuses filters that do not validate
@@ -96,7 +111,9 @@ class SelectionForm(forms.Form):
     def selection(self) -> dict:
         """The selection as a BulkAction records it; its contacts are stored when it starts."""
         if self.cleaned_data["pasted"]:
-            return {"pasted": self.cleaned_data["pasted"]}
+            # Searched within, the pasted selection is the part of it the table lists.
+            search = search_within(QueryDict(self.cleaned_data["query"]))
+            return {"pasted": self.cleaned_data["pasted"], **({"query": search} if search else {})}
         if self.cleaned_data["select_all"]:
             return {"all": True, "query": self.cleaned_data["query"]}
         return {"ids": self.cleaned_data["ids"]}

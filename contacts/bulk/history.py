@@ -62,21 +62,29 @@ class Entry:
         if "undo_of" in selection:
             return f"The contacts changed by #{selection['undo_of']}"
         if "pasted" in selection:
+            if selection.get("query"):
+                matching = self._matching(selection["query"]).lower()
+                return f"The contacts of a pasted list of emails, {matching}"
             return "The contacts of a pasted list of emails"
         if "import" in selection:
             return f"The rows of {self.bulk.params['file_name']}"
         if selection.get("all"):
-            query = QueryDict(selection.get("query", ""))
-            search = query.get("q", "").strip()
-            filters = sum(1 for name, value in query.items() if name != "q" and value)
-            filters_text = ngettext("%d filter", "%d filters", filters) % filters
-            if search and filters:
-                return f"All matching “{search}” and {filters_text}"
-            if search:
-                return f"All matching “{search}”"
-            return f"All matching {filters_text}" if filters else "All contacts"
+            return self._matching(selection.get("query", "")) or "All contacts"
         checked = len(selection.get("ids", []))
         return ngettext("%d checked contact", "%d checked contacts", checked) % checked
+
+    @staticmethod
+    def _matching(query_string: str) -> str:
+        """ "All matching “ada” and 1 filter", or "" for no search and no filter."""
+        query = QueryDict(query_string)
+        search = query.get("q", "").strip()
+        filters = sum(1 for name, value in query.items() if name != "q" and value)
+        filters_text = ngettext("%d filter", "%d filters", filters) % filters
+        if search and filters:
+            return f"All matching “{search}” and {filters_text}"
+        if search:
+            return f"All matching “{search}”"
+        return f"All matching {filters_text}" if filters else ""
 
     @property
     def selection_url(self) -> str:

@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.functions import Lower
+from django.utils.text import Truncator
 
 from contacts.bulk.emails import MAX_EMAILS, parse_emails
 from contacts.models import Contact, PastedSelection
@@ -35,7 +36,7 @@ def pasted_selection_create(*, site: Site, user, text: str) -> PastedSelection:
             )
         raise ValidationError("Paste at least one email.")
     found: dict[str, int] = {}
-    contacts = Contact.objects.filter(site=site).annotate(email_lower=Lower("email"))
+    contacts = Contact.objects.filter(site=site).annotate(email_lower=Lower("email")).order_by()
     for start in range(0, len(pasted.emails), CHUNK):
         chunk = pasted.emails[start : start + CHUNK]
         found.update(contacts.filter(email_lower__in=chunk).values_list("email_lower", "pk"))
@@ -75,19 +76,27 @@ def _whole_number(value) -> int:
     return int(text)
 
 
-# The emails the banner lists; the CSV has all of them.
+# The emails the banner lists, and how much of each; the CSV has all of them in full.
 SHOWN_NOT_FOUND = 5
+SHOWN_CHARACTERS = 80
 
 
 class PastedBanner:
     """What the Contacts tab says of a pasted selection, as it is now."""
 
-    def __init__(self, pasted: PastedSelection):
+    def __init__(self, pasted: PastedSelection, listed: int | None = None):
+        """`listed`: how many of its contacts the table's search lists, when searched within."""
         self.pasted = pasted
         self.pk = pasted.pk
         self.selected = pasted.contacts.count()
+        self.listed = listed
+        # What a bulk action acts on: the part the search lists, or all of it.
+        self.acts_on = self.selected if listed is None else listed
         missing = pasted.not_found + pasted.invalid
-        self.not_found_sample = missing[:SHOWN_NOT_FOUND]
+        # An entry can be anything pasted, however long: the banner shows its start only.
+        self.not_found_sample = [
+            Truncator(entry).chars(SHOWN_CHARACTERS) for entry in missing[:SHOWN_NOT_FOUND]
+        ]
         self.more_not_found = len(missing) - len(self.not_found_sample)
         self.missing_label = "Not found or not an email" if pasted.invalid else "Not found"
 
@@ -108,3 +117,14 @@ class PastedBanner:
         if deleted:
             text += f"; {deleted:,} deleted since"
         return text
+
+    @property
+    def search_message(self) -> str:
+        """What a search within the selection leaves of it, or "" when none is made."""
+        if self.listed is None:
+            return ""
+        if not self.listed:
+            return "None of them match this search: a bulk action has no contact to act on."
+        if self.listed == 1:
+            return "1 of them matches this search: a bulk action acts on that one only."
+        return f"{self.listed:,} of them match this search: a bulk action acts on those only."

@@ -17,12 +17,15 @@ def selected_contacts(site: Site, selection: dict, *, user=None) -> QuerySet:
     with the bulk action; its run never reads the selection again. Ids of another site
     are never in it: they are ignored (and counted as skipped). Raises ValidationError
     for "all matching" filters that do not validate, and for a pasted list of emails
-    that `user` did not paste on `site`.
+    that `user` did not paste on `site`. A pasted list with a `query` is the part of it
+    that the search and filters match.
     """
     contacts = Contact.objects.filter(site=site)
     if "pasted" in selection:
         pasted = pasted_selection_for(site=site, user=user, pasted_id=selection["pasted"])
         links = PastedSelection.contacts.through.objects.filter(pastedselection_id=pasted.pk)
+        if selection.get("query"):
+            contacts = contacts_matching(site, selection["query"])
         return contacts.filter(Exists(links.filter(contact_id=OuterRef("pk"))))
     if selection.get("all"):
         return contacts_matching(site, selection.get("query", ""))
@@ -40,9 +43,12 @@ def selected_contacts(site: Site, selection: dict, *, user=None) -> QuerySet:
 def outside_site(site: Site, selection: dict, *, user=None) -> int:
     """How many checked ids are not contacts of this site.
 
-    For a pasted list of emails: how many of the contacts it matched were deleted since.
+    For a pasted list of emails: how many of the contacts it matched were deleted since
+    (none, when searched within: a deleted contact matches no search).
     """
     if "pasted" in selection:
+        if selection.get("query"):
+            return 0
         pasted = pasted_selection_for(site=site, user=user, pasted_id=selection["pasted"])
         return pasted.matched - pasted.contacts.count()
     ids = set(selection.get("ids", []))

@@ -427,7 +427,11 @@ def paste_emails(request):
 
 
 def _pasted(request, pasted_id: int) -> PastedSelection:
-    return get_object_or_404(PastedSelection, site=request.site, pk=pasted_id)
+    # A pasted list belongs to the member who pasted it, as its selection does: anyone
+    # else is told it is not there, as for another site's.
+    return get_object_or_404(
+        PastedSelection, site=request.site, created_by=request.user, pk=pasted_id
+    )
 
 
 @permission_required("kajaccess.run_bulk_actions", lookup=_pasted)

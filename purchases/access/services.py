@@ -24,6 +24,7 @@ from kajaccess.actors import Actor, ActorKind
 from kajaccess.outcomes import Outcome
 from products.models import ACCESS_DAYS_MAX, Offer, Product
 from purchases.access.events import _event, _insert_grant_events
+from purchases.access.states import has_ended
 from purchases.models import (
     AccessEvent,
     AccessStatus,
@@ -546,6 +547,18 @@ class StaleAccessDates(ValidationError):
     """The grant is no longer as the creator saw it when they chose its dates."""
 
 
+class AccessEnded(StaleAccessDates):
+    """The grant's access period is over (swept or not): Restore access gives it back."""
+
+    def __init__(self, grant: Grant):
+        when = f" on {timezone.localtime(grant.expires_at):%b %-d, %Y}" if grant.expires_at else ""
+        super().__init__(
+            f"Access to “{grant.offer.title}” for {grant.contact.display_name} ended{when}. "
+            "Nothing was changed: restore access to give it back, then change its dates.",
+            code="ended",
+        )
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
@@ -605,9 +618,11 @@ def set_access_dates(
 
     Access ends at `expires_at` itself: every check of access compares with it, so the
     Library refuses the content from that instant, whatever the expiry sweep has done.
-    `shown` is the (start, end) the creator saw; if the grant holds other dates now, or
-    was revoked meanwhile, StaleAccessDates is raised and nothing changes. Billing is
-    never touched.
+    A grant whose end has passed is over whether or not the sweep has recorded it:
+    AccessEnded is raised either way, and only Restore access (which records it) gives
+    it back. `shown` is the (start, end) the creator saw; if the grant holds other dates
+    now, or was revoked meanwhile, StaleAccessDates is raised and nothing changes.
+    Billing is never touched.
     """
     reason = check_reason(reason)
     with transaction.atomic():
@@ -616,6 +631,8 @@ def set_access_dates(
         )
         now = now or timezone.now()
         old = (locked.starts_at, locked.expires_at)
+        if has_ended(locked, now):
+            raise AccessEnded(locked)
         if locked.status != AccessStatus.ACTIVE or (shown is not None and tuple(shown) != old):
             raise StaleAccessDates(DATES_CHANGED_SINCE)
         check_access_dates(
@@ -645,8 +662,9 @@ def set_end_dates(
 ) -> list[int]:
     """Give each of these grants its end (None: no end); returns the ids it changed.
 
-    Revoked grants, those that already end then, and those the end would precede the
-    start of are left as they are. Billing is never touched.
+    Revoked grants, those whose end has passed (swept or not: only Restore access gives
+    them back), those that already end then, and those the end would precede the start
+    of are left as they are. Billing is never touched.
     """
     reason = check_reason(reason)
     with transaction.atomic():
@@ -659,6 +677,8 @@ def set_end_dates(
         changed = []
         for grant in grants:
             end = ends[grant.pk]
+            if grant.has_expired(now):
+                continue
             if grant.expires_at == end or (end is not None and end <= grant.starts_at):
                 continue
             old = (grant.starts_at, grant.expires_at)

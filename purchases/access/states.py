@@ -231,6 +231,18 @@ def own_state_of(grant: Grant, now: datetime | None = None) -> AccessState:
     return AccessState.SCHEDULED if grant.starts_at > now else AccessState.ACTIVE
 
 
+def has_ended(grant: Grant, now: datetime | None = None) -> bool:
+    """Its access period is over, whether or not the expiry sweep has recorded it yet."""
+    return own_state_of(grant, now) == AccessState.EXPIRED
+
+
+def ended_grant_q(prefix: str = "", now: datetime | None = None) -> Q:
+    """has_ended in SQL: a Grant the sweep switched off, or whose end has passed."""
+    return Q(**{f"{prefix}status": OFF, f"{prefix}revoked_via": EXPIRY}) | Q(
+        **{f"{prefix}status": ON, f"{prefix}expires_at__lte": _now(now)}
+    )
+
+
 def current_grant_q(prefix: str = "", now: datetime | None = None) -> Q:
     """A Grant whose own state is ACTIVE."""
     now = _now(now)

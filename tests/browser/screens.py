@@ -203,6 +203,23 @@ class Screen:
 FORMULA_CSV = b'Email,Name\nada@example.com,=HYPERLINK("http://evil.example")\n'
 ADA_PANEL = "/contacts/?q=Ada"
 IN_A_MONTH = (localdate() + timedelta(days=30)).isoformat()
+
+
+def end_date_popup(name: str, offer_filter: str, offer: str) -> Screen:
+    """`Set access end date` for three contacts of the table filtered by an offer."""
+    return Screen(
+        name,
+        CREATOR,
+        f"/contacts/?offer={offer_filter}",
+        (
+            CheckRows(3),
+            Press("Set access end date"),
+            Fill("Offer", offer, choose=True, in_dialog=True),
+            Fill("Access ends on", IN_A_MONTH, in_dialog=True),
+        ),
+    )
+
+
 PREVIEW = Open("/contacts/{ada}/preview/")
 VIEW_MORE = Open("/contacts/{ada}/products/")
 MORE_INFO = Open("/contacts/{ada}/products/{basics}/")
@@ -312,16 +329,10 @@ SCREENS = (
             Fill("Offer", "Python Bootcamp", choose=True, in_dialog=True),
         ),
     ),
-    Screen(
-        "bulk-end-date-popup",
-        CREATOR,
-        "/contacts/?offer={bootcamp}&access=has_access",
-        (
-            CheckRows(3),
-            Press("Set access end date"),
-            Fill("Offer", "Python Bootcamp", choose=True, in_dialog=True),
-            Fill("Access ends on", IN_A_MONTH, in_dialog=True),
-        ),
+    end_date_popup("bulk-end-date-popup", "{bootcamp}&access=has_access", "Python Bootcamp"),
+    # Where subscriptions of the selection still bill, the popup says billing is untouched.
+    end_date_popup(
+        "bulk-end-date-popup-still-billing", "{vault}&billing=active", "Vault Membership"
     ),
     Screen("paste-emails-popup", CREATOR, "/contacts/", (Open("/contacts/bulk/paste/", True),)),
     Screen("pasted-selection-banner", CREATOR, "/contacts/?pasted={pasted}"),
@@ -336,6 +347,7 @@ SCREENS = (
     Screen("import-preview", CREATOR, "/contacts/import/{import_checked}/"),
     Screen("import-started", CREATOR, "/contacts/import/{import_started}/"),
     Screen("import-bulk-action", CREATOR, "/bulk-actions/{import_bulk}/"),
+    Screen("pasted-selection-searched", CREATOR, "/contacts/?pasted={pasted}&q=ada"),
     Screen("bulk-actions", CREATOR, "/bulk-actions/"),
     Screen("bulk-action", CREATOR, "/bulk-actions/{bulk}/"),
     Screen(
@@ -492,6 +504,7 @@ def prepare() -> dict:
         "ada": ada.pk,
         "grace": grace.pk,
         "bootcamp": bootcamp.pk,
+        "vault": Offer.objects.get(site=site, title="Vault Membership").pk,
         "bootcamp_grant": ada_grant.pk,
         "grace_grant": grace_grant.pk,
         "basics": basics.pk,

@@ -9,8 +9,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from contacts.models import Contact
-from products.models import Product
-from purchases.models import AccessEvent, Grant
+from products.models import Offer, Product
+from purchases.models import AccessEvent, Grant, Subscription
 from tests.browser.pages import popup, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -68,3 +68,38 @@ def test_set_an_end_date_on_adas_python_bootcamp(page, live_server, screenshot):
     dialog.get_by_role("link", name="Cancel", exact=True).click()
     expect(page.get_by_role("dialog")).to_have_count(0)
     screenshot("access-ends-in-more-info-390")
+
+
+def test_the_bulk_end_date_popup_says_billing_is_untouched(page, live_server, screenshot):
+    call_command("seed_demo", "--contacts", "30", stdout=StringIO())
+    vault = Offer.objects.get(site__slug="demo-academy", title="Vault Membership")
+    end = timezone.localdate() + timedelta(days=30)
+    sign_in(page, live_server, "creator@example.com")
+    for width, height in ((1366, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"{live_server.url}/contacts/?offer={vault.pk}&billing=active")
+        boxes = page.locator("#contacts-table tbody input[name='ids']")
+        checked = []
+        for n in range(3):
+            boxes.nth(n).check()
+            checked.append(int(boxes.nth(n).get_attribute("value")))
+        billing = Subscription.objects.filter(
+            grant__contact__in=checked,
+            grant__offer=vault,
+            grant__status="active",
+            status__in=["active", "past_due"],
+        ).count()
+        assert billing > 0
+        page.get_by_role("group", name="Bulk actions").get_by_role(
+            "button", name="Set access end date"
+        ).click()
+        dialog = popup(page)
+        dialog.get_by_label("Offer").select_option(label="Vault Membership")
+        dialog.get_by_label("Access ends on").fill(end.isoformat())
+        note = dialog.get_by_role("note")
+        words = (
+            "1 subscription still bills" if billing == 1 else f"{billing} subscriptions still bill"
+        )
+        expect(note).to_contain_text(f"Billing is untouched: {words}")
+        assert no_sideways_scroll(page)
+        screenshot(f"bulk-end-date-still-billing-{width}")

@@ -69,3 +69,27 @@ def test_add_a_contact_with_an_offer_on_a_laptop_and_a_phone(page, live_server, 
         contact = Contact.objects.get(email=email)
         assert list(contact.tags.values_list("name", flat=True)) == ["VIP"]
         assert contact.grants.filter(offer__title="Python Bootcamp").exists()
+
+
+def test_editing_a_contact_on_its_activity_shows_the_change_there_at_once(
+    page, live_server, demo, screenshot
+):
+    ada = Contact.objects.get(site__slug="demo-academy", email="ada@example.com")
+    for size, (width, height) in {"1366": (1366, 900), "390": (390, 844)}.items():
+        page.set_viewport_size({"width": width, "height": height})
+        sign_in(page, live_server, "creator@example.com")
+        page.goto(f"{live_server.url}/contacts/{ada.pk}/activity/")
+        old_name = Contact.objects.get(pk=ada.pk).name
+        new_name = f"Ada King {size}"
+        page.get_by_role("link", name="Edit contact").click()
+        dialog = popup(page)
+        dialog.get_by_label("Name", exact=True).fill(new_name)
+        dialog.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        activity = page.get_by_role("region", name="Activity")
+        change = activity.locator(".timeline__item--contact_edited").first
+        # No reload: the page's address and the timeline's first entry are the new ones.
+        expect(change).to_contain_text("Contact details changed")
+        expect(change).to_contain_text(f"{old_name} → {new_name}")
+        expect(page.get_by_role("heading", name=new_name, level=1)).to_be_visible()
+        screenshot(f"edit-contact-activity-{size}")

@@ -67,3 +67,44 @@ def test_paste_five_emails_and_revoke_an_offer_for_the_four_found(page, live_ser
             contact__in=four, offer__title="Python Bootcamp", status=AccessStatus.REVOKED
         )
         assert revoked.count() == 4
+
+        # Undo, from the Bulk actions tab: the four have the offer again.
+        page.goto(f"{live_server.url}/bulk-actions/")
+        row = page.locator(f"#bulk-action-{bulk.pk}")
+        expect(row).to_contain_text("The contacts of a pasted list of emails")
+        row.get_by_role("link", name=re.compile(r"^Undo")).click()
+        dialog = popup(page)
+        expect(dialog.get_by_role("definition")).to_have_text(["4", "4", "0"])
+        screenshot(f"pasted-undo-preview-{size}")
+        dialog.get_by_role("button", name="Undo revoke").click()
+        expect(page).to_have_url(re.compile(r"/bulk-actions/\d+/$"))
+        expect(page.locator(".bulk-summary__item--changed dd")).to_have_text("4")
+        assert revoked.count() == 0
+
+
+def test_a_search_within_a_pasted_selection_keeps_it(page, live_server, screenshot):
+    call_command("seed_demo", "--contacts", "30", stdout=StringIO())
+    sign_in(page, live_server)
+    for width, height, size in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"{live_server.url}/contacts/")
+        page.get_by_role("group", name="Bulk actions").get_by_role(
+            "link", name="Paste emails"
+        ).click()
+        dialog = popup(page)
+        dialog.get_by_label("Emails").fill("ada@example.com grace@example.com linus@example.com")
+        dialog.get_by_role("button", name="Select contacts").click()
+        banner = page.locator(".pasted-banner")
+        expect(banner).to_contain_text("selected from 3 emails")
+        rows = page.locator("#contacts-table tbody tr")
+        listed = rows.count()
+        page.get_by_role("searchbox", name="Search").fill("grace")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text("Grace Hopper")
+        banner = page.locator(".pasted-banner")
+        expect(banner).to_contain_text("1 of them matches this search")
+        expect(page).to_have_url(re.compile(r"/contacts/\?pasted=\d+&q=grace$"))
+        expect(page.get_by_role("group", name="Bulk actions")).to_contain_text("1 selected")
+        screenshot(f"pasted-search-{size}")
+        banner.get_by_role("link", name=re.compile("^Show all")).click()
+        expect(rows).to_have_count(listed)

@@ -3,6 +3,7 @@ and their Undo, which gives every grant back the end it had."""
 
 from collections import Counter
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.test import TestCase
@@ -15,8 +16,9 @@ from hypothesis.extra.django import TestCase as HypothesisTestCase
 from contacts.bulk.runner import start_bulk_action, start_undo
 from contacts.bulk.selection import preview
 from kajaccess.actors import Actor
+from products.models import Offer
 from purchases.access import services
-from purchases.models import AccessEvent, BulkAction, Grant
+from purchases.models import AccessEvent, BulkAction, Grant, Subscription
 from tests.factories import ContactFactory, MembershipFactory, OfferFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -195,3 +197,73 @@ def test_the_popup_asks_for_the_offer_and_the_date_and_refuses_bad_dates(client,
     response = client.post(url, {**data, "ends_on": good}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert "Will change" in response.content.decode()
+
+
+def test_the_popup_says_billing_is_untouched_where_subscriptions_still_bill(client, shop):
+    membership = OfferFactory(
+        site=shop.site,
+        title="Vault Membership",
+        price=Decimal("29.00"),
+        payment_type=Offer.PaymentType.SUBSCRIPTION,
+        products=[ProductFactory(site=shop.site, title="The Vault")],
+    )
+    for contact in shop.people[:2]:
+        services.grant_offer(
+            contact=contact, offer=membership, actor=shop.actor, source=Grant.Source.PURCHASE
+        )
+    client.force_login(shop.member.user)
+    ends_on = (timezone.localdate() + timedelta(days=10)).isoformat()
+    data = {"ids": shop.ids, "offer": membership.pk, "ends_on": ends_on}
+    for action in ("set_end_date", "remove_end_date"):
+        response = client.post(reverse("bulk:preview"), {**data, "action": action})
+        assert response.status_code == 200
+        assert "Billing is untouched: 2 subscriptions still bill" in response.content.decode()
+    Subscription.objects.filter(grant__contact=shop.people[0]).update(
+        status=Subscription.Status.CANCELED
+    )
+    response = client.post(reverse("bulk:preview"), {**data, "action": "set_end_date"})
+    assert "Billing is untouched: 1 subscription still bills" in response.content.decode()
+    one_time = client.post(
+        reverse("bulk:preview"), {**data, "offer": shop.bootcamp.pk, "action": "set_end_date"}
+    )
+    assert "Billing is untouched" not in one_time.content.decode()
+
+
+def test_a_contact_granted_again_after_a_revoke_is_counted_once(shop):
+    services.grant_offer(contact=shop.people[2], offer=shop.bootcamp, actor=shop.actor)
+    params = {"offer": shop.bootcamp.pk, "ends_at": midnight(30).isoformat()}
+    counted = shop.counted("set_end_date", params, {"ids": shop.ids})
+    bulk = shop.run("set_end_date", ends_at=params["ends_at"])
+    assert (counted.will_change, counted.skipped) == (3, Counter({"no such grant": 1}))
+    assert (bulk.changed, bulk.outcome["skipped"]) == (3, {"no such grant": 1})
+
+
+@pytest.mark.parametrize("swept", [False, True], ids=["not yet swept", "swept"])
+def test_a_grant_whose_end_has_passed_is_skipped_as_ended_swept_or_not(shop, swept):
+    grant = shop.grant(0)
+    Grant.objects.filter(pk=grant.pk).update(
+        starts_at=timezone.now() - timedelta(days=2), expires_at=timezone.now() - timedelta(hours=1)
+    )
+    if swept:
+        services.expire_grants()
+    events = AccessEvent.objects.filter(grant=grant).count()
+    for action, params in (("remove_end_date", {}), ("set_end_date", {"ends_at": midnight(90)})):
+        params = {k: v.isoformat() for k, v in params.items()}
+        counted = shop.counted(action, {"offer": shop.bootcamp.pk, **params}, {"ids": shop.ids})
+        bulk = shop.run(action, **params)
+        assert counted.skipped["access already ended"] == 1
+        assert bulk.outcome["skipped"]["access already ended"] == 1
+        assert counted.skipped["already revoked"] == 1  # the contact revoked by hand
+    assert AccessEvent.objects.filter(grant=grant).count() == events
+    assert not Grant.objects.filter(pk=grant.pk, expires_at__gt=timezone.now()).exists()
+
+
+def test_undo_gives_no_old_end_back_to_a_grant_whose_new_end_has_passed(shop, monkeypatch):
+    end = midnight(1)
+    bulk = shop.run("set_end_date", ends_at=end.isoformat())
+    later = timezone.now() + timedelta(days=2)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    undo = shop.undo(bulk)
+    # Access ended at the bulk action's date: only Restore access gives it back, recorded.
+    assert (undo.changed, undo.outcome["skipped"]) == (0, {"access already ended": 2})
+    assert shop.ends()[:2] == [end, end]

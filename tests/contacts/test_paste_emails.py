@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from contacts.bulk.emails import MAX_EMAILS, parse_emails
 from contacts.bulk.pasted import pasted_selection_create
 from contacts.models import PastedSelection
-from purchases.models import AccessStatus
+from purchases.models import AccessStatus, BulkAction
 from tests.contacts.test_bulk_views import (  # noqa: F401
     HTMX,
     academy,
@@ -24,7 +24,7 @@ from tests.contacts.test_bulk_views import (  # noqa: F401
     post,
     reasons,
 )
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -178,6 +178,21 @@ def test_the_banner_counts_entries_that_are_not_emails_apart(creator_client, aca
     assert "and 3 more." in page
 
 
+def test_an_absurdly_long_entry_is_shortened_in_the_banner_and_whole_in_the_csv(
+    creator_client,  # noqa: F811
+    academy,  # noqa: F811
+):
+    junk = "x" * 20_000
+    page = html(creator_client.get(_paste(creator_client, f"ada@example.com {junk}")))
+    assert "1 contact selected from 1 email; 0 not found; 1 is not an email." in page
+    assert junk not in page
+    assert f"Not found or not an email: {'x' * 79}…." in page
+    pasted = PastedSelection.objects.get()
+    download = creator_client.get(reverse("bulk:pasted_not_found", args=[pasted.pk]))
+    rows = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode())))
+    assert rows[1] == [junk, "Not an email"]
+
+
 def test_a_bulk_revoke_acts_on_the_pasted_selection_and_can_be_undone(
     creator_client,  # noqa: F811
     academy,  # noqa: F811
@@ -207,6 +222,66 @@ def test_a_bulk_revoke_acts_on_the_pasted_selection_and_can_be_undone(
     undone = post("bulk:undo", {}, args=[bulk.pk])
     assert undone.status_code == 200, html(undone)
     assert academy.ada.grants.get(offer=academy.bootcamp).status == AccessStatus.ACTIVE
+
+
+def test_a_search_within_a_pasted_selection_keeps_it_and_narrows_what_is_acted_on(
+    creator_client,  # noqa: F811
+    academy,  # noqa: F811
+    post,  # noqa: F811
+):
+    url = _paste(creator_client, "ada@example.com grace@example.com linus@k.org")
+    pasted = PastedSelection.objects.get()
+    # The search box sends its form: the search, the empty filters and the pasted list.
+    searched = {"pasted": pasted.pk, "q": "ada", "offer": ""}
+    table = creator_client.get(reverse("contacts:list"), searched, **HTMX)
+    assert table.status_code == 200
+    page = html(table)
+    assert "Ada Lovelace" in page and "Grace Hopper" not in page
+    assert "3 contacts selected from 3 emails; 0 not found." in page
+    assert "1 of them matches this search: a bulk action acts on that one only." in page
+    assert f'href="{url}">Show all 3 again</a>' in page
+    assert table["HX-Push-Url"] == f"{url}&q=ada"
+    # The filter bar itself carries the pasted list, so the next search stays within it.
+    full = html(creator_client.get(url))
+    form = full.split('id="contacts-filters"')[1].split("</form>")[0]
+    assert f'name="pasted" value="{pasted.pk}"' in form
+
+    data = {
+        "action": "revoke_offer",
+        "offer": academy.bootcamp.pk,
+        "pasted": pasted.pk,
+        "query": f"pasted={pasted.pk}&q=ada&offer=&per_page=50",
+    }
+    preview = post("bulk:preview", data)
+    assert numbers(preview) == {"Selected": 1, "Will change": 1, "Skipped": 0}
+    response = post("bulk:start", {**data, "previewed": 1})
+    assert response.status_code == 200, html(response)
+    bulk = last_bulk()
+    assert bulk.selection == {"pasted": pasted.pk, "query": "q=ada"}
+    assert academy.ada.grants.get(offer=academy.bootcamp).status == AccessStatus.REVOKED
+    bulk.refresh_from_db()
+    assert (bulk.total, bulk.changed) == (1, 1)
+    history = html(creator_client.get(reverse("bulk:history")))
+    assert "The contacts of a pasted list of emails, all matching “ada”" in history
+
+
+def test_a_search_within_a_pasted_selection_that_no_longer_validates_is_refused(
+    creator_client,  # noqa: F811
+    academy,  # noqa: F811
+    post,  # noqa: F811
+):
+    _paste(creator_client, "ada@example.com grace@example.com")
+    pasted = PastedSelection.objects.get()
+    tag = TagFactory(site=academy.site, name="Cohort 3")
+    query = f"pasted={pasted.pk}&tag={tag.pk}"
+    tag.delete()  # by a teammate, between the search and the bulk action
+    data = {"action": "revoke_offer", "offer": academy.bootcamp.pk, "pasted": pasted.pk}
+    for name in ("bulk:preview", "bulk:start"):
+        response = post(name, {**data, "query": query, "previewed": 2})
+        assert response.status_code == 400, name
+        assert "That tag no longer exists. Search again" in html(response)
+    assert academy.ada.grants.get(offer=academy.bootcamp).status == AccessStatus.ACTIVE
+    assert not BulkAction.objects.exists()
 
 
 def test_another_members_or_sites_paste_is_refused_in_plain_words(

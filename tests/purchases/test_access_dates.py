@@ -275,3 +275,39 @@ def test_an_empty_end_or_no_end_takes_the_end_away(creator_client, academy, data
     assert response.status_code == 200
     assert Grant.objects.get(pk=grant.pk).expires_at is None
     assert dates_events(grant)[-1].details == {"expires_at": [END.isoformat(), None]}
+
+
+# --- A grant whose end has passed, swept or not --------------------------------------------
+
+
+@pytest.mark.parametrize("swept", [False, True], ids=["not yet swept", "swept"])
+def test_an_ended_grant_keeps_its_end_until_restored_whether_or_not_the_sweep_ran(
+    academy, frozen, creator_client, swept
+):
+    grant, basics = academy.bootcamp_grant, academy.basics
+    set_end(academy, grant, frozen["now"] + timedelta(minutes=5))
+    frozen["now"] += timedelta(days=1)
+    if swept:
+        services.expire_grants()
+    grant.refresh_from_db()
+    events = grant.events.count()
+    for end in (frozen["now"] + timedelta(days=30), None):
+        with pytest.raises(services.AccessEnded, match="ended on"):
+            set_end(academy, grant, end)
+    assert services.set_end_dates(ends={grant.pk: None}, actor=actor(academy)) == []
+    popup = creator_client.get(urls(academy, grant)[0], **HTMX)
+    assert popup.status_code == 200
+    assert "restore access to give it back" in popup.content.decode()
+    response = post(creator_client, academy, grant, no_end="on")
+    assert response.status_code == 409
+    assert "restore access to give it back" in response.content.decode()
+    assert grant.events.count() == events
+    assert not selectors.has_access(academy.ada, basics)
+    more_info = reverse("contacts:more_info", args=[academy.ada.pk, basics.pk])
+    html = creator_client.get(more_info).content.decode()
+    assert "Edit access dates" not in html and "Restore access" in html
+
+    services.restore_access(grant=grant, actor=actor(academy))
+    assert selectors.has_access(academy.ada, basics)
+    restored = grant.events.latest("pk")
+    assert (restored.kind, restored.details["fresh_period"]) == (AccessEvent.Kind.RESTORED, True)

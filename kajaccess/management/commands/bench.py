@@ -22,13 +22,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from contacts.bulk.emails import MAX_EMAILS
+from contacts.bulk.pasted import pasted_selection_create
 from contacts.bulk.runner import run_bulk_action, start_bulk_action
 from contacts.export import csv_lines
 from contacts.filters import contacts_matching
 from contacts.imports.plan import Choices
 from contacts.imports.rows import Mapping
 from contacts.imports.steps import import_check, import_start, import_upload, preview_token
-from contacts.models import Contact
+from contacts.models import Contact, PastedSelection
 from kajaccess.models import Site
 from products.models import Offer, Product
 from purchases.models import AccessStatus, Grant
@@ -73,7 +75,7 @@ def raw_contacts_sql(vendor: str) -> str:
 
 
 class Command(BaseCommand):
-    help = "Measure the dashboard, bulk revoke and CSV export on the demo data."
+    help = "Measure the dashboard, bulk revoke, CSV export and Paste emails on the demo data."
 
     def add_arguments(self, parser):
         parser.add_argument("--repeat", type=int, default=5)
@@ -100,6 +102,7 @@ class Command(BaseCommand):
         )
         results["pages"] = self.measure_pages(site, creator, bootcamp, repeat)
         results["export"] = self.measure_export(site)
+        results["paste_emails"] = self.measure_paste(site, creator, MAX_EMAILS, repeat)
         results["bulk_revoke"] = self.measure_bulk_revoke(site, creator, bootcamp)
         results["import"] = self.measure_import(site, creator, bootcamp, import_rows)
         results["ratios"], results["targets"] = self.judge(results)
@@ -180,6 +183,8 @@ class Command(BaseCommand):
             / results["import"]["raw_insert_seconds"],
             "import_run_peak_vs_a_tenth": results["import"]["run_peak_mb"]
             / results["import"]["tenth_run_peak_mb"],
+            "paste_emails_vs_by_hand": results["paste_emails"]["seconds"]
+            / results["paste_emails"]["by_hand_seconds"],
         }
         targets = {
             "contacts_tab_no_slower_than_admin": ratios["contacts_tab_vs_admin"] <= 1.0,
@@ -191,6 +196,7 @@ class Command(BaseCommand):
             < 600,
             # Flat: ten times the rows, not ten times the memory (chunks of CHUNK_SIZE rows).
             "import_run_memory_flat": ratios["import_run_peak_vs_a_tenth"] < 2.0,
+            "paste_emails_within_5x_by_hand": ratios["paste_emails_vs_by_hand"] <= 5.0,
         }
         return ratios, targets
 
@@ -204,6 +210,53 @@ class Command(BaseCommand):
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         return {"rows": rows, "seconds": seconds, "peak_mb": peak / 2**20}
+
+    def measure_paste(self, site, creator, emails: int, repeat: int) -> dict:
+        """Paste emails (parse, match, store as a selection) against the same work by hand.
+
+        Half the list is the site's contacts, in the case a spreadsheet may give them, and
+        the rest matches nobody. The baseline splits the text, reads every email of the site
+        in one query and inserts the links in one statement. Each run is rolled back.
+        """
+        known = list(
+            Contact.objects.filter(site=site)
+            .order_by("pk")
+            .values_list("email", flat=True)[: emails // 2]
+        )
+        unknown = [f"nobody{n}@bench.example" for n in range(emails - len(known))]
+        text = "\n".join([email.upper() for email in known] + unknown)
+        links = PastedSelection.contacts.through._meta.db_table
+        stored = {}
+
+        def paste():
+            with transaction.atomic():
+                stored["selection"] = pasted_selection_create(site=site, user=creator, text=text)
+                stored["matched"] = stored["selection"].contacts.count()
+                transaction.set_rollback(True)
+
+        def by_hand():
+            with transaction.atomic():
+                wanted = {entry.lower() for entry in text.split()}
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT id, email FROM contacts_contact WHERE site_id = %s", [site.pk]
+                    )
+                    ids = [pk for pk, email in cursor.fetchall() if email.lower() in wanted]
+                    selection = PastedSelection.objects.create(site=site, created_by=creator)
+                    cursor.executemany(
+                        f"INSERT INTO {links} (pastedselection_id, contact_id) VALUES (%s, %s)",
+                        [(selection.pk, pk) for pk in ids],
+                    )
+                transaction.set_rollback(True)
+
+        seconds = median_time(paste, repeat)
+        return {
+            "emails": emails,
+            "matched": stored["matched"],
+            "not_found": len(stored["selection"].not_found),
+            "seconds": seconds,
+            "by_hand_seconds": median_time(by_hand, repeat),
+        }
 
     def measure_bulk_revoke(self, site, creator, offer) -> dict:
         active = Q(offer=offer, status=AccessStatus.ACTIVE)
@@ -349,6 +402,12 @@ class Command(BaseCommand):
             f"Bulk revoke of {bulk['grants']:,} grants: {bulk['bulk_seconds']:.2f} s "
             f"({bulk['changed']:,} changed, {bulk['events']:,} events, {bulk['left_active']} left); "
             f"raw SQL {bulk['raw_sql_seconds']:.2f} s"
+        )
+        paste = results["paste_emails"]
+        w(
+            f"Paste {paste['emails']:,} emails ({paste['matched']:,} matched, "
+            f"{paste['not_found']:,} not found): {paste['seconds']:.2f} s; "
+            f"by hand {paste['by_hand_seconds']:.2f} s"
         )
         export = results["export"]
         w(
