@@ -16,6 +16,7 @@ from contacts.filters import ContactFilter
 from contacts.forms import AddContactForm, EditContactForm
 from contacts.models import Contact, PastedSelection, Tag
 from kajaccess.filters import RefusingFilterSet
+from kajaccess.keys.forms import ApiKeyForm
 from kajaccess.sign_in import AdminSignInForm, SignInForm
 from kajaccess.team.forms import AddMemberForm, RoleForm, TransferOwnershipForm
 from products.filters import ProgressFilter
@@ -424,6 +425,21 @@ FORMS = {
             changes=True,
         ),
     ),
+    "api_keys:list": (
+        Form("GET"),
+        Form(
+            "POST",
+            {
+                "name": Field("line", "Help desk"),
+                "scopes": Field("choice", "read"),
+                "expires_on": Field("optional date", "2030-01-01"),
+            },
+            (ApiKeyForm,),
+            changes=True,
+        ),
+    ),
+    "api_keys:revoke": (Form("GET"), Form("POST", changes=True)),
+    "api_keys:rotate": (Form("GET"), Form("POST", changes=True)),
     "accept_invitation": (Form("GET", user="nobody", ids=INVITATION),),
     "password_reset": (
         Form("GET", user="nobody"),
