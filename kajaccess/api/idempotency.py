@@ -69,7 +69,7 @@ def keep(request, slot: str, response) -> None:
             "fingerprint": _fingerprint(request),
             "status": response.status_code,
             "data": response.data,
-            "content_type": response.get("Content-Type", "application/json"),
+            "content_type": response.content_type,
         },
         KEPT_FOR.total_seconds(),
     )

@@ -5,8 +5,13 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, generics, status
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import exceptions, generics, mixins, serializers, status
 from rest_framework.response import Response
 
 from contacts import services as contacts
@@ -91,12 +96,11 @@ class SiteView(generics.GenericAPIView):
         return Response(s.GrantChangeSerializer(body).data, status=code)
 
 
-class SiteList(SiteView):
+class SiteList(mixins.ListModelMixin, SiteView):
     """A list of the key's site, a page at a time (`?cursor=`, `next`)."""
 
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.list(request)
 
 
 # --- Contacts ---------------------------------------------------------------------------
@@ -123,7 +127,9 @@ class ContactList(SiteList):
     serializer_class = s.ContactSerializer
 
     def get_queryset(self) -> QuerySet:
-        wanted = _valid(s.ContactFiltersSerializer, self.request.query_params)
+        # A filter sent empty is no filter, as in the Contacts tab's form.
+        sent = {k: v for k, v in self.request.query_params.items() if v.strip()}
+        wanted = _valid(s.ContactFiltersSerializer, sent)
         data = QueryDict(mutable=True)
         for ours, theirs in (("search", "q"), ("access", "access"), ("subscription", "billing")):
             if ours in wanted:
@@ -224,7 +230,15 @@ class ContactAccess(SiteView):
         summary="Every Product the contact holds or held",
         description="Best state first. A contact's Products are few, so the list is one "
         "page: `next` is always null.",
-        responses={200: s.ContactProductSerializer(many=True)},
+        responses={
+            200: inline_serializer(
+                "ContactAccessList",
+                {
+                    "next": serializers.CharField(allow_null=True),
+                    "results": s.ContactProductSerializer(many=True),
+                },
+            )
+        },
     )
     def get(self, request, contact_id: str):
         entries = access.contact_products(self.contact(contact_id))
@@ -379,7 +393,8 @@ class EventList(SiteList):
     serializer_class = s.EventSerializer
 
     def get_queryset(self):
-        wanted = _valid(s.EventFiltersSerializer, self.request.query_params)
+        sent = {k: v for k, v in self.request.query_params.items() if v.strip()}
+        wanted = _valid(s.EventFiltersSerializer, sent)
         events = AccessEvent.objects.filter(site=self.site).select_related("actor", "api_key")
         if "since" in wanted:
             events = events.filter(at__gte=wanted["since"])
