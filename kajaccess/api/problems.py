@@ -7,7 +7,7 @@ the fields, and turns the services' ValidationError into a 400 rather than a 500
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -100,3 +100,14 @@ def exception_handler(exc, context):
         summary = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in fields.items())
         return problem(400, summary, fields=fields, headers=headers)
     return problem(exc.status_code, _flat(exc.detail), headers=headers)
+
+
+def outside_a_view(status_code: int, detail: str) -> JsonResponse:
+    """A problem for what no API view answered: an unknown address, a crash."""
+    kind, title = TITLES.get(status_code, ("server-error", "Something went wrong on our side"))
+    body = {"type": TYPE_PREFIX + kind, "title": title, "status": status_code, "detail": detail}
+    return JsonResponse(body, status=status_code, content_type=MEDIA_TYPE)
+
+
+def is_api(request) -> bool:
+    return request.path.startswith("/api/")

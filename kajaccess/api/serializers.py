@@ -252,3 +252,79 @@ class EventFiltersSerializer(serializers.Serializer):
     since = serializers.DateTimeField(required=False, help_text="Events at or after this time.")
     contact = serializers.CharField(required=False, help_text="A contact's id.")
     kind = serializers.ChoiceField(choices=AccessEvent.Kind.values, required=False)
+
+
+# --- Bulk actions -----------------------------------------------------------------------
+
+
+class SelectionSerializer(serializers.Serializer):
+    """Which contacts: exactly one of their ids, their emails, or the Contacts tab's filters."""
+
+    contact_ids = serializers.ListField(
+        child=serializers.CharField(max_length=20), required=False, max_length=100_000
+    )
+    emails = serializers.ListField(
+        child=serializers.CharField(max_length=EMAIL_MAX_LENGTH), required=False, max_length=100_000
+    )
+    filters = ContactFiltersSerializer(required=False)
+
+    def validate(self, data):
+        given = [name for name in ("contact_ids", "emails", "filters") if name in data]
+        if len(given) != 1:
+            raise serializers.ValidationError("Give exactly one of contact_ids, emails or filters.")
+        return data
+
+
+class BulkActionStartSerializer(serializers.Serializer):
+    action = serializers.CharField(
+        help_text="grant_offer, revoke_offer, add_tag, remove_tag, set_access_end or "
+        "remove_access_end."
+    )
+    params = serializers.DictField(
+        default=dict, help_text='The action\'s parameters, e.g. {"offer": "7"} or {"tag": "VIP"}.'
+    )
+    selection = SelectionSerializer()
+    reason = serializers.CharField(max_length=REASON_MAX_LENGTH, allow_blank=True, default="")
+
+
+class UndoSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=REASON_MAX_LENGTH, allow_blank=True, default="")
+
+
+class PreviewSerializer(serializers.Serializer):
+    selected = serializers.IntegerField()
+    will_change = serializers.IntegerField()
+    skipped = serializers.DictField(child=serializers.IntegerField())
+    still_billing = serializers.IntegerField()
+
+
+class BulkActionSerializer(serializers.Serializer):
+    id = IdField()
+    action = serializers.CharField()
+    status = serializers.ChoiceField(choices=["pending", "running", "done", "failed"])
+    params = serializers.DictField()
+    reason = serializers.CharField()
+    total = serializers.IntegerField()
+    processed = serializers.IntegerField()
+    changed = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    outcome = serializers.DictField()
+    undo_of = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    status_url = serializers.SerializerMethodField()
+
+    def get_undo_of(self, bulk) -> str | None:
+        return str(bulk.undo_of_id) if bulk.undo_of_id else None
+
+    def get_status_url(self, bulk) -> str:
+        request = self.context.get("request")
+        path = f"/api/v1/bulk-actions/{bulk.pk}/"
+        return request.build_absolute_uri(path) if request else path
+
+
+class BulkActionStartedSerializer(serializers.Serializer):
+    bulk_action = BulkActionSerializer()
+    preview = PreviewSerializer()
+    status_url = serializers.CharField()

@@ -34,6 +34,13 @@ urlpatterns = [
     ),
     path("offers/", views.OfferList.as_view(), name="offers"),
     path("products/", views.ProductList.as_view(), name="products"),
+    path("bulk-actions/", views.BulkActionList.as_view(), name="bulk_actions"),
+    path("bulk-actions/<str:bulk_id>/", views.BulkActionDetail.as_view(), name="bulk_action"),
+    path(
+        "bulk-actions/<str:bulk_id>/undo/",
+        views.BulkActionUndo.as_view(),
+        name="bulk_action_undo",
+    ),
     path("events/", views.EventList.as_view(), name="events"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),

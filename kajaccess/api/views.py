@@ -15,19 +15,24 @@ from rest_framework import exceptions, generics, mixins, serializers, status
 from rest_framework.response import Response
 
 from contacts import services as contacts
+from contacts.bulk.actions import action_for, registry
+from contacts.bulk.pasted import pasted_selection_create
+from contacts.bulk.runner import start_bulk_action, start_undo
+from contacts.bulk.selection import preview
 from contacts.filters import ContactFilter
 from contacts.models import Contact, Tag
 from kajaccess.actors import Actor
 from kajaccess.api import idempotency
 from kajaccess.api import serializers as s
+from kajaccess.api.problems import Conflict
 from kajaccess.models import ApiKey
 from products.models import Offer, Product
 from purchases.access import selectors as access
 from purchases.access import services as access_services
-from purchases.models import AccessEvent, Grant
+from purchases.models import AccessEvent, BulkAction, Grant
 from purchases.reports.selectors import contacts_table
 
-READ, ACCESS, CONTACTS = ApiKey.Scope.READ, ApiKey.Scope.ACCESS, ApiKey.Scope.CONTACTS
+READ, ACCESS, CONTACTS, BULK = ApiKey.Scope.values
 NOT_HERE = "Nothing with this id is here for this key."
 
 
@@ -129,19 +134,7 @@ class ContactList(SiteList):
     def get_queryset(self) -> QuerySet:
         # A filter sent empty is no filter, as in the Contacts tab's form.
         sent = {k: v for k, v in self.request.query_params.items() if v.strip()}
-        wanted = _valid(s.ContactFiltersSerializer, sent)
-        data = QueryDict(mutable=True)
-        for ours, theirs in (("search", "q"), ("access", "access"), ("subscription", "billing")):
-            if ours in wanted:
-                data[theirs] = wanted[ours]
-        for name in ("offer", "product"):
-            if name in wanted:
-                data[name] = str(_pk_or_refuse(name, wanted[name]))
-        if "tag" in wanted:
-            tag = Tag.objects.filter(site=self.site, name__iexact=wanted["tag"].strip()).first()
-            if tag is None:
-                raise exceptions.ValidationError({"tag": ["No tag has this name here."]})
-            data["tag"] = str(tag.pk)
+        data = contact_filter_query(self.site, _valid(s.ContactFiltersSerializer, sent))
         filters = ContactFilter(data, queryset=contacts_table(self.site), site=self.site)
         if not filters.is_valid():
             raise exceptions.ValidationError(
@@ -170,6 +163,23 @@ class ContactList(SiteList):
             actor=self.actor,
         )
         return Response(self.contact_row(contact), status=status.HTTP_201_CREATED)
+
+
+def contact_filter_query(site, wanted: dict) -> QueryDict:
+    """The API's filters (named as the Contacts tab labels them) as the tab's query string."""
+    data = QueryDict(mutable=True)
+    for ours, theirs in (("search", "q"), ("access", "access"), ("subscription", "billing")):
+        if wanted.get(ours):
+            data[theirs] = wanted[ours]
+    for name in ("offer", "product"):
+        if wanted.get(name):
+            data[name] = str(_pk_or_refuse(name, wanted[name]))
+    if wanted.get("tag"):
+        tag = Tag.objects.filter(site=site, name__iexact=wanted["tag"].strip()).first()
+        if tag is None:
+            raise exceptions.ValidationError({"tag": ["No tag has this name here."]})
+        data["tag"] = str(tag.pk)
+    return data
 
 
 def _pk_or_refuse(name: str, value: str) -> int:
@@ -351,7 +361,11 @@ class GrantChange(SiteView):
 
 
 def _change_view(name: str, revoke: bool, summary: str):
-    decorated = extend_schema(summary=summary, request=s.ReasonSerializer)(GrantChange.post)
+    # A function of its own for each, as extend_schema marks the function it decorates.
+    def post(self, request, grant_id: str, product_id: str | None = None):
+        return GrantChange.post(self, request, grant_id, product_id)
+
+    decorated = extend_schema(summary=summary, request=s.ReasonSerializer)(post)
     return type(name, (GrantChange,), {"revoke": revoke, "post": decorated})
 
 
@@ -415,3 +429,139 @@ class EventList(SiteList):
     )
     def get(self, request):
         return super().get(request)
+
+
+# --- Bulk actions -----------------------------------------------------------------------
+
+
+class BulkActionView(SiteView):
+    serializer_class = s.BulkActionSerializer
+
+    def bulk_action(self, bulk_id: str) -> BulkAction:
+        return get_object_or_404(
+            BulkAction.objects.prefetch_related("undone_by"), site=self.site, pk=_pk(bulk_id)
+        )
+
+    def member(self):
+        """Whom the run is done on behalf of: the member who made the key."""
+        user = self.request.auth.created_by
+        if user is None:
+            raise Conflict(
+                "The member who made this key is gone: make a new key to run bulk actions."
+            )
+        return user
+
+    def started(self, bulk: BulkAction, counted) -> Response:
+        bulk.refresh_from_db()
+        data = s.BulkActionStartedSerializer(
+            {
+                "bulk_action": bulk,
+                "preview": counted,
+                "status_url": self.request.build_absolute_uri(f"/api/v1/bulk-actions/{bulk.pk}/"),
+            },
+            context={"request": self.request},
+        ).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)
+
+
+def _selection(site, user, chosen: dict) -> dict:
+    """The API's selection as a BulkAction records it, as the action bar would."""
+    if "contact_ids" in chosen:
+        ids = [_pk_or_refuse("contact_ids", value) for value in chosen["contact_ids"]]
+        return {"ids": ids}
+    if "emails" in chosen:
+        text = "\n".join(chosen["emails"])
+        return {"pasted": pasted_selection_create(site=site, user=user, text=text).pk}
+    return {"all": True, "query": contact_filter_query(site, chosen["filters"]).urlencode()}
+
+
+class BulkActionList(BulkActionView):
+    scopes = {"POST": BULK}
+
+    @extend_schema(
+        summary="Start a bulk action",
+        description="The contacts are resolved now and stored with the bulk action; its run "
+        "acts on exactly those. Answers 202 with what the preview counted and where to follow "
+        "the run.",
+        request=s.BulkActionStartSerializer,
+        responses={202: s.BulkActionStartedSerializer, 409: OpenApiResponse(s.ProblemSerializer)},
+    )
+    def post(self, request):
+        data = _valid(s.BulkActionStartSerializer, request.data)
+        action = registry.get(data["action"])
+        if not action.in_menu:
+            raise exceptions.ValidationError(
+                {"action": ["Undo a bulk action with POST /api/v1/bulk-actions/{id}/undo/."]}
+            )
+        params = {}
+        if action.form_class is not None:
+            form = action.form_class(data["params"], site=self.site)
+            if not form.is_valid():
+                raise exceptions.ValidationError(
+                    {f"params.{name}": list(errors) for name, errors in form.errors.items()}
+                )
+            params = form.params()
+        user = self.member()
+        selection = _selection(self.site, user, data["selection"])
+        proposal = BulkAction(
+            site=self.site, created_by=user, action=action.name, params=params, selection=selection
+        )
+        counted = preview(proposal)
+        bulk = start_bulk_action(
+            site=self.site,
+            user=user,
+            action=action.name,
+            params=params,
+            selection=selection,
+            reason=data["reason"],
+            expected_total=counted.selected,
+            api_key=request.auth,
+        )
+        return self.started(bulk, counted)
+
+
+class BulkActionDetail(BulkActionView):
+    scopes = {"GET": READ}
+
+    @extend_schema(summary="Follow a bulk action")
+    def get(self, request, bulk_id: str):
+        bulk = self.bulk_action(bulk_id)
+        return Response(s.BulkActionSerializer(bulk, context={"request": request}).data)
+
+
+class BulkActionUndo(BulkActionView):
+    scopes = {"POST": BULK}
+
+    @extend_schema(
+        summary="Undo a bulk action",
+        description="Puts back only what the bulk action changed and nobody changed since.",
+        request=s.UndoSerializer,
+        responses={202: s.BulkActionStartedSerializer, 409: OpenApiResponse(s.ProblemSerializer)},
+    )
+    def post(self, request, bulk_id: str):
+        original = self.bulk_action(bulk_id)
+        reason = _valid(s.UndoSerializer, request.data)["reason"]
+        action = action_for(original)
+        if not action.can_undo:
+            raise Conflict(
+                f"Bulk action #{original.pk} cannot be undone: it is still running, changed "
+                "nothing, was undone already, or is of a kind that cannot be."
+            )
+        user = self.member()
+        proposal = BulkAction(
+            site=self.site,
+            created_by=user,
+            action=action.undo_class.name,
+            params={"undo_of": original.pk},
+            selection={"undo_of": original.pk},
+        )
+        counted = preview(proposal)
+        bulk = start_undo(
+            site=self.site,
+            user=user,
+            original=original,
+            reason=reason,
+            expected_total=counted.selected,
+            api_key=request.auth,
+        )
+        return self.started(bulk, counted)

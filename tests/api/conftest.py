@@ -3,10 +3,12 @@
 import pytest
 from rest_framework.test import APIClient
 
+from contacts.bulk.runner import run_bulk_action, start_bulk_action
 from kajaccess.actors import Actor
 from kajaccess.keys.services import api_key_create
 from kajaccess.models import ApiKey
 from tests.academy import build_academy
+from tests.factories import ContactFactory
 
 ALL_SCOPES = ApiKey.Scope.values
 
@@ -14,6 +16,19 @@ ALL_SCOPES = ApiKey.Scope.values
 @pytest.fixture
 def academy(db):
     return build_academy()
+
+
+def undoable_bulk(academy):
+    """A finished bulk grant of Python Bootcamp to a contact of its own, which can be undone."""
+    linus = ContactFactory(site=academy.site, name="Linus", email="linus@example.com")
+    bulk = start_bulk_action(
+        site=academy.site,
+        user=academy.creator,
+        action="grant_offer",
+        params={"offer": academy.bootcamp.pk},
+        selection={"ids": [linus.pk]},
+    )
+    return run_bulk_action(bulk.pk)
 
 
 def make_key(site, user, scopes=ALL_SCOPES, name="Chargebacks"):

@@ -14,12 +14,12 @@ from django.urls import get_resolver
 from contacts.models import Contact
 from kajaccess.models import ApiKey
 from purchases.models import AccessEvent, Grant
-from tests.api.conftest import ALL_SCOPES, client_with, make_key
+from tests.api.conftest import ALL_SCOPES, client_with, make_key, undoable_bulk
 
 pytestmark = pytest.mark.django_db
 
 PROBLEM = "application/problem+json"
-READ, ACCESS, CONTACTS = "read", "access", "contacts"
+READ, ACCESS, CONTACTS, BULK = "read", "access", "contacts", "bulk"
 
 
 def _ids(a) -> dict:
@@ -49,6 +49,18 @@ ENDPOINTS = {
     "offers": {"GET": (READ, None)},
     "products": {"GET": (READ, None)},
     "events": {"GET": (READ, None)},
+    "bulk_actions": {
+        "POST": (
+            BULK,
+            lambda a: {
+                "action": "add_tag",
+                "params": {"tag": "Refunded"},
+                "selection": {"emails": ["ada@example.com"]},
+            },
+        )
+    },
+    "bulk_action": {"GET": (READ, None)},
+    "bulk_action_undo": {"POST": (BULK, {"reason": "Sent by mistake"})},
 }
 # Public: the schema and its documentation.
 PUBLIC = {"schema", "docs"}
@@ -66,6 +78,10 @@ def url(a, name: str, **overrides) -> str:
     import re
 
     ids = {**_ids(a), **overrides}
+    if "bulk_id" in api_patterns()[name] and "bulk_id" not in ids:
+        if not hasattr(a, "bulk"):
+            a.bulk = undoable_bulk(a)
+        ids["bulk_id"] = a.bulk.pk
     return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids[m.group(1)]), api_patterns()[name])
 
 
@@ -108,25 +124,23 @@ def test_no_key_is_a_401_problem(academy, name, method):
 def test_each_request_needs_its_scope_and_only_it(academy, name, method):
     scope = ENDPOINTS[name][method][0]
     lacking = make_key(academy.site, academy.creator, [s for s in ALL_SCOPES if s != scope])
+    path = url(academy, name)
     before = AccessEvent.objects.count(), Contact.objects.count()
-    response = send(
-        client_with(lacking.secret), method, url(academy, name), body_for(academy, name, method)
-    )
+    response = send(client_with(lacking.secret), method, path, body_for(academy, name, method))
     assert is_problem(response, 403)
     assert f"“{scope}” scope" in response.json()["detail"]
     assert (AccessEvent.objects.count(), Contact.objects.count()) == before
     only = make_key(academy.site, academy.creator, [scope])
-    response = send(
-        client_with(only.secret), method, url(academy, name), body_for(academy, name, method)
-    )
+    response = send(client_with(only.secret), method, path, body_for(academy, name, method))
     assert 200 <= response.status_code < 300, response.content
     assert response["Content-Type"] == "application/json"
 
 
 @pytest.mark.parametrize(("name", "method"), CASES, ids=[f"{n} {m}" for n, m in CASES])
 def test_other_schools_key_finds_nothing_of_demo_academy(academy, other_api, name, method):
+    path = url(academy, name)
     before = AccessEvent.objects.count(), Contact.objects.count(), Grant.objects.count()
-    response = send(other_api, method, url(academy, name), body_for(academy, name, method))
+    response = send(other_api, method, path, body_for(academy, name, method))
     if "<" in api_patterns()[name]:
         assert is_problem(response, 404), (response.status_code, response.content)
     elif method == "GET":
@@ -318,3 +332,10 @@ def test_a_body_that_is_not_json_is_a_problem(academy, api):
     assert is_problem(response, 400)
     response = api.post("/api/v1/contacts/", "email=x", content_type="text/plain")
     assert is_problem(response, 415)
+
+
+def test_an_unknown_address_or_method_is_a_problem(academy, api):
+    assert is_problem(api.get("/api/v1/nothing-here/"), 404)
+    assert is_problem(api.get("/api/v2/contacts/"), 404)
+    assert is_problem(api.delete("/api/v1/offers/"), 405)
+    assert is_problem(api.put(f"/api/v1/contacts/{academy.ada.pk}/", {}, format="json"), 405)

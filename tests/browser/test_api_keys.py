@@ -19,10 +19,11 @@ def test_the_owner_makes_a_key_copies_it_once_and_rotates_it(page, live_server, 
     page.goto(f"{live_server.url}/settings/api-keys/")
     expect(page.get_by_role("heading", name="API keys", exact=True)).to_be_visible()
     page.get_by_label("Name").fill("Stripe chargebacks")
-    page.get_by_label("access", exact=False).first.check()
+    page.get_by_label("access — Grant, revoke and restore access").check()
     page.get_by_role("button", name="Create key").click()
     secret = page.get_by_label("The key “Stripe chargebacks”").input_value()
     assert client_with(secret).get("/api/v1/offers/").status_code == 200
+    expect(page.locator("#api-keys")).to_contain_text("read, access")
     screenshot(f"api-keys-new-{width}")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.get_by_role("link", name="Rotate Stripe chargebacks").click()
