@@ -302,7 +302,7 @@ class BulkActionSerializer(serializers.Serializer):
     id = IdField()
     action = serializers.CharField()
     status = serializers.ChoiceField(choices=["pending", "running", "done", "failed"])
-    params = serializers.DictField()
+    params = serializers.SerializerMethodField()
     reason = serializers.CharField()
     total = serializers.IntegerField()
     processed = serializers.IntegerField()
@@ -314,6 +314,13 @@ class BulkActionSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
     status_url = serializers.SerializerMethodField()
+
+    def get_params(self, bulk) -> dict:
+        # The ids among the parameters (an offer's, the undone bulk action's) as strings.
+        return {
+            name: str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+            for name, value in bulk.params.items()
+        }
 
     def get_undo_of(self, bulk) -> str | None:
         return str(bulk.undo_of_id) if bulk.undo_of_id else None

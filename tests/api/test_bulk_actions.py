@@ -31,6 +31,7 @@ def test_a_bulk_revoke_by_emails_runs_and_is_signed_with_the_key(
     assert data["status_url"].endswith(f"/api/v1/bulk-actions/{data['bulk_action']['id']}/")
     followed = api.get(data["status_url"]).json()
     assert followed["status"] == "done" and followed["changed"] == 1
+    assert followed["params"] == {"offer": str(academy.bootcamp.pk)}
     assert Grant.objects.get(pk=academy.bootcamp_grant.pk).status == AccessStatus.REVOKED
     event = AccessEvent.objects.get(kind=AccessEvent.Kind.REVOKED)
     assert event.api_key.name == "Chargebacks" and event.bulk_action_id == int(followed["id"])
