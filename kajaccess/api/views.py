@@ -56,8 +56,21 @@ class SiteView(generics.GenericAPIView):
     scopes: dict[str, str] = {}
     idempotency_slot: str | None = None
 
+    # The query parameters the view reads: any other is refused, so that a misspelt
+    # filter (`?tags=VIP`) is never taken for no filter at all.
+    query_names: frozenset[str] = frozenset()
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        unknown = sorted(set(request.query_params) - self.query_names)
+        if unknown:
+            takes = ", ".join(sorted(self.query_names)) or "none"
+            raise exceptions.ValidationError(
+                {
+                    name[:50]: [f"Not a parameter of this endpoint (it takes: {takes})."]
+                    for name in unknown[:10]
+                }
+            )
         self.idempotency_slot = idempotency.replay_or_reserve(request)
 
     def handle_exception(self, exc):
@@ -104,6 +117,8 @@ class SiteView(generics.GenericAPIView):
 class SiteList(mixins.ListModelMixin, SiteView):
     """A list of the key's site, a page at a time (`?cursor=`, `next`)."""
 
+    query_names = frozenset({"cursor", "page_size"})
+
     def get(self, request):
         return self.list(request)
 
@@ -129,6 +144,7 @@ CONTACT_FILTERS = [
 
 class ContactList(SiteList):
     scopes = {"GET": READ, "POST": CONTACTS}
+    query_names = SiteList.query_names | set(s.ContactFiltersSerializer().fields)
     serializer_class = s.ContactSerializer
 
     def get_queryset(self) -> QuerySet:
@@ -404,6 +420,7 @@ class ProductList(SiteList):
 
 class EventList(SiteList):
     scopes = {"GET": READ}
+    query_names = SiteList.query_names | set(s.EventFiltersSerializer().fields)
     serializer_class = s.EventSerializer
 
     def get_queryset(self):

@@ -339,3 +339,10 @@ def test_an_unknown_address_or_method_is_a_problem(academy, api):
     assert is_problem(api.get("/api/v2/contacts/"), 404)
     assert is_problem(api.delete("/api/v1/offers/"), 405)
     assert is_problem(api.put(f"/api/v1/contacts/{academy.ada.pk}/", {}, format="json"), 405)
+
+
+def test_a_misspelt_filter_is_refused_never_taken_for_no_filter(academy, api):
+    response = api.get("/api/v1/contacts/", {"tags": "VIP"})
+    assert is_problem(response, 400)
+    assert "tags" in response.json()["fields"]
+    assert is_problem(api.get(f"/api/v1/contacts/{academy.ada.pk}/", {"x": "1"}), 400)

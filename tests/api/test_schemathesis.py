@@ -6,6 +6,8 @@ must match what the schema says of it (status, content type, body).
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -16,6 +18,20 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
 
 pytestmark = pytest.mark.django_db
 KEYS = [ALL_SCOPES, *([scope] for scope in ALL_SCOPES)]
+
+
+@pytest.fixture(autouse=True)
+def one_connection():
+    """Keep the test's transaction open across requests, as Django's test client does.
+
+    The WSGI application closes the database connection at each request's end otherwise,
+    which on PostgreSQL would end the transaction that holds the test's rows.
+    """
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
 
 
 @pytest.fixture(params=KEYS, ids=["+".join(k) for k in KEYS])
