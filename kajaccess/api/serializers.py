@@ -1,5 +1,6 @@
 """What the API reads and answers: snake_case, ids as strings, times in ISO 8601 UTC."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contacts.filters import ACCESS_CHOICES
@@ -129,6 +130,17 @@ class OfferRefSerializer(serializers.Serializer):
 STATES = AccessState.values
 
 
+class ThroughSerializer(serializers.Serializer):
+    """One grant through which the contact holds or held a Product, with its dates."""
+
+    grant_id = serializers.CharField()
+    offer = OfferRefSerializer()
+    state = serializers.ChoiceField(choices=STATES)
+    starts_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
 class ContactProductSerializer(serializers.Serializer):
     """A Product the contact holds or held, its best state, and the offers it comes through."""
 
@@ -136,8 +148,27 @@ class ContactProductSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=STATES, source="state.value")
     state_label = serializers.CharField(source="state.label")
     offers = OfferRefSerializer(many=True)
+    through = serializers.SerializerMethodField()
     lessons_done = serializers.IntegerField()
     lessons_total = serializers.IntegerField()
+
+    @extend_schema_field(ThroughSerializer(many=True))
+    def get_through(self, entry) -> list[dict]:
+        rows = []
+        for access, state in entry.accesses:
+            grant = access.grant
+            rows.append(
+                {
+                    "grant_id": str(grant.pk),
+                    "offer": grant.offer,
+                    "state": state.value,
+                    "starts_at": grant.starts_at,
+                    "expires_at": grant.expires_at,
+                    # The Product's own revoke, else the whole grant's.
+                    "revoked_at": access.revoked_at or grant.revoked_at,
+                }
+            )
+        return ThroughSerializer(rows, many=True).data
 
 
 class GrantProductSerializer(serializers.Serializer):

@@ -66,6 +66,8 @@ class ContactProduct:
     offers: list[Offer] = field(default_factory=list)
     lessons_done: int = 0
     lessons_total: int = 0
+    # Each access to it, with its own state: its grant carries the offer and the dates.
+    accesses: list[tuple[ProductAccess, AccessState]] = field(default_factory=list)
 
     @property
     def is_active(self) -> bool:
@@ -91,6 +93,7 @@ def contact_products(contact: Contact, now: datetime | None = None) -> list[Cont
             entry = by_product[access.product_id] = ContactProduct(access.product, state)
         elif state.rank < entry.state.rank:
             entry.state = state
+        entry.accesses.append((access, state))
         if access.grant.offer not in entry.offers:
             entry.offers.append(access.grant.offer)
     if not by_product:

@@ -248,6 +248,10 @@ def test_access_lists_every_product_with_its_state_offers_and_progress(academy, 
     assert by_title["The Vault"]["offers"] == [
         {"id": str(academy.membership.pk), "title": "Vault Membership"}
     ]
+    (through,) = by_title["Advanced Python"]["through"]
+    assert through["grant_id"] == str(academy.bootcamp_grant.pk)
+    assert through["state"] == "revoked" and through["revoked_at"].endswith("Z")
+    assert through["starts_at"].endswith("Z") and through["expires_at"] is None
 
 
 def test_granting_is_idempotent(academy, api):
