@@ -1,6 +1,9 @@
 """Bulk actions through the API: the same selection, preview, run and undo as the dashboard."""
 
+import html
+
 import pytest
+from django.test import Client
 
 from purchases.models import AccessEvent, AccessStatus, Grant
 from tests.api.test_endpoints import is_problem
@@ -37,6 +40,12 @@ def test_a_bulk_revoke_by_emails_runs_and_is_signed_with_the_key(
     assert event.api_key.name == "Chargebacks" and event.bulk_action_id == int(followed["id"])
     detail = api.get(f"/api/v1/grants/{academy.bootcamp_grant.pk}/").json()
     assert detail["access_status"] == "Revoked by Chargebacks (API)"
+    browser = Client()
+    browser.force_login(academy.creator)
+    page = html.unescape(browser.get(f"/bulk-actions/{followed['id']}/").content.decode())
+    assert "Started by creator@example.com with the API key “Chargebacks”" in page
+    history = html.unescape(browser.get("/bulk-actions/").content.decode())
+    assert "Chargebacks (API)" in history
 
 
 def test_a_selection_by_filters_or_ids_and_its_undo(
