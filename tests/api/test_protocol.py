@@ -1,12 +1,16 @@
 """What every endpoint shares: Idempotency-Key, cursor pagination and the rate limit."""
 
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from contacts.models import Contact
 from kajaccess.api.throttling import ApiKeyRateThrottle
 from purchases.models import AccessEvent
 from tests.api.test_endpoints import is_problem
-from tests.factories import ContactFactory
+from tests.factories import ContactFactory, OfferFactory, ProductFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -64,21 +68,56 @@ def test_a_refused_request_is_not_kept(academy, api):
     )
 
 
-def test_cursor_pages_stay_whole_while_contacts_are_added(academy, api):
-    ContactFactory.create_batch(5, site=academy.site)
-    expected = list(
-        Contact.objects.filter(site=academy.site).order_by("pk").values_list("pk", flat=True)
-    )
-    seen, url = [], "/api/v1/contacts/?page_size=2"
-    while url:
-        data = api.get(url).json()
-        seen += [int(c["id"]) for c in data["results"]]
-        # Someone adds contacts between two pages: they come after, never twice.
-        ContactFactory(site=academy.site)
-        url = data["next"]
-    assert seen[: len(expected)] == expected
-    assert len(seen) == len(set(seen))
+@given(
+    page_size=st.integers(min_value=1, max_value=4),
+    added=st.lists(st.integers(min_value=0, max_value=3), max_size=8),
+)
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_cursor_pages_stay_whole_whatever_is_added_between_them(academy, api, page_size, added):
+    """Every contact there at the start is listed once, in order, whatever is added meanwhile."""
+    with transaction.atomic():
+        ContactFactory.create_batch(3, site=academy.site)
+        start = list(
+            Contact.objects.filter(site=academy.site).order_by("pk").values_list("pk", flat=True)
+        )
+        seen, url, turn = [], f"/api/v1/contacts/?page_size={page_size}", 0
+        while url:
+            data = api.get(url).json()
+            seen += [int(c["id"]) for c in data["results"]]
+            ContactFactory.create_batch(added[turn] if turn < len(added) else 0, site=academy.site)
+            turn += 1
+            url = data["next"]
+        assert seen[: len(start)] == start
+        assert len(seen) == len(set(seen))
+        transaction.set_rollback(True)
+
+
+def test_a_cursor_the_api_did_not_give_is_refused(academy, api):
     assert is_problem(api.get("/api/v1/contacts/?cursor=bogus"), 404)
+
+
+def test_a_list_costs_the_same_queries_however_long(academy, api):
+    def queries(path):
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get(path).status_code == 200
+        return len(captured)
+
+    paths = ["/api/v1/contacts/", "/api/v1/events/", "/api/v1/offers/", "/api/v1/products/"]
+    for path in paths:  # the key's first use of the minute is noted once (last used)
+        queries(path)
+    before = {path: queries(path) for path in paths}
+    for _ in range(6):
+        contact = ContactFactory(site=academy.site)
+        contact.tags.add(TagFactory(site=academy.site))
+        api.post(
+            f"/api/v1/contacts/{contact.pk}/grants/",
+            {"offer": str(academy.bootcamp.pk)},
+            format="json",
+        )
+        OfferFactory(site=academy.site, products=[ProductFactory(site=academy.site)])
+    assert {path: queries(path) for path in paths} == before
 
 
 def test_a_key_over_its_rate_gets_a_429(academy, api, monkeypatch):
