@@ -172,7 +172,7 @@ class ContactProductSerializer(serializers.Serializer):
 
 
 class GrantProductSerializer(serializers.Serializer):
-    product_id = serializers.SerializerMethodField()
+    product_id = IdField(source="access.product_id")
     title = serializers.CharField(source="product.title")
     state = serializers.ChoiceField(choices=STATES, source="state.value")
     state_label = serializers.CharField(source="state.label")
@@ -180,16 +180,13 @@ class GrantProductSerializer(serializers.Serializer):
     lessons_done = serializers.IntegerField()
     lessons_total = serializers.IntegerField()
 
-    def get_product_id(self, line) -> str:
-        return str(line.access.product_id)
-
 
 class GrantSerializer(serializers.Serializer):
     """A contact's access through one offer, as More Info shows it."""
 
-    id = serializers.SerializerMethodField()
-    contact_id = serializers.SerializerMethodField()
-    offer = serializers.SerializerMethodField()
+    id = IdField(source="grant.pk")
+    contact_id = IdField(source="grant.contact_id")
+    offer = OfferRefSerializer(source="grant.offer")
     source = serializers.ChoiceField(choices=Grant.Source.values, source="grant.source")
     state = serializers.ChoiceField(choices=STATES, source="state.value")
     state_label = serializers.CharField(source="state.label")
@@ -202,15 +199,6 @@ class GrantSerializer(serializers.Serializer):
     )
     revoke_reason = serializers.SerializerMethodField()
     products = GrantProductSerializer(many=True)
-
-    def get_id(self, detail) -> str:
-        return str(detail.grant.pk)
-
-    def get_contact_id(self, detail) -> str:
-        return str(detail.grant.contact_id)
-
-    def get_offer(self, detail) -> dict:
-        return {"id": str(detail.grant.offer_id), "title": detail.grant.offer.title}
 
     def get_access_status(self, detail) -> str | None:
         return detail.access.revoked_by if detail.access else None
@@ -254,23 +242,14 @@ class EventSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=AccessEvent.Kind.values)
     kind_label = serializers.CharField(source="get_kind_display")
     at = serializers.DateTimeField()
-    contact_id = serializers.SerializerMethodField()
-    grant_id = serializers.SerializerMethodField()
-    product_id = serializers.SerializerMethodField()
+    contact_id = IdField()
+    grant_id = IdField(allow_null=True)
+    product_id = IdField(allow_null=True)
     actor_kind = serializers.CharField()
     actor_email = serializers.SerializerMethodField(allow_null=True)
     api_key = serializers.SerializerMethodField(allow_null=True, help_text="The key's name.")
     reason = serializers.CharField()
     details = serializers.DictField()
-
-    def get_contact_id(self, event) -> str:
-        return str(event.contact_id)
-
-    def get_grant_id(self, event) -> str | None:
-        return str(event.grant_id) if event.grant_id else None
-
-    def get_product_id(self, event) -> str | None:
-        return str(event.product_id) if event.product_id else None
 
     def get_actor_email(self, event) -> str | None:
         return event.actor.email if event.actor_id else None
@@ -341,7 +320,7 @@ class BulkActionSerializer(serializers.Serializer):
     skipped = serializers.IntegerField()
     failed = serializers.IntegerField()
     outcome = serializers.DictField()
-    undo_of = serializers.SerializerMethodField()
+    undo_of = IdField(source="undo_of_id", allow_null=True)
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
     status_url = serializers.SerializerMethodField()
@@ -352,9 +331,6 @@ class BulkActionSerializer(serializers.Serializer):
             name: str(value) if isinstance(value, int) and not isinstance(value, bool) else value
             for name, value in bulk.params.items()
         }
-
-    def get_undo_of(self, bulk) -> str | None:
-        return str(bulk.undo_of_id) if bulk.undo_of_id else None
 
     def get_status_url(self, bulk) -> str:
         request = self.context.get("request")

@@ -127,17 +127,21 @@ class SiteList(mixins.ListModelMixin, SiteView):
 
 CONTACT_FILTERS = [
     OpenApiParameter("search", str, description="Part of a name or an email."),
+    # Each filter sent empty is no filter, as the Contacts tab's "Any".
     OpenApiParameter("offer", str, description="Holds or held this offer (its id)."),
     OpenApiParameter("product", str, description="Holds or held this product (its id)."),
     OpenApiParameter("tag", str, description="Has this tag (its name)."),
     OpenApiParameter(
-        "access", str, enum=["has_access", "revoked", "none"], description="Access now."
+        "access",
+        str,
+        enum=["", "has_access", "revoked", "none"],
+        description="Access now; empty: any.",
     ),
     OpenApiParameter(
         "subscription",
         str,
-        enum=["active", "paused", "past_due", "canceled", "completed"],
-        description="Has a subscription or payment plan in this state.",
+        enum=["", "active", "paused", "past_due", "canceled", "completed"],
+        description="Has a subscription or payment plan in this state; empty: any.",
     ),
 ]
 
@@ -441,7 +445,9 @@ class EventList(SiteList):
         parameters=[
             OpenApiParameter("since", str, description="ISO 8601: events at or after it."),
             OpenApiParameter("contact", str, description="One contact's events (its id)."),
-            OpenApiParameter("kind", str, enum=AccessEvent.Kind.values),
+            OpenApiParameter(
+                "kind", str, enum=["", *AccessEvent.Kind.values], description="Empty: any."
+            ),
         ],
     )
     def get(self, request):

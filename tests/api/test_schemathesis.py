@@ -40,8 +40,11 @@ def secret(request, academy):
 
 
 @schema.parametrize()
+# Derandomized, so that a run in CI tries what the last run tried and never flakes; run
+# with `--hypothesis-seed=N` (and derandomize off) to explore further.
 @settings(
     max_examples=8,
+    derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
