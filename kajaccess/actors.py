@@ -6,6 +6,7 @@ role they held (SiteMembership.Role), which the audit trail keeps with each chan
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models
@@ -26,6 +27,13 @@ class Actor:
     kind: str
     user: AbstractBaseUser | None = None
     role: str = ""
+    # The API key a change was made with (kajaccess.models.ApiKey): the change is the
+    # creator's, signed with the key's name, on behalf of the member who made the key.
+    api_key: Any = None
+
+    @classmethod
+    def api(cls, key) -> "Actor":
+        return cls(ActorKind.CREATOR, key.created_by, "", key)
 
     @classmethod
     def creator(cls, user, *, role: str = "") -> "Actor":
@@ -58,3 +66,7 @@ class Actor:
     @property
     def user_id(self) -> int | None:
         return self.user.pk if self.user is not None else None
+
+    @property
+    def api_key_id(self) -> str | None:
+        return self.api_key.pk if self.api_key is not None else None

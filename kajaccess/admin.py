@@ -10,6 +10,7 @@ from functools import cache
 from django import forms
 from django.contrib import admin
 from django.db import models
+from rest_framework_api_key.models import APIKey
 
 from .models import Site, SiteMembership
 from .sign_in import AdminSignInForm
@@ -104,3 +105,8 @@ class SiteAdmin(SiteKeysReadOnly, admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
+
+
+# djangorestframework-api-key registers its own APIKey, a model KajAccess never uses: its
+# keys are ApiKey, made and revoked by each site in Settings > API keys.
+admin.site.unregister(APIKey)

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from rest_framework_api_key.models import AbstractAPIKey
 
 from kajaccess.actors import ActorKind
 
@@ -110,3 +111,49 @@ class TeamEvent(models.Model):
         if self.kind == self.Kind.OWNERSHIP_TRANSFERRED:
             return f"from {self.details.get('from_owner', '')}"
         return ""
+
+
+class ApiKey(AbstractAPIKey):
+    """A key an integration uses to call the API for one site, with the scopes it may use.
+
+    The key itself is shown once and stored hashed (djangorestframework-api-key); the
+    prefix identifies it on screens. Keys are never deleted: revoked, or replaced by a
+    rotation that leaves the old one valid for a day.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read contacts, access, offers, products and events"
+        ACCESS = "access", "Grant, revoke and restore access"
+        CONTACTS = "contacts", "Create and edit contacts and tags"
+        BULK = "bulk", "Run bulk actions"
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="api_keys")
+    scopes = models.JSONField(default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    replaced_by = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaces"
+    )
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "API key"
+        verbose_name_plural = "API keys"
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["site", "-created"], name="api_key_site_created")]
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    @property
+    def label(self) -> str:
+        """How a change made with the key is signed: "Chargebacks (API)"."""
+        return f"{self.name} (API)"
+
+    def scope_labels(self) -> list[str]:
+        return [label for value, label in self.Scope.choices if value in self.scopes]

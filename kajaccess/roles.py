@@ -92,6 +92,7 @@ CAPABILITIES = (
     # Team and site settings, and API keys; an administrator cannot change the owner.
     Capability("manage_team", "manage the team", MANAGERS),
     Capability("manage_site", "change the site's settings", MANAGERS),
+    Capability("manage_api_keys", "manage API keys", MANAGERS),
     Capability("change_owner", "change or remove the site's owner", frozenset({Role.OWNER})),
 )
 CAPABILITY = {capability.name: capability for capability in CAPABILITIES}

@@ -47,6 +47,10 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "axes",
     "rules",
+    "rest_framework",
+    "rest_framework_api_key",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "kajaccess",
     "contacts",
     "products",
@@ -254,3 +258,47 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
+
+# The rate counters of the API are kept in the database, so that every web process and
+# machine counts one key's requests together (`createcachetable` makes its table).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "kajaccess_api_cache",
+    },
+}
+
+# The public API (kajaccess.api): API keys only, JSON only, problems for every error.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["kajaccess.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["kajaccess.api.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["kajaccess.api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_key": os.environ.get("API_KEY_RATE", "600/min")},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "kajaccess.api.pagination.IdCursorPagination",
+    "DEFAULT_SCHEMA_CLASS": "kajaccess.api.schema.ProblemsSchema",
+    "EXCEPTION_HANDLER": "kajaccess.api.problems.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "KajAccess API",
+    "DESCRIPTION": (
+        "Revoke, restore and grant customers' access from the systems where the reasons "
+        "happen: a chargeback, a refund, a contract that ends. Authenticate every request "
+        "with `Authorization: Api-Key <key>` (Settings > API keys). Errors are "
+        "`application/problem+json` (RFC 9457)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from drf-spectacular-sidecar's static files, so the CSP stays 'self'.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

@@ -14,6 +14,7 @@ from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_POST
 from django_htmx.http import reselect, reswap, retarget
 
+from kajaccess.api import problems
 from kajaccess.middleware import CURRENT_SITE_SESSION_KEY
 from kajaccess.web import NotFound, member_required, render_popup, wants_partial, way_back
 
@@ -85,6 +86,8 @@ def csrf_failure(request, reason=""):
 
 def page_not_found(request, exception=None):
     """Nothing here; the product's own reason (NotFound) is shown, Django's never is."""
+    if problems.is_api(request):
+        return problems.outside_a_view(404, "The API has no such address: see /api/v1/docs/.")
     message = str(exception) if isinstance(exception, NotFound) else ""
     return _error(
         request,
@@ -101,6 +104,8 @@ def server_error(request):
     Context processors do not run, and the way back leads to the home page, which sends
     each person where they belong once things work again.
     """
+    if problems.is_api(request):
+        return problems.outside_a_view(500, "Nothing was changed. Try again in a moment.")
     context = {
         "title": "Something went wrong on our side",
         "message": SERVER_ERROR,

@@ -31,7 +31,7 @@ class ActivityFilter(RefusingFilterSet):
     def __init__(self, data=None, *, site, **kwargs):
         events = (
             AccessEvent.objects.filter(site=site)
-            .select_related("contact", "actor", "product", "grant__offer")
+            .select_related("contact", "actor", "api_key", "product", "grant__offer")
             .order_by("-at", "-pk")
         )
         super().__init__(data, queryset=events, **kwargs)

@@ -19,6 +19,7 @@ from contacts.imports.forms import ImportFileForm, ImportForm, StartImportForm
 from contacts.imports.steps import preview_token
 from contacts.models import Contact, ContactImport, PastedSelection, Tag
 from kajaccess.filters import RefusingFilterSet
+from kajaccess.keys.forms import ApiKeyForm
 from kajaccess.sign_in import AdminSignInForm, SignInForm
 from kajaccess.team.forms import AddMemberForm, RoleForm, TransferOwnershipForm
 from products.filters import ProgressFilter
@@ -478,6 +479,21 @@ FORMS = {
             changes=True,
         ),
     ),
+    "api_keys:list": (
+        Form("GET"),
+        Form(
+            "POST",
+            {
+                "name": Field("line", "Help desk"),
+                "scopes": Field("choice", "read"),
+                "expires_on": Field("optional date", "2030-01-01"),
+            },
+            (ApiKeyForm,),
+            changes=True,
+        ),
+    ),
+    "api_keys:revoke": (Form("GET"), Form("POST", changes=True)),
+    "api_keys:rotate": (Form("GET"), Form("POST", changes=True)),
     "accept_invitation": (Form("GET", user="nobody", ids=INVITATION),),
     "password_reset": (
         Form("GET", user="nobody"),

@@ -23,6 +23,7 @@ from django.urls import reverse
 from contacts import services as contact_services
 from contacts.models import Contact, Tag
 from kajaccess.actors import Actor
+from kajaccess.keys.services import api_key_create
 from kajaccess.models import Site
 from products import services as product_services
 from products.models import Lesson, Offer, Product
@@ -87,6 +88,9 @@ def schools():
             offer=vault,
         )
         BulkAction.objects.create(site=site, created_by=owner, action="add_tag")
+        api_key_create(
+            site=site, name="Probe", scopes=["read"], expires_at=None, actor=Actor.creator(owner)
+        )
     return demo, other
 
 

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ORDER = ["kajaccess", "contacts", "products", "purchases"]
 DOMAIN = {"models", "services", "selectors", "signals", "events", "states", "actors", "outcomes"}
 APPLICATION = {"views", "urls", "admin", "forms", "table", "tables", "filters", "tasks", "web"}
-APPLICATION_PACKAGES = {"views", "bulk", "imports", "management", "demo"}
+APPLICATION_PACKAGES = {"views", "bulk", "imports", "management", "demo", "api"}
 
 
 def modules() -> dict[str, Path]:

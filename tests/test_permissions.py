@@ -30,6 +30,7 @@ from contacts.bulk.pasted import pasted_selection_create
 from contacts.imports.steps import preview_token
 from contacts.models import Contact
 from kajaccess.actors import Actor
+from kajaccess.keys.services import api_key_create
 from kajaccess.models import SiteMembership
 from products.models import Offer
 from purchases.access import services
@@ -88,6 +89,7 @@ PERMISSIONS = {
     "kajaccess.manage_automations": "automations",
     "kajaccess.manage_team": "team",
     "kajaccess.manage_site": "team",
+    "kajaccess.manage_api_keys": "team",
     "kajaccess.change_owner": "the owner",
 }
 
@@ -156,6 +158,9 @@ URLS = {
     "team:remove": "team",
     "team:resend_invitation": "team",
     "team:transfer": "the owner",
+    "api_keys:list": "team",
+    "api_keys:revoke": "team",
+    "api_keys:rotate": "team",
 }
 CHANGE = ("POST",)
 # The methods of each URL that takes more than a GET.
@@ -196,6 +201,9 @@ METHODS = {
     "team:remove": FORM,
     "team:resend_invitation": CHANGE,
     "team:transfer": FORM,
+    "api_keys:list": FORM,
+    "api_keys:revoke": FORM,
+    "api_keys:rotate": FORM,
 }
 # Not the team's: signing in and out, the way home, and the customers' Library.
 NOT_FOR_THE_TEAM = (
@@ -374,6 +382,9 @@ def build_world() -> World:
         "bulk": bulk,
     }
     ids = {
+        "prefix": api_key_create(
+            site=site, name="CRM", scopes=["read"], expires_at=None, actor=owner
+        ).key.prefix,
         "contact_id": people["ada"].pk,
         "grant_id": ada_grant.pk,
         "product_id": advanced.pk,
@@ -484,6 +495,7 @@ DATA = {
     ("contacts:import_start", "POST"): lambda o: {"token": preview_token(o["import"])},
     ("team:list", "POST"): lambda o: {"email": "joiner@roles.example", "role": "assistant"},
     ("team:role", "POST"): lambda o: {"role": "support"},
+    ("api_keys:list", "POST"): lambda o: {"name": "Help desk", "scopes": ["read", "access"]},
     ("team:transfer", "POST"): lambda o: {"password": "kajaccess-demo"},
     ("billing:pause", "POST"): lambda o: {"how": "indefinitely"},
     ("automations:list", "POST"): lambda o: {

@@ -109,7 +109,9 @@ class BulkActionType(ABC):
 
     @property
     def actor(self) -> Actor:
-        if not hasattr(self, "_actor"):
+        if not hasattr(self, "_actor") and self.bulk.api_key_id is not None:
+            self._actor = Actor.api(self.bulk.api_key)
+        elif not hasattr(self, "_actor"):
             # The role the member holds as the run writes its events, for the audit trail.
             role = member_role(user=self.bulk.created_by, site=self.site)
             self._actor = Actor.creator(self.bulk.created_by, role=role)

@@ -19,7 +19,7 @@ def site_bulk_actions(site: Site) -> QuerySet:
     """A site's bulk actions, newest first, ready for `entries_for`."""
     return (
         BulkAction.objects.filter(site=site)
-        .select_related("site", "created_by", "undo_of")
+        .select_related("site", "created_by", "api_key", "undo_of")
         .prefetch_related("undone_by")
         .order_by("-created_at", "-pk")
     )

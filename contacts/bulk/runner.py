@@ -56,6 +56,7 @@ def start_bulk_action(
     reason: str = "",
     undo_of: BulkAction | None = None,
     expected_total: int | None = None,
+    api_key=None,
 ) -> BulkAction:
     """Record a bulk action with the contacts it acts on, resolved now, and queue it.
 
@@ -64,6 +65,7 @@ def start_bulk_action(
     contacts afterwards. Given `expected_total`, the number the creator confirmed, a
     selection that no longer has that many contacts is refused and nothing is recorded.
     Filters that do not validate are refused too (ValidationError), never left out.
+    Started with an API key (`api_key`), its changes are signed with the key's name.
     """
     registry.get(action)
     reason = access_services.check_reason(reason)
@@ -73,6 +75,7 @@ def start_bulk_action(
         bulk = BulkAction.objects.create(
             site=site,
             created_by=user,
+            api_key=api_key,
             action=action,
             params=params,
             selection=selection,
@@ -103,6 +106,7 @@ def start_undo(
     original: BulkAction,
     reason: str = "",
     expected_total: int | None = None,
+    api_key=None,
 ) -> BulkAction:
     """Queue the undo of a finished bulk action, as a bulk action of its own.
 
@@ -127,6 +131,7 @@ def start_undo(
             reason=reason,
             undo_of=original,
             expected_total=expected_total,
+            api_key=api_key,
         )
 
 

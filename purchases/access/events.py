@@ -38,6 +38,7 @@ def _event(
         actor_id=actor.user_id,
         actor_kind=actor.kind,
         actor_role=actor.role,
+        api_key_id=actor.api_key_id,
         reason=reason,
         bulk_action=bulk_action,
         at=at,
@@ -79,14 +80,15 @@ def _insert_grant_events(
         return
     event, grant = AccessEvent._meta, Grant._meta
     qn = connection.ops.quote_name
-    columns = ["site", "contact", "grant", "kind", "actor", "actor_kind", "actor_role", "reason"]
-    columns += ["bulk_action", "at", "details"]
+    columns = ["site", "contact", "grant", "kind", "actor", "actor_kind", "actor_role", "api_key"]
+    columns += ["reason", "bulk_action", "at", "details"]
     target = ", ".join(qn(event.get_field(name).column) for name in columns)
     values = [
         kind,
         actor.user_id,
         actor.kind,
         actor.role,
+        actor.api_key_id,
         reason,
         bulk_action.pk if bulk_action else None,
         event.get_field("at").get_db_prep_save(at, connection),

@@ -66,6 +66,8 @@ class ContactProduct:
     offers: list[Offer] = field(default_factory=list)
     lessons_done: int = 0
     lessons_total: int = 0
+    # Each access to it, with its own state: its grant carries the offer and the dates.
+    accesses: list[tuple[ProductAccess, AccessState]] = field(default_factory=list)
 
     @property
     def is_active(self) -> bool:
@@ -91,6 +93,7 @@ def contact_products(contact: Contact, now: datetime | None = None) -> list[Cont
             entry = by_product[access.product_id] = ContactProduct(access.product, state)
         elif state.rank < entry.state.rank:
             entry.state = state
+        entry.accesses.append((access, state))
         if access.grant.offer not in entry.offers:
             entry.offers.append(access.grant.offer)
     if not by_product:
@@ -116,13 +119,15 @@ def contact_grants(contact: Contact) -> QuerySet:
     """Every Grant of a contact, newest first, ready for access_status() and billing."""
     return (
         Grant.objects.filter(contact=contact)
-        .select_related("offer", "granted_by", "revoked_by", "purchase", "subscription")
+        .select_related(
+            "offer", "granted_by", "revoked_by", "revoked_by_key", "purchase", "subscription"
+        )
         .prefetch_related(
             Prefetch(
                 "product_accesses",
-                queryset=ProductAccess.objects.select_related("product", "revoked_by").order_by(
-                    "product__title", "pk"
-                ),
+                queryset=ProductAccess.objects.select_related(
+                    "product", "revoked_by", "revoked_by_key"
+                ).order_by("product__title", "pk"),
             ),
             Prefetch(
                 "subscription__payments",
@@ -151,7 +156,9 @@ class RevokedNotice:
     revoked_at: datetime | None = None
 
 
-def revoked_by_label(via: str, user) -> str:
+def revoked_by_label(via: str, user, key=None) -> str:
+    if key is not None:
+        return f"Revoked by {key.label}"
     if via == RevokedVia.AUTOMATION:
         return "Revoked by automation"
     if via == RevokedVia.SUPPORT:
@@ -171,7 +178,7 @@ def access_status(grant: Grant, now: datetime | None = None) -> RevokedNotice | 
     if grant.status == AccessStatus.REVOKED:
         return RevokedNotice(
             ACCESS_REVOKED,
-            revoked_by_label(grant.revoked_via, grant.revoked_by),
+            revoked_by_label(grant.revoked_via, grant.revoked_by, grant.revoked_by_key),
             grant.revoke_reason,
             grant.revoked_at,
         )
@@ -187,7 +194,7 @@ def access_status(grant: Grant, now: datetime | None = None) -> RevokedNotice | 
     latest = max(revoked, key=lambda access: access.revoked_at)
     return RevokedNotice(
         ACCESS_REVOKED,
-        revoked_by_label(latest.revoked_via, latest.revoked_by),
+        revoked_by_label(latest.revoked_via, latest.revoked_by, latest.revoked_by_key),
         latest.revoke_reason,
         latest.revoked_at,
     )
@@ -328,3 +335,10 @@ def contact_purchases(contact: Contact, now: datetime | None = None) -> list[Gra
     """The Purchases tab: one entry per Grant, newest first, with `Access status` where due."""
     now = now or timezone.now()
     return _details(contact_grants(contact), contact, now)
+
+
+def grant_detail(grant: Grant, now: datetime | None = None) -> GrantDetail:
+    """One grant as More Info shows it: its state, its Products' states and progress."""
+    now = now or timezone.now()
+    fresh = contact_grants(grant.contact).select_related("contact").get(pk=grant.pk)
+    return _details([fresh], fresh.contact, now)[0]

@@ -283,6 +283,7 @@ def revoke_grants(
             status=AccessStatus.REVOKED,
             revoked_at=now,
             revoked_by=actor.user,
+            revoked_by_key=actor.api_key,
             revoked_via=via,
             revoke_reason=reason,
         )
@@ -410,6 +411,7 @@ def _switch_on(grants: list[Grant], now: datetime) -> set[int]:
         "status": AccessStatus.ACTIVE,
         "revoked_at": None,
         "revoked_by": None,
+        "revoked_by_key": None,
         "revoked_via": "",
         "revoke_reason": "",
     }
@@ -452,10 +454,18 @@ def _switch_product_access(
         access.status = new
         access.revoked_at = now if revoke else None
         access.revoked_by = actor.user if revoke else None
+        access.revoked_by_key = actor.api_key if revoke else None
         access.revoked_via = via
         access.revoke_reason = reason if revoke else ""
         access.save(
-            update_fields=["status", "revoked_at", "revoked_by", "revoked_via", "revoke_reason"]
+            update_fields=[
+                "status",
+                "revoked_at",
+                "revoked_by",
+                "revoked_by_key",
+                "revoked_via",
+                "revoke_reason",
+            ]
         )
         _event(
             AccessEvent.Kind.PRODUCT_REVOKED if revoke else AccessEvent.Kind.PRODUCT_RESTORED,

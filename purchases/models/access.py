@@ -6,7 +6,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from contacts.models import Contact
-from kajaccess.models import Site
+from kajaccess.models import ApiKey, Site
 from products.models import Offer, Product
 
 
@@ -74,6 +74,10 @@ class Grant(models.Model):
         related_name="grants_revoked",
     )
     revoked_via = models.CharField(max_length=20, choices=RevokedVia.choices, blank=True)
+    # The API key the revoke was made with, if it was: the Purchases tab names it.
+    revoked_by_key = models.ForeignKey(
+        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     revoke_reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -126,6 +130,10 @@ class ProductAccess(models.Model):
         related_name="product_accesses_revoked",
     )
     revoked_via = models.CharField(max_length=20, choices=RevokedVia.choices, blank=True)
+    # The API key the revoke was made with, if it was: the Purchases tab names it.
+    revoked_by_key = models.ForeignKey(
+        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     revoke_reason = models.CharField(max_length=500, blank=True)
     removed_at = models.DateTimeField(
         null=True,

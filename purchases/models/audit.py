@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from kajaccess.actors import ActorKind
-from kajaccess.models import Site, SiteMembership
+from kajaccess.models import ApiKey, Site, SiteMembership
 from products.models import Product
 from purchases.models.access import Grant
 from purchases.models.bulk import BulkAction
@@ -53,6 +53,10 @@ class AccessEvent(models.Model):
     # The role the member held when they made the change: a later change of role leaves it.
     actor_role = models.CharField(
         max_length=20, choices=SiteMembership.Role.choices, blank=True, default=""
+    )
+    # The API key the change was made with; `actor` is then the member who made the key.
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
     )
     reason = models.CharField(max_length=500, blank=True)
     bulk_action = models.ForeignKey(

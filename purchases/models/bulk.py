@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from contacts.models import Contact
-from kajaccess.models import Site
+from kajaccess.models import ApiKey, Site
 
 
 class BulkAction(models.Model):
@@ -20,6 +20,10 @@ class BulkAction(models.Model):
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="bulk_actions")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # The API key it was started with, if it was: its changes are signed with the key's name.
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="bulk_actions"
     )
     action = models.CharField(max_length=40)
     params = models.JSONField(default=dict, blank=True)

@@ -28,6 +28,7 @@ from contacts.bulk.pasted import pasted_selection_create
 from contacts.imports.steps import import_start, import_upload, preview_token
 from contacts.models import Contact
 from kajaccess.actors import Actor
+from kajaccess.keys.services import api_key_create
 from kajaccess.models import SiteMembership
 from products.models import Offer, Product
 from purchases.access import services
@@ -422,6 +423,19 @@ SCREENS = (
         "/settings/team/",
         (Open("/settings/team/{administrator}/transfer/", True),),
     ),
+    Screen("api-keys", CREATOR, "/settings/api-keys/"),
+    Screen(
+        "revoke-api-key-popup",
+        CREATOR,
+        "/settings/api-keys/",
+        (Open("/settings/api-keys/{api_key}/revoke/", True),),
+    ),
+    Screen(
+        "rotate-api-key-popup",
+        CREATOR,
+        "/settings/api-keys/",
+        (Open("/settings/api-keys/{api_key}/rotate/", True),),
+    ),
     Screen("password-change", CREATOR, "/accounts/password/change/"),
     Screen("password-changed", CREATOR, "/accounts/password/change/done/"),
     Screen("not-found", CREATOR, "/contacts/999999999/", status=404),
@@ -496,8 +510,16 @@ def prepare() -> dict:
         site=site, user=creator, text="ada@example.com grace@example.com nobody@example.com"
     )
     imports = prepare_imports(site, creator)
+    api_key = api_key_create(
+        site=site,
+        name="Stripe chargebacks",
+        scopes=["read", "access"],
+        expires_at=None,
+        actor=actor,
+    )
     return {
         **imports,
+        "api_key": api_key.key.prefix,
         "pasted": pasted.pk,
         "uid": urlsafe_base64_encode(force_bytes(creator.pk)),
         "token": default_token_generator.make_token(creator),
