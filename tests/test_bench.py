@@ -5,9 +5,33 @@ import pytest
 
 from contacts.models import PastedSelection
 from kajaccess.management.commands.bench import Command
-from tests.factories import ContactFactory, MembershipFactory
+from tests.factories import ContactFactory, MembershipFactory, OfferFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
+
+
+IMPORT_FIGURE = {
+    "check_seconds": 1.0,
+    "run_seconds": 1.0,
+    "raw_insert_seconds": 1.0,
+    "run_peak_mb": 1.0,
+    "tenth_run_peak_mb": 1.0,
+}
+
+
+def test_the_bench_imports_a_file_of_known_new_and_bad_rows_with_an_offer():
+    member = MembershipFactory()
+    offer = OfferFactory(site=member.site, products=[ProductFactory(site=member.site)])
+    ContactFactory.create_batch(300, site=member.site)
+    figure = Command().measure_import(member.site, member.user, offer, rows=400)
+    # Half known (in capitals), the rest new but for 100 rows that are not emails; the
+    # run's memory beside that of a tenth of the rows, and a baseline, in the same run.
+    assert (figure["rows"], figure["created"], figure["granted"]) == (400, 100, 300)
+    assert figure["status"] == "done"
+    assert figure["run_peak_mb"] > 0 and figure["tenth_run_peak_mb"] > 0
+    assert figure["raw_insert_seconds"] > 0
+    # The baseline's contacts were rolled back; the three imports' stay.
+    assert member.site.contacts.filter(email__startswith="raw-").count() == 0
 
 
 def test_the_bench_pastes_the_emails_against_the_same_work_by_hand_and_keeps_nothing():
@@ -30,6 +54,7 @@ def test_the_bench_pastes_the_emails_against_the_same_work_by_hand_and_keeps_not
             "bulk_revoke": {"bulk_seconds": 1.0, "raw_sql_seconds": 1.0},
             "export": {"peak_mb": 1},
             "paste_emails": figure,
+            "import": IMPORT_FIGURE,
         }
     )
     assert ratios["paste_emails_vs_by_hand"] == figure["seconds"] / figure["by_hand_seconds"]
