@@ -208,7 +208,12 @@ PERIODIC_TASKS = {
     "contacts.bulk.recovery.resume_stalled_bulk_actions_task": os.environ.get(
         "BULK_ACTION_RECOVERY_SCHEDULE", "*/20 * * * * *"
     ),
+    "contacts.imports.steps.forget_imports_task": os.environ.get(
+        "IMPORT_CLEANUP_SCHEDULE", "30 3 * * *"
+    ),
 }
+# An uploaded file never imported is dropped after this many days.
+IMPORT_KEPT_DAYS = int(os.environ.get("IMPORT_KEPT_DAYS", 7))
 # A bulk action with no chunk done for this long counts as stopped, its worker dead: the
 # recovery queues it again. A live run finishes a chunk every second or so.
 BULK_ACTION_STALL_SECONDS = int(os.environ.get("BULK_ACTION_STALL_SECONDS", 30))

@@ -4,10 +4,13 @@ it as a bulk action once the creator confirms what its preview counted."""
 import hashlib
 import json
 import os
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django_tasks import task
 
 from contacts.bulk.runner import run_bulk_action_task
 from contacts.imports.files import BadFile, read_sheet
@@ -197,3 +200,30 @@ def _queue_import(locked, user, choices, reason, library_url, tally) -> BulkActi
     ContactImport.objects.filter(pk=locked.pk).update(file=b"")
     transaction.on_commit(lambda: run_bulk_action_task.enqueue(bulk.pk))
     return bulk
+
+
+def forget_imports(*, now=None) -> tuple[int, int]:
+    """Drop what imports keep once nobody needs it; how many files and rows were dropped.
+
+    A file uploaded and never imported is kept IMPORT_KEPT_DAYS, for its uploader to come
+    back to; an import whose run is done keeps its record, not its rows (its Undo reads
+    the audit trail, never the rows).
+    """
+    now = now or timezone.now()
+    kept_since = now - timedelta(days=settings.IMPORT_KEPT_DAYS)
+    files, _ = ContactImport.objects.filter(
+        started_at__isnull=True, created_at__lt=kept_since
+    ).delete()
+    done = BulkAction.objects.filter(
+        action="import_contacts", status=BulkAction.Status.DONE
+    ).values_list("params__import", flat=True)
+    rows, _ = ImportRow.objects.filter(
+        contact_import__started_at__isnull=False, contact_import_id__in=list(done)
+    ).delete()
+    return files, rows
+
+
+@task()
+def forget_imports_task() -> str:
+    files, rows = forget_imports()
+    return f"{files} files and {rows} rows of imports dropped"

@@ -1,12 +1,14 @@
 """Importing contacts from a file: reading it, its preview, its run and its Undo."""
 
 import io
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import tablib
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from openpyxl import Workbook
 
 from contacts.bulk.actions import registry
@@ -16,12 +18,13 @@ from contacts.imports.plan import Choices
 from contacts.imports.rows import Mapping
 from contacts.imports.steps import (
     StalePreview,
+    forget_imports,
     import_check,
     import_start,
     import_upload,
     preview_token,
 )
-from contacts.models import Contact
+from contacts.models import Contact, ContactImport
 from kajaccess.actors import Actor
 from purchases.access import services as access_services
 from purchases.models import AccessEvent, AccessStatus, BulkAction, Grant
@@ -305,3 +308,22 @@ def test_the_example_file_of_the_upload_page_previews_its_two_bad_rows(academy):
     tally = check(contact_import, academy)
     assert (tally.rows, tally.invalid, tally.create, tally.existing) == (10, 2, 6, 2)
     assert tally.skipped["not an email"] == tally.skipped["same email as an earlier row"] == 1
+
+
+def test_what_imports_keep_is_dropped_once_nobody_needs_it(
+    academy, django_capture_on_commit_callbacks
+):
+    upload(academy)  # never imported: dropped after a week
+    kept = upload(academy)
+    imported = upload(academy)
+    check(imported, academy, offer=academy.bootcamp)
+    bulk = start(imported, academy, django_capture_on_commit_callbacks)
+    later = timezone.now() + timedelta(days=8)
+    ContactImport.objects.filter(pk=kept.pk).update(created_at=later - timedelta(days=1))
+    assert forget_imports(now=later) == (1, 10)
+    assert set(ContactImport.objects.values_list("pk", flat=True)) == {kept.pk, imported.pk}
+    # Its Undo reads the audit trail, not the rows.
+    with django_capture_on_commit_callbacks(execute=True):
+        undo = start_undo(site=academy.site, user=academy.creator, original=bulk)
+    undo.refresh_from_db()
+    assert undo.changed == 7

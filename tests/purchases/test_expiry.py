@@ -228,6 +228,7 @@ def test_the_schedule_names_each_task_with_its_cron_line(capsys):
         "run_billing_task: */10 * * * *",
         "process_access_task: */10 * * * *",
         "resume_stalled_bulk_actions_task: */20 * * * * *",
+        "forget_imports_task: 30 3 * * *",
     ]
 
 
@@ -237,6 +238,7 @@ def test_each_cron_line_says_when_its_task_runs_next():
         "run_billing_task": datetime(2026, 3, 2, 9, 10, tzinfo=UTC),
         "process_access_task": datetime(2026, 3, 2, 9, 10, tzinfo=UTC),
         "resume_stalled_bulk_actions_task": datetime(2026, 3, 2, 9, 3, 0, tzinfo=UTC),
+        "forget_imports_task": datetime(2026, 3, 3, 3, 30, tzinfo=UTC),
     }
 
 
@@ -248,11 +250,16 @@ def test_the_scheduler_queues_each_task_once_and_a_worker_runs_it(trial, creator
     jobs = build_scheduler(periodic_tasks(), report=said.append).get_jobs()
     for job in jobs * 2:  # every worker busy: the second time, each run still waits
         job.func(*job.args)
-    names = ["run_billing_task", "process_access_task", "resume_stalled_bulk_actions_task"]
+    names = [
+        "run_billing_task",
+        "process_access_task",
+        "resume_stalled_bulk_actions_task",
+        "forget_imports_task",
+    ]
     assert said == [f"Queued {name}." for name in names] + [
         f"{name} not queued: its last run still waits for a worker." for name in names
     ]
-    assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 3
+    assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 4
 
     call_command("db_worker", batch=True, interval=0, startup_delay=False, reload=False)
     g.refresh_from_db()
