@@ -218,7 +218,9 @@ class GrantChangeSerializer(serializers.Serializer):
 class GrantOfferSerializer(serializers.Serializer):
     offer = serializers.CharField(help_text="The id of an offer of the key's site.")
     send_email = serializers.BooleanField(
-        default=False, help_text="Granting never sends the customer anything yet; must be false."
+        default=False,
+        help_text="Send the customer the email of the grant, as the dashboard does; only a "
+        "new grant sends it.",
     )
 
 

@@ -5,6 +5,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -29,6 +30,7 @@ from kajaccess.models import ApiKey
 from products.models import Offer, Product
 from purchases.access import selectors as access
 from purchases.access import services as access_services
+from purchases.access.emails import GrantEmail
 from purchases.models import AccessEvent, BulkAction, Grant
 from purchases.reports.selectors import contacts_table
 
@@ -289,15 +291,16 @@ class ContactGrants(SiteView):
     def post(self, request, contact_id: str):
         contact = self.contact(contact_id)
         data = _valid(s.GrantOfferSerializer, request.data)
-        if data["send_email"]:
-            raise exceptions.ValidationError(
-                {"send_email": ["Granting sends the customer nothing: leave it false."]}
-            )
         offer = Offer.objects.filter(site=self.site, pk=_pk_or_refuse("offer", data["offer"]))
         offer = offer.first()
         if offer is None:
             raise exceptions.ValidationError({"offer": ["No offer of this site has this id."]})
         outcome = access_services.grant_offer(contact=contact, offer=offer, actor=self.actor)
+        if outcome.changed and data["send_email"]:
+            # As the dashboard's `Grant offer` does: a mail server's failure is logged, and
+            # the grant stands.
+            library_url = request.build_absolute_uri(reverse("library:index"))
+            GrantEmail(outcome.obj, library_url).send()
         return self.grant_change(outcome.obj, outcome, created=outcome.changed)
 
 

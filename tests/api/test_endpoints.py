@@ -9,6 +9,7 @@ only its scope, and with Other School's key.
 import hashlib
 
 import pytest
+from django.core import mail
 from django.urls import get_resolver
 
 from contacts.models import Contact
@@ -263,8 +264,17 @@ def test_granting_is_idempotent(academy, api):
     assert again.status_code == 200
     assert again.json()["changed"] is False
     assert again.json()["grant"]["id"] == first.json()["grant"]["id"]
-    refused = api.post(path, {"offer": str(academy.bootcamp.pk), "send_email": True}, format="json")
-    assert is_problem(refused, 400)
+    assert mail.outbox == []
+
+
+def test_a_new_grant_sends_its_email_when_asked_and_only_then(academy, api):
+    path = f"/api/v1/contacts/{academy.grace.pk}/grants/"
+    body = {"offer": str(academy.bootcamp.pk), "send_email": True}
+    assert api.post(path, body, format="json").status_code == 201
+    assert [m.to for m in mail.outbox] == [[academy.grace.email]]
+    assert mail.outbox[0].subject == "You now have access to Python Bootcamp"
+    assert api.post(path, body, format="json").status_code == 200
+    assert len(mail.outbox) == 1
 
 
 def test_revoke_and_restore_answer_the_grant_and_whether_it_changed(academy, api):
