@@ -208,7 +208,14 @@ PERIODIC_TASKS = {
     "contacts.bulk.recovery.resume_stalled_bulk_actions_task": os.environ.get(
         "BULK_ACTION_RECOVERY_SCHEDULE", "*/20 * * * * *"
     ),
+    # New events into webhook deliveries, and what is due (first sends and retries) sent.
+    "purchases.webhooks.tasks.send_webhooks_task": os.environ.get(
+        "WEBHOOKS_SCHEDULE", "*/5 * * * * *"
+    ),
 }
+# Webhooks go only to public addresses; this lets them go to loopback and private ones
+# (and to http URLs), for a receiver on the developer's own machine and for the tests.
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = os.environ.get("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "") == "1"
 # A bulk action with no chunk done for this long counts as stopped, its worker dead: the
 # recovery queues it again. A live run finishes a chunk every second or so.
 BULK_ACTION_STALL_SECONDS = int(os.environ.get("BULK_ACTION_STALL_SECONDS", 30))
