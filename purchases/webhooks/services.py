@@ -95,7 +95,7 @@ def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor: Actor) -> Outco
 
 
 def webhook_endpoint_enable(*, endpoint: WebhookEndpoint, actor: Actor) -> Outcome:
-    """A switched-off endpoint sent events again, from the failed deliveries on."""
+    """A switched-off endpoint sent new events again; a failed delivery waits for Resend."""
     with transaction.atomic():
         locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         if locked.enabled:

@@ -285,3 +285,67 @@ def test_events_before_the_endpoint_existed_are_not_sent(academy, receiver):
     )
     send_webhooks_task.enqueue()
     assert receiver.requests == []
+
+
+# --- Settings > Webhooks ---------------------------------------------------------------
+
+
+def test_an_endpoint_added_in_settings_shows_its_secret_once(creator_client, academy, settings):
+    response = creator_client.post(
+        "/settings/webhooks/",
+        {"url": "https://hooks.example.com/kajaccess", "event_types": ["access.revoked"]},
+    )
+    endpoint = WebhookEndpoint.objects.get(site=academy.site)
+    assert response.status_code == 200
+    assert endpoint.secret in response.content.decode()
+    assert endpoint.event_types == ["access.revoked"]
+    again = creator_client.get("/settings/webhooks/").content.decode()
+    assert "https://hooks.example.com/kajaccess" in again
+    assert endpoint.secret not in again
+
+
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        ({"url": "http://hooks.example.com/", "event_types": ["access.revoked"]}, "https URL"),
+        ({"url": "https://hooks.example.com/"}, "Choose at least one of the events"),
+        ({"url": "https://x.example/", "event_types": ["access.nope"]}, "Choose events"),
+    ],
+)
+def test_an_endpoint_the_form_refuses_says_why_and_adds_nothing(creator_client, data, words):
+    response = creator_client.post("/settings/webhooks/", data)
+    assert response.status_code == 400
+    assert words in response.content.decode()
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_the_delivery_log_shows_each_attempt_and_resend_sends_it_again(
+    creator_client, academy, receiver, endpoint
+):
+    receiver.statuses = [500]
+    _grace_granted(academy)
+    send_webhooks_task.enqueue()
+    delivery = WebhookDelivery.objects.get()
+    page = creator_client.get(f"/settings/webhooks/{endpoint.endpoint.pk}/").content.decode()
+    assert "access.granted" in page and "500" in page and "Resend" in page
+
+    response = creator_client.post(
+        f"/settings/webhooks/{endpoint.endpoint.pk}/deliveries/{delivery.pk}/resend/"
+    )
+    assert response.status_code == 302
+    send_webhooks_task.enqueue()
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.DELIVERED
+    assert len(receiver.requests) == 2
+
+
+def test_another_sites_endpoint_is_a_404(creator_client, academy):
+    other = services.webhook_endpoint_create(
+        site=academy.other_member.site,
+        url="https://other.example.com/hooks",
+        event_types=EVENT_TYPES,
+        actor=Actor.creator(academy.other_member.user),
+    ).endpoint
+    assert creator_client.get(f"/settings/webhooks/{other.pk}/").status_code == 404
+    assert creator_client.post(f"/settings/webhooks/{other.pk}/delete/").status_code == 404
+    assert WebhookEndpoint.objects.filter(pk=other.pk).exists()
