@@ -91,6 +91,7 @@ def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor: Actor) -> Outco
     with transaction.atomic():
         url = endpoint.url
         WebhookEndpoint.objects.filter(pk=endpoint.pk).delete()
+        _site_told_of_switched_off(endpoint.site_id)
     return Outcome(endpoint, True, f"{url} is removed: it is sent nothing more.")
 
 
@@ -103,6 +104,7 @@ def webhook_endpoint_enable(*, endpoint: WebhookEndpoint, actor: Actor) -> Outco
         locked.disabled_at = None
         locked.disabled_reason = ""
         locked.save(update_fields=["disabled_at", "disabled_reason"])
+        _site_told_of_switched_off(locked.site_id)
     return Outcome(locked, True, f"{locked.url} is on again.")
 
 
@@ -268,9 +270,17 @@ def _disable(delivery: WebhookDelivery, *, now: datetime) -> None:
         f"The {delivery.type} event {delivery.event_id} could not be delivered after "
         f"{delivery.attempts} attempts over about a day."
     )
-    WebhookEndpoint.objects.filter(pk=delivery.endpoint_id, disabled_at__isnull=True).update(
-        disabled_at=now, disabled_reason=reason
-    )
+    endpoint = WebhookEndpoint.objects.filter(pk=delivery.endpoint_id, disabled_at__isnull=True)
+    if endpoint.update(disabled_at=now, disabled_reason=reason):
+        Site.objects.filter(
+            pk=delivery.endpoint.site_id, webhooks_switched_off_at__isnull=True
+        ).update(webhooks_switched_off_at=now)
+
+
+def _site_told_of_switched_off(site_id: int) -> None:
+    """The dashboard's notice stays while some endpoint of the site is switched off."""
+    if not WebhookEndpoint.objects.filter(site_id=site_id, disabled_at__isnull=False).exists():
+        Site.objects.filter(pk=site_id).update(webhooks_switched_off_at=None)
 
 
 def deliveries_send(*, now: datetime | None = None, limit: int = 1000) -> int:

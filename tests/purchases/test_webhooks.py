@@ -11,12 +11,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from kajaccess.actors import Actor
+from kajaccess.models import SiteMembership
 from purchases.access.services import grant_offer, revoke_grant, revoke_grants
 from purchases.models import AccessEvent, WebhookDelivery, WebhookEndpoint
 from purchases.webhooks import services, signing
 from purchases.webhooks.events import EVENT_TYPES
 from purchases.webhooks.tasks import send_webhooks_task
-from tests.factories import ContactFactory
+from tests.factories import ContactFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -349,3 +350,25 @@ def test_another_sites_endpoint_is_a_404(creator_client, academy):
     assert creator_client.get(f"/settings/webhooks/{other.pk}/").status_code == 404
     assert creator_client.post(f"/settings/webhooks/{other.pk}/delete/").status_code == 404
     assert WebhookEndpoint.objects.filter(pk=other.pk).exists()
+
+
+def test_the_dashboard_tells_the_owner_of_a_switched_off_endpoint_until_it_is_on_again(
+    creator_client, academy, receiver, endpoint
+):
+    notice = "A webhook endpoint was switched off after a day of failed deliveries"
+    assert notice not in creator_client.get("/contacts/").content.decode()
+    receiver.statuses = [500] * services.MAX_ATTEMPTS
+    _grace_granted(academy)
+    now = timezone.now()
+    services.deliveries_create(now=now)
+    for wait in [timedelta(0), *services.BACKOFF]:
+        now += wait
+        services.deliveries_send(now=now)
+
+    assert notice in creator_client.get("/contacts/").content.decode()
+    assistant = MembershipFactory(site=academy.site, role=SiteMembership.Role.ASSISTANT).user
+    creator_client.force_login(assistant)
+    assert notice not in creator_client.get("/contacts/").content.decode()
+    creator_client.force_login(academy.creator)
+    creator_client.post(f"/settings/webhooks/{endpoint.endpoint.pk}/enable/")
+    assert notice not in creator_client.get("/contacts/").content.decode()
