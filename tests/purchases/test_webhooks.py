@@ -1,9 +1,11 @@
 """Webhooks delivered to a receiver this test starts on loopback."""
 
 import json
+import re
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -372,3 +374,21 @@ def test_the_dashboard_tells_the_owner_of_a_switched_off_endpoint_until_it_is_on
     creator_client.force_login(academy.creator)
     creator_client.post(f"/settings/webhooks/{endpoint.endpoint.pk}/enable/")
     assert notice not in creator_client.get("/contacts/").content.decode()
+
+
+def test_the_readmes_few_lines_verify_a_delivery_and_refuse_a_changed_body(
+    academy, receiver, endpoint
+):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    code = re.search(r"```python\n(import hashlib.*?def signed_by_kajaccess.*?)```", readme, re.S)
+    namespace = {}
+    exec(code.group(1), namespace)
+    verify = namespace["signed_by_kajaccess"]
+    _grace_granted(academy)
+    send_webhooks_task.enqueue()
+
+    [request] = receiver.requests
+    header = request["headers"]["KajAccess-Signature"]
+    assert verify(endpoint.secret, request["body"], header)
+    assert not verify(endpoint.secret, request["body"] + b" ", header)
+    assert not verify("whsec_another", request["body"], header)
