@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from contacts.bulk.runner import start_bulk_action
 from kajaccess.actors import Actor
 from kajaccess.models import SiteMembership
 from purchases.access.services import grant_offer, revoke_grant, revoke_grants
@@ -392,3 +393,29 @@ def test_the_readmes_few_lines_verify_a_delivery_and_refuse_a_changed_body(
     assert verify(endpoint.secret, request["body"], header)
     assert not verify(endpoint.secret, request["body"] + b" ", header)
     assert not verify("whsec_another", request["body"], header)
+
+
+def test_a_bulk_revoke_is_one_delivery_per_change_and_one_when_it_finishes(
+    academy, receiver, endpoint, django_capture_on_commit_callbacks
+):
+    contacts = ContactFactory.create_batch(4, site=academy.site)
+    actor = Actor.creator(academy.creator)
+    for contact in contacts:
+        grant_offer(contact=contact, offer=academy.bootcamp, actor=actor)
+    send_webhooks_task.enqueue()
+    receiver.requests.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        bulk = start_bulk_action(
+            site=academy.site,
+            user=academy.creator,
+            action="revoke_offer",
+            params={"offer": academy.bootcamp.pk},
+            selection={"ids": [c.pk for c in contacts]},
+        )
+    send_webhooks_task.enqueue()
+
+    types = [body["type"] for body in receiver.bodies]
+    assert types == ["access.revoked"] * 4 + ["bulk_action.finished"]
+    finished = receiver.bodies[-1]["data"]
+    assert (finished["bulk_action"], finished["changed"]) == (str(bulk.pk), 4)
+    assert {body["data"]["bulk_action"] for body in receiver.bodies[:4]} == {str(bulk.pk)}
