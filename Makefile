@@ -25,7 +25,8 @@ seed: migrate
 	$(BIN)/python manage.py seed_demo
 
 ## make run: set up everything, load the demo data, serve the app, its task worker and the
-## scheduler (billing run and access sweep every 10 minutes; stopped bulk actions resumed).
+## scheduler (billing run and access sweep every 10 minutes; stopped bulk actions resumed;
+## webhooks sent every 5 seconds).
 run: seed
 	@echo ""
 	@echo "  KajAccess is running at http://$(HOST):$(PORT)/"

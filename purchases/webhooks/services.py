@@ -36,9 +36,10 @@ BACKOFF = [
     timedelta(hours=8),
 ]
 MAX_ATTEMPTS = len(BACKOFF) + 1
-# How far back the dispatch looks for committed changes not yet delivered: far longer
-# than any transaction that writes audit rows stays open.
-LOOKBACK = timedelta(hours=1)
+# How far before its last sweep the next one looks again for changes not yet delivered:
+# a transaction that wrote its audit rows (stamped when written) before that sweep may
+# have committed after it. Far longer than any such transaction stays open.
+LOOKBACK = timedelta(minutes=30)
 # A delivery being sent is not due again for this long, so two workers never send it at
 # once; a worker that dies mid-send leaves it to be sent again after this.
 LEASE = timedelta(minutes=2)
@@ -103,7 +104,9 @@ def webhook_endpoint_enable(*, endpoint: WebhookEndpoint, actor: Actor) -> Outco
             return Outcome(locked, False, f"{locked.url} is already on.")
         locked.disabled_at = None
         locked.disabled_reason = ""
-        locked.save(update_fields=["disabled_at", "disabled_reason"])
+        # What changed while it was off is not sent: it starts again from now.
+        locked.swept_until = timezone.now()
+        locked.save(update_fields=["disabled_at", "disabled_reason", "swept_until"])
         _site_told_of_switched_off(locked.site_id)
     return Outcome(locked, True, f"{locked.url} is on again.")
 
@@ -130,7 +133,9 @@ def deliveries_create(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     created = 0
     for endpoint in WebhookEndpoint.objects.filter(disabled_at__isnull=True):
-        since = max(endpoint.created_at, now - LOOKBACK)
+        since = endpoint.created_at
+        if endpoint.swept_until is not None:
+            since = max(since, endpoint.swept_until - LOOKBACK)
         delivered = WebhookDelivery.objects.filter(endpoint=endpoint)
         rows = (
             AccessEvent.objects.filter(
@@ -175,6 +180,7 @@ def deliveries_create(*, now: datetime | None = None) -> int:
                 for pk in finished
             ]
         WebhookDelivery.objects.bulk_create(deliveries, batch_size=1000, ignore_conflicts=True)
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(swept_until=now)
         created += len(deliveries)
     return created
 

@@ -419,3 +419,27 @@ def test_a_bulk_revoke_is_one_delivery_per_change_and_one_when_it_finishes(
     finished = receiver.bodies[-1]["data"]
     assert (finished["bulk_action"], finished["changed"]) == (str(bulk.pk), 4)
     assert {body["data"]["bulk_action"] for body in receiver.bodies[:4]} == {str(bulk.pk)}
+
+
+def test_changes_made_while_no_worker_ran_for_hours_are_all_sent(academy, receiver, endpoint):
+    send_webhooks_task.enqueue()
+    grant = _grace_granted(academy)
+    later = timezone.now() + timedelta(hours=6)
+    services.deliveries_create(now=later)
+    services.deliveries_send(now=later)
+
+    [body] = receiver.bodies
+    assert body["data"]["grant"] == str(grant.pk)
+
+
+def test_a_change_that_commits_just_after_a_sweep_is_sent_by_the_next(academy, receiver, endpoint):
+    grant = _grace_granted(academy)
+    # The sweep ran a minute after the change was stamped but before it committed.
+    AccessEvent.objects.filter(grant=grant).update(at=timezone.now() - timedelta(minutes=1))
+    WebhookEndpoint.objects.filter(pk=endpoint.endpoint.pk).update(
+        created_at=timezone.now() - timedelta(hours=1), swept_until=timezone.now()
+    )
+    send_webhooks_task.enqueue()
+
+    sent = [body["type"] for body in receiver.bodies if body["data"]["grant"] == str(grant.pk)]
+    assert sent == ["access.granted"]
