@@ -17,7 +17,7 @@ from kajaccess.actors import Actor
 from kajaccess.models import SiteMembership
 from purchases.access.services import grant_offer, revoke_grant, revoke_grants
 from purchases.models import AccessEvent, WebhookDelivery, WebhookEndpoint
-from purchases.webhooks import services, signing
+from purchases.webhooks import services, signing, transport
 from purchases.webhooks.events import EVENT_TYPES
 from purchases.webhooks.tasks import send_webhooks_task
 from tests.factories import ContactFactory, MembershipFactory
@@ -443,3 +443,19 @@ def test_a_change_that_commits_just_after_a_sweep_is_sent_by_the_next(academy, r
 
     sent = [body["type"] for body in receiver.bodies if body["data"]["grant"] == str(grant.pk)]
     assert sent == ["access.granted"]
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1", "10.1.2.3", "172.16.0.9", "192.168.1.1", "169.254.169.254", "100.64.0.1"]
+    + ["0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "224.0.0.1", "localhost"],
+)
+def test_no_private_loopback_link_local_or_reserved_address_is_sent_to(host, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = False
+    with pytest.raises(transport.AddressRefused, match="private address"):
+        transport.checked_address(host, 443)
+
+
+def test_a_public_address_is_connected_to_as_it_was_checked(settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = False
+    assert transport.checked_address("93.184.215.14", 443) == "93.184.215.14"
