@@ -3,6 +3,7 @@
 import json
 import re
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,6 +32,7 @@ class Receiver:
     def __init__(self):
         self.requests: list[dict] = []
         self.statuses: list[int] = []
+        self.delay = 0.0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -39,6 +41,7 @@ class Receiver:
                 receiver.requests.append(
                     {"headers": dict(self.headers), "body": body, "path": self.path}
                 )
+                time.sleep(receiver.delay)
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
                 if status in (301, 302, 307, 308):
@@ -459,3 +462,19 @@ def test_no_private_loopback_link_local_or_reserved_address_is_sent_to(host, set
 def test_a_public_address_is_connected_to_as_it_was_checked(settings):
     settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = False
     assert transport.checked_address("93.184.215.14", 443) == "93.184.215.14"
+
+
+def test_an_endpoint_that_answers_too_slowly_is_given_up_on_and_tried_again(
+    academy, receiver, endpoint, monkeypatch
+):
+    monkeypatch.setattr(transport, "READ_TIMEOUT", 0.3)
+    receiver.delay = 1.0
+    _grace_granted(academy)
+    started = time.monotonic()
+    send_webhooks_task.enqueue()
+
+    assert time.monotonic() - started < 1.0
+    delivery = WebhookDelivery.objects.get()
+    attempt = delivery.log.get()
+    assert (attempt.response_status, attempt.error) == (None, "No answer: ReadTimeoutError")
+    assert delivery.status == WebhookDelivery.Status.PENDING
