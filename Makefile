@@ -25,7 +25,8 @@ seed: migrate
 	$(BIN)/python manage.py seed_demo
 
 ## make run: set up everything, load the demo data, serve the app, its task worker and the
-## scheduler (billing run and access sweep every 10 minutes; stopped bulk actions resumed).
+## scheduler (billing run and access sweep every 10 minutes; stopped bulk actions resumed;
+## webhooks sent every 5 seconds).
 run: seed
 	@echo ""
 	@echo "  KajAccess is running at http://$(HOST):$(PORT)/"
@@ -74,7 +75,8 @@ $(VENV)/.installed-load: requirements.txt requirements-load.txt $(VENV)/.install
 	$(BIN)/pip install --quiet -r requirements-load.txt
 	touch $@
 
-## make load: gunicorn (2 workers) on loopback with 100,000 contacts, 20 locust users for 60 s.
+## make load: gunicorn (2 workers) on loopback with 100,000 contacts, 20 locust users for 60 s
+## (creators in the dashboard, and integrations revoking and restoring through the API).
 LOAD_PORT ?= 8765
 LOAD_CONTACTS ?= 100000
 LOAD_ENV = DATABASE_URL=$${DATABASE_URL:-sqlite:///$(CURDIR)/bench/load.sqlite3} DEBUG=false \

@@ -12,6 +12,10 @@ class Site(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Since when a webhook endpoint of the site has been switched off after a day of
+    # failures: kept on the site, which every page has already loaded, so the dashboard
+    # tells its managers at no cost to any page.
+    webhooks_switched_off_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

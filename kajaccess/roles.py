@@ -93,6 +93,7 @@ CAPABILITIES = (
     Capability("manage_team", "manage the team", MANAGERS),
     Capability("manage_site", "change the site's settings", MANAGERS),
     Capability("manage_api_keys", "manage API keys", MANAGERS),
+    Capability("manage_webhooks", "manage webhooks", MANAGERS),
     Capability("change_owner", "change or remove the site's owner", frozenset({Role.OWNER})),
 )
 CAPABILITY = {capability.name: capability for capability in CAPABILITIES}

@@ -211,9 +211,16 @@ PERIODIC_TASKS = {
     "contacts.imports.steps.forget_imports_task": os.environ.get(
         "IMPORT_CLEANUP_SCHEDULE", "30 3 * * *"
     ),
+    # New events into webhook deliveries, and what is due (first sends and retries) sent.
+    "purchases.webhooks.tasks.send_webhooks_task": os.environ.get(
+        "WEBHOOKS_SCHEDULE", "*/5 * * * * *"
+    ),
 }
 # An uploaded file never imported is dropped after this many days.
 IMPORT_KEPT_DAYS = int(os.environ.get("IMPORT_KEPT_DAYS", 7))
+# Webhooks go only to public addresses; this lets them go to loopback and private ones
+# (and to http URLs), for a receiver on the developer's own machine and for the tests.
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = os.environ.get("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "") == "1"
 # A bulk action with no chunk done for this long counts as stopped, its worker dead: the
 # recovery queues it again. A live run finishes a chunk every second or so.
 BULK_ACTION_STALL_SECONDS = int(os.environ.get("BULK_ACTION_STALL_SECONDS", 30))

@@ -40,6 +40,7 @@ urlpatterns = [
     path("settings/site/", views.switch_site, name="switch_site"),
     path("settings/team/", include("kajaccess.team.urls")),
     path("settings/api-keys/", include("kajaccess.keys.urls")),
+    path("settings/webhooks/", include("purchases.webhooks.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("kajaccess.api.urls")),
     path("", include("contacts.bulk.urls")),

@@ -13,7 +13,17 @@ from contacts.imports.steps import import_check, import_upload
 from contacts.models import Contact, Tag
 from kajaccess.models import Site, SiteMembership
 from products.models import Lesson, LessonCompletion, Offer, Product
-from purchases.models import Grant, ProductAccess, Subscription
+from purchases.models import (
+    AccessEvent,
+    Grant,
+    ProductAccess,
+    Subscription,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from purchases.webhooks.events import EVENT_TYPES
+from purchases.webhooks.services import webhook_endpoint_create
 
 DEMO_PASSWORD = "kajaccess-demo"
 
@@ -171,3 +181,24 @@ def checked_import(*, site, user, text: str, name="customers.csv", **choices):
     import_check(contact_import=contact_import, mapping=mapping, choices=Choices(**choices))
     contact_import.refresh_from_db()
     return contact_import
+
+
+def webhook_delivery_logged(*, site, actor) -> WebhookDelivery:
+    """An endpoint of `site` switched off after failing, with one failed attempt in its log."""
+    endpoint = webhook_endpoint_create(
+        site=site, url="https://hooks.example.com/kajaccess", event_types=EVENT_TYPES, actor=actor
+    ).endpoint
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        disabled_at=timezone.now(),
+        disabled_reason="The access.revoked event could not be delivered after 8 attempts.",
+    )
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event_id="evt_access_1",
+        type="access.revoked",
+        access_event=AccessEvent.objects.filter(site=site).first(),
+        status=WebhookDelivery.Status.FAILED,
+        attempts=1,
+    )
+    WebhookAttempt.objects.create(delivery=delivery, number=1, response_status=500, duration_ms=42)
+    return delivery

@@ -30,6 +30,7 @@ from purchases.billing.forms import CancelPaymentsForm, PausePaymentsForm
 from purchases.filters import ActivityFilter
 from purchases.forms import AccessChangeForm, AccessDatesForm, GrantOfferForm
 from purchases.models import BulkAction
+from purchases.webhooks.forms import WebhookEndpointForm
 
 HOSTILE = {
     "empty": "",
@@ -494,6 +495,22 @@ FORMS = {
     ),
     "api_keys:revoke": (Form("GET"), Form("POST", changes=True)),
     "api_keys:rotate": (Form("GET"), Form("POST", changes=True)),
+    "webhooks:list": (
+        Form("GET"),
+        Form(
+            "POST",
+            {
+                "url": Field("line", "https://hooks.example.com/new"),
+                "event_types": Field("choice", "access.revoked"),
+            },
+            (WebhookEndpointForm,),
+            changes=True,
+        ),
+    ),
+    "webhooks:detail": (Form("GET"),),
+    "webhooks:delete": (Form("GET"), Form("POST", changes=True)),
+    "webhooks:enable": (Form("POST", changes=True),),
+    "webhooks:resend": (Form("POST", changes=True),),
     "accept_invitation": (Form("GET", user="nobody", ids=INVITATION),),
     "password_reset": (
         Form("GET", user="nobody"),

@@ -36,7 +36,16 @@ from products.models import Offer
 from purchases.access import services
 from purchases.billing import runs as billing_runs
 from purchases.billing import services as billing
-from purchases.models import AccessEvent, Automation, BulkAction, Grant, Subscription
+from purchases.models import (
+    AccessEvent,
+    Automation,
+    BulkAction,
+    Grant,
+    Subscription,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from purchases.webhooks.services import webhook_endpoint_create
 from tests.factories import (
     ContactFactory,
     MembershipFactory,
@@ -90,6 +99,7 @@ PERMISSIONS = {
     "kajaccess.manage_team": "team",
     "kajaccess.manage_site": "team",
     "kajaccess.manage_api_keys": "team",
+    "kajaccess.manage_webhooks": "team",
     "kajaccess.change_owner": "the owner",
 }
 
@@ -161,6 +171,11 @@ URLS = {
     "api_keys:list": "team",
     "api_keys:revoke": "team",
     "api_keys:rotate": "team",
+    "webhooks:list": "team",
+    "webhooks:detail": "team",
+    "webhooks:delete": "team",
+    "webhooks:enable": "team",
+    "webhooks:resend": "team",
 }
 CHANGE = ("POST",)
 # The methods of each URL that takes more than a GET.
@@ -204,6 +219,10 @@ METHODS = {
     "api_keys:list": FORM,
     "api_keys:revoke": FORM,
     "api_keys:rotate": FORM,
+    "webhooks:list": FORM,
+    "webhooks:delete": FORM,
+    "webhooks:enable": CHANGE,
+    "webhooks:resend": CHANGE,
 }
 # Not the team's: signing in and out, the way home, and the customers' Library.
 NOT_FOR_THE_TEAM = (
@@ -381,7 +400,20 @@ def build_world() -> World:
         "automation": automation,
         "bulk": bulk,
     }
+    endpoint = webhook_endpoint_create(
+        site=site, url="https://hooks.example.com/", event_types=["access.revoked"], actor=owner
+    ).endpoint
+    # Switched off after a day of failures, so that it can be turned on again.
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(disabled_at=timezone.now())
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event_id="evt_roles",
+        type="access.revoked",
+        access_event=AccessEvent.objects.filter(site=site).first(),
+    )
     ids = {
+        "endpoint_id": endpoint.pk,
+        "delivery_id": delivery.pk,
         "prefix": api_key_create(
             site=site, name="CRM", scopes=["read"], expires_at=None, actor=owner
         ).key.prefix,
@@ -496,6 +528,10 @@ DATA = {
     ("team:list", "POST"): lambda o: {"email": "joiner@roles.example", "role": "assistant"},
     ("team:role", "POST"): lambda o: {"role": "support"},
     ("api_keys:list", "POST"): lambda o: {"name": "Help desk", "scopes": ["read", "access"]},
+    ("webhooks:list", "POST"): lambda o: {
+        "url": "https://crm.example.com/hooks",
+        "event_types": ["access.granted", "access.revoked"],
+    },
     ("team:transfer", "POST"): lambda o: {"password": "kajaccess-demo"},
     ("billing:pause", "POST"): lambda o: {"how": "indefinitely"},
     ("automations:list", "POST"): lambda o: {

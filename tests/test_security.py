@@ -23,8 +23,15 @@ from kajaccess.keys.services import api_key_create
 from kajaccess.models import SiteMembership, TeamEvent
 from products.models import Lesson, LessonCompletion, Offer, Product
 from purchases.access import services
-from purchases.models import AccessEvent, Automation, BulkAction, Grant, ProductAccess, Subscription
-from tests.factories import checked_import
+from purchases.models import (
+    AccessEvent,
+    Automation,
+    BulkAction,
+    Grant,
+    ProductAccess,
+    Subscription,
+)
+from tests.factories import checked_import, webhook_delivery_logged
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +58,8 @@ CHANGING = {
     "team:reactivate",
     "team:resend_invitation",
     "contacts:import_start",
+    "webhooks:enable",
+    "webhooks:resend",
 }
 # URL names that show a page (and may also take a form's POST, such as create and edit).
 READING = {
@@ -102,6 +111,9 @@ READING = {
     "api_keys:list",
     "api_keys:revoke",
     "api_keys:rotate",
+    "webhooks:list",
+    "webhooks:detail",
+    "webhooks:delete",
 }
 # Reading URLs whose page is a form that POSTs back to the same URL to change something.
 FORMS = {
@@ -125,6 +137,8 @@ FORMS = {
     "api_keys:list",
     "api_keys:revoke",
     "api_keys:rotate",
+    "webhooks:list",
+    "webhooks:delete",
 }
 # Reading URLs that say what is missing when called bare: Export CSV needs a selection.
 NEEDS_INPUT = {"bulk:export"}
@@ -223,10 +237,13 @@ def world():
         user=User.objects.create_user("admin@example.com", "admin@example.com", "kajaccess-demo"),
         role=SiteMembership.Role.ADMIN,
     )
+    delivery = webhook_delivery_logged(site=site, actor=Actor.creator(creator))
     ids = {
         "prefix": api_key_create(
             site=site, name="CRM", scopes=["read"], expires_at=None, actor=Actor.creator(creator)
         ).key.prefix,
+        "endpoint_id": delivery.endpoint_id,
+        "delivery_id": delivery.pk,
         "member_id": administrator.pk,
         "uidb64": "MQ",
         "token": "cz1m0k-0123456789abcdef",

@@ -11,6 +11,7 @@ from purchases.models.audit import AccessEvent
 from purchases.models.automation import Automation
 from purchases.models.billing import Payment, Purchase, Subscription
 from purchases.models.bulk import BulkAction, BulkActionContact
+from purchases.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AccessEvent",
@@ -24,5 +25,8 @@ __all__ = [
     "Purchase",
     "RevokedVia",
     "Subscription",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "revoked_fields_match_status",
 ]

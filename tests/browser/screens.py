@@ -35,7 +35,7 @@ from purchases.access import services
 from purchases.models import Automation, BulkAction, Grant, Subscription
 from tests.browser.pages import popup
 from tests.contacts.test_import_steps import TEN_ROWS
-from tests.factories import checked_import
+from tests.factories import checked_import, webhook_delivery_logged
 
 CREATOR, ASSISTANT, CUSTOMER, NOBODY = (
     "creator@example.com",
@@ -436,6 +436,14 @@ SCREENS = (
         "/settings/api-keys/",
         (Open("/settings/api-keys/{api_key}/rotate/", True),),
     ),
+    Screen("webhooks", CREATOR, "/settings/webhooks/"),
+    Screen("webhook-endpoint", CREATOR, "/settings/webhooks/{webhook_endpoint}/"),
+    Screen(
+        "remove-webhook-endpoint-popup",
+        CREATOR,
+        "/settings/webhooks/{webhook_endpoint}/",
+        (Open("/settings/webhooks/{webhook_endpoint}/delete/", True),),
+    ),
     Screen("password-change", CREATOR, "/accounts/password/change/"),
     Screen("password-changed", CREATOR, "/accounts/password/change/done/"),
     Screen("not-found", CREATOR, "/contacts/999999999/", status=404),
@@ -520,6 +528,7 @@ def prepare() -> dict:
     return {
         **imports,
         "api_key": api_key.key.prefix,
+        "webhook_endpoint": webhook_delivery_logged(site=site, actor=actor).endpoint_id,
         "pasted": pasted.pk,
         "uid": urlsafe_base64_encode(force_bytes(creator.pk)),
         "token": default_token_generator.make_token(creator),

@@ -229,6 +229,7 @@ def test_the_schedule_names_each_task_with_its_cron_line(capsys):
         "process_access_task: */10 * * * *",
         "resume_stalled_bulk_actions_task: */20 * * * * *",
         "forget_imports_task: 30 3 * * *",
+        "send_webhooks_task: */5 * * * * *",
     ]
 
 
@@ -239,6 +240,7 @@ def test_each_cron_line_says_when_its_task_runs_next():
         "process_access_task": datetime(2026, 3, 2, 9, 10, tzinfo=UTC),
         "resume_stalled_bulk_actions_task": datetime(2026, 3, 2, 9, 3, 0, tzinfo=UTC),
         "forget_imports_task": datetime(2026, 3, 3, 3, 30, tzinfo=UTC),
+        "send_webhooks_task": datetime(2026, 3, 2, 9, 2, 55, tzinfo=UTC),
     }
 
 
@@ -250,16 +252,12 @@ def test_the_scheduler_queues_each_task_once_and_a_worker_runs_it(trial, creator
     jobs = build_scheduler(periodic_tasks(), report=said.append).get_jobs()
     for job in jobs * 2:  # every worker busy: the second time, each run still waits
         job.func(*job.args)
-    names = [
-        "run_billing_task",
-        "process_access_task",
-        "resume_stalled_bulk_actions_task",
-        "forget_imports_task",
-    ]
+    names = ["run_billing_task", "process_access_task", "resume_stalled_bulk_actions_task"]
+    names += ["forget_imports_task", "send_webhooks_task"]
     assert said == [f"Queued {name}." for name in names] + [
         f"{name} not queued: its last run still waits for a worker." for name in names
     ]
-    assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 4
+    assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == len(names)
 
     call_command("db_worker", batch=True, interval=0, startup_delay=False, reload=False)
     g.refresh_from_db()

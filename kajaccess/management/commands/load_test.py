@@ -1,5 +1,6 @@
-"""The two ends of `make load`: choose what the simulated creators work on, then check
-that every revoke and restore they made left exactly one audit row and a matching state."""
+"""The two ends of `make load`: choose what the simulated creators and integrations work
+on (and make the integrations' API keys), then check that every revoke and restore they
+made, in the dashboard or through the API, left exactly one audit row and a matching state."""
 
 import json
 from pathlib import Path
@@ -9,6 +10,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 
 from contacts.models import Contact
+from kajaccess.actors import Actor
+from kajaccess.keys.services import api_key_create
+from kajaccess.models import ApiKey, SiteMembership
 from products.models import Offer
 from purchases.models import AccessEvent, AccessStatus, Grant
 
@@ -16,6 +20,8 @@ BENCH = Path(settings.BASE_DIR) / "bench"
 TARGETS = BENCH / "load_targets.json"
 CHANGES = BENCH / "load_changes.json"
 KINDS = [AccessEvent.Kind.REVOKED, AccessEvent.Kind.RESTORED]
+# The API's integrations in bench/locustfile.py: one key each, so none reaches its rate.
+API_KEYS = 5
 
 
 class Command(BaseCommand):
@@ -51,11 +57,23 @@ class Command(BaseCommand):
         contacts = list(
             Contact.objects.filter(site=offer.site).order_by("?").values_list("pk", flat=True)[:500]
         )
+        owner = offer.site.memberships.get(role=SiteMembership.Role.OWNER).user
+        keys = [
+            api_key_create(
+                site=offer.site,
+                name=f"Load test {n}",
+                scopes=[ApiKey.Scope.READ, ApiKey.Scope.ACCESS],
+                expires_at=None,
+                actor=Actor.creator(owner),
+            ).secret
+            for n in range(1, API_KEYS + 1)
+        ]
         TARGETS.write_text(
             json.dumps(
                 {
                     "offer": offer.pk,
                     "contacts": contacts,
+                    "api_keys": keys,
                     "grants": [{"id": g, "contact": c, "product": product.pk} for g, c in chosen],
                     "events_before": AccessEvent.objects.filter(
                         grant_id__in=[g for g, _ in chosen], kind__in=KINDS
@@ -87,7 +105,8 @@ class Command(BaseCommand):
         reported = seen["revoked"] + seen["restored"]
         self.stdout.write(
             f"Changes reported to the creators: {seen['revoked']} revokes, "
-            f"{seen['restored']} restores ({seen['unchanged']} already done); "
+            f"{seen['restored']} restores ({seen['unchanged']} already done), "
+            f"{seen.get('through_api', 0)} of the changes through the API; "
             f"audit rows written: {made}."
         )
         if made != reported:
