@@ -273,10 +273,16 @@ class SelectionSerializer(serializers.Serializer):
     """Which contacts: exactly one of their ids, their emails, or the Contacts tab's filters."""
 
     contact_ids = serializers.ListField(
-        child=serializers.CharField(max_length=20), required=False, max_length=100_000
+        child=serializers.CharField(max_length=20),
+        required=False,
+        allow_empty=False,
+        max_length=100_000,
     )
     emails = serializers.ListField(
-        child=serializers.CharField(max_length=EMAIL_MAX_LENGTH), required=False, max_length=100_000
+        child=serializers.CharField(max_length=EMAIL_MAX_LENGTH),
+        required=False,
+        allow_empty=False,
+        max_length=100_000,
     )
     filters = ContactFiltersSerializer(required=False)
 

@@ -86,6 +86,8 @@ def test_bad_bulk_requests_are_refused_and_start_nothing(academy, api, other_api
         {"action": "explode", "selection": {"contact_ids": ["1"]}},
         {"action": "revoke_offer", "params": {}, "selection": {"contact_ids": ["1"]}},
         {"action": "add_tag", "params": {"tag": "x"}, "selection": {}},
+        {"action": "add_tag", "params": {"tag": "x"}, "selection": {"contact_ids": []}},
+        {"action": "add_tag", "params": {"tag": "x"}, "selection": {"emails": []}},
         {
             "action": "add_tag",
             "params": {"tag": "x"},
