@@ -4,11 +4,14 @@ Every operation is sent generated requests: none may answer a 500, and every ans
 must match what the schema says of it (status, content type, body).
 """
 
+from collections import Counter
+
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from kajaccess.wsgi import application
@@ -55,3 +58,121 @@ def test_the_api_keeps_to_its_schema(case, secret):
         # that is a 400 or a 404, though the schema cannot say which strings are ids.
         excluded_checks=[positive_data_acceptance],
     )
+
+
+STATEFUL = """
+    # The chains the schema declares, and only those, with inputs that keep to the schema:
+    # the run above already sends each operation what it must refuse.
+    # As above: an id of the right type can still name no row of the key's site.
+    [checks.positive_data_acceptance]
+    enabled = false
+    [phases.stateful.generation]
+    mode = "positive"
+    [phases.stateful.inference]
+    algorithms = []
+    # The key of every scope, made for the test: `Api-Key <secret>`.
+    [auth.openapi.ApiKey]
+    api_key = "Api-Key {secret}"
+    """
+
+
+def realistic_bodies(academy):
+    """A hook giving the grant and bulk action bodies ids of the key's site.
+
+    The schema cannot say which strings are an offer's id, so a generated grant or bulk
+    action would name no offer and its chain would stop at the first 400."""
+    offers = [str(pk) for pk in (academy.bootcamp.pk, academy.membership.pk)]
+    contacts = [str(academy.ada.pk), str(academy.grace.pk)]
+    grant = "POST /api/v1/contacts/{contact_id}/grants/"
+    bulk = "POST /api/v1/bulk-actions/"
+    bulk_bodies = st.fixed_dictionaries(
+        {
+            "action": st.sampled_from(["grant_offer", "revoke_offer", "add_tag", "remove_tag"]),
+            "params": st.fixed_dictionaries(
+                {"offer": st.sampled_from(offers), "tag": st.sampled_from(["VIP", "Chargeback"])}
+            ),
+            "selection": st.one_of(
+                st.fixed_dictionaries({"contact_ids": st.lists(st.sampled_from(contacts))}),
+                st.just({"emails": ["ada@example.com", "grace@example.com"]}),
+                st.just({"filters": {}}),
+            ),
+            "reason": st.text(max_size=20),
+        }
+    )
+
+    def flatmap_body(context, body):
+        label = context.operation.label
+        if label == grant and isinstance(body, dict):
+            return st.sampled_from(offers).map(lambda offer: {**body, "offer": offer})
+        if label == bulk:
+            return bulk_bodies
+        return st.just(body)
+
+    return flatmap_body
+
+
+def test_the_api_keeps_to_its_schema_along_its_links(academy):
+    """Follow the schema's links from what a key creates (a contact, a grant, a bulk action)
+    to what it does next with it: no 500, every answer as the schema says."""
+    secret = make_key(academy.site, academy.creator).secret
+    config = schemathesis.Config.from_str(STATEFUL.format(secret=secret))
+    stateful = schemathesis.openapi.from_wsgi("/api/v1/schema/", application, config=config)
+    stateful.hook("flatmap_body")(realistic_bodies(academy))
+    followed = Counter()
+
+    class Workflow(stateful.as_state_machine()):
+        def after_call(self, response, case):
+            super().after_call(response, case)
+            followed[(case.operation.label, response.status_code)] += 1
+
+    Workflow.run(
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=12,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    # The chains were walked, not only their first steps: each of these answered a
+    # success at least once, with an id that only a link could have given it.
+    walked = {label for (label, code), _ in followed.items() if code < 300}
+    assert walked >= {
+        "GET /api/v1/contacts/{contact_id}/",
+        "PATCH /api/v1/contacts/{contact_id}/",
+        "GET /api/v1/contacts/{contact_id}/access/",
+        "POST /api/v1/contacts/{contact_id}/grants/",
+        "POST /api/v1/grants/{grant_id}/revoke/",
+        "POST /api/v1/grants/{grant_id}/restore/",
+        "GET /api/v1/bulk-actions/{bulk_id}/",
+    }, sorted(followed.items())
+
+
+def test_the_schema_declares_what_to_do_next_with_an_answer(client):
+    """A client (and the run above) finds from each answer the operations that follow it."""
+    document = client.get("/api/v1/schema/?format=json").json()
+    declared = {
+        (operation["operationId"], code, name, link["operationId"])
+        for methods in document["paths"].values()
+        for operation in methods.values()
+        for code, response in operation["responses"].items()
+        for name, link in response.get("links", {}).items()
+    }
+    assert declared >= {
+        ("contacts_create", "201", "GetContact", "contacts_retrieve"),
+        ("contacts_create", "201", "ChangeContact", "contacts_partial_update"),
+        ("contacts_create", "201", "GetContactAccess", "contacts_access_retrieve"),
+        ("contacts_create", "201", "GrantOffer", "contacts_grants_create"),
+        ("contacts_grants_create", "201", "RevokeGrant", "grants_revoke_create"),
+        ("contacts_grants_create", "201", "ChangeGrantDates", "grants_partial_update"),
+        ("grants_revoke_create", "200", "RestoreGrant", "grants_restore_create"),
+        ("grants_restore_create", "200", "RevokeGrant", "grants_revoke_create"),
+        ("bulk_actions_create", "202", "GetBulkAction", "bulk_actions_retrieve"),
+        ("bulk_actions_create", "202", "UndoBulkAction", "bulk_actions_undo_create"),
+        ("bulk_actions_retrieve", "200", "UndoBulkAction", "bulk_actions_undo_create"),
+    }
+    grant_id = document["paths"]["/api/v1/contacts/{contact_id}/grants/"]["post"]["responses"][
+        "201"
+    ]["links"]["RevokeGrant"]["parameters"]
+    assert grant_id == {"grant_id": "$response.body#/grant/id"}
