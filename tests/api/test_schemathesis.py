@@ -61,11 +61,11 @@ def test_the_api_keeps_to_its_schema(case, secret):
 
 
 STATEFUL = """
-    # The chains the schema declares, and only those, with inputs that keep to the schema:
-    # the run above already sends each operation what it must refuse.
     # As above: an id of the right type can still name no row of the key's site.
     [checks.positive_data_acceptance]
     enabled = false
+    # The chains the schema declares, and only those, with inputs that keep to the schema:
+    # the run above already sends each operation what it must refuse.
     [phases.stateful.generation]
     mode = "positive"
     [phases.stateful.inference]
