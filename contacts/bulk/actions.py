@@ -7,6 +7,7 @@ confirmation popup, the run and the history all read what they need from the cla
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django import forms
 from django.core.exceptions import ImproperlyConfigured, ValidationError
@@ -107,15 +108,13 @@ class BulkActionType(ABC):
         # summary (`BulkAction.outcome["counted"]`).
         self.counted = Counter()
 
-    @property
+    @cached_property
     def actor(self) -> Actor:
-        if not hasattr(self, "_actor") and self.bulk.api_key_id is not None:
-            self._actor = Actor.api(self.bulk.api_key)
-        elif not hasattr(self, "_actor"):
-            # The role the member holds as the run writes its events, for the audit trail.
-            role = member_role(user=self.bulk.created_by, site=self.site)
-            self._actor = Actor.creator(self.bulk.created_by, role=role)
-        return self._actor
+        if self.bulk.api_key_id is not None:
+            return Actor.api(self.bulk.api_key)
+        # The role the member holds as the run writes its events, for the audit trail.
+        role = member_role(user=self.bulk.created_by, site=self.site)
+        return Actor.creator(self.bulk.created_by, role=role)
 
     def describe(self) -> str:
         return self.label
