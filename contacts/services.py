@@ -219,7 +219,9 @@ def contact_update(
     """
     email, name = clean_contact_email(email), clean_contact_name(name)
     with transaction.atomic():
-        locked = Contact.objects.select_for_update().filter(pk=contact.pk, site_id=contact.site_id)
+        locked = Contact.objects.select_for_update(no_key=True).filter(
+            pk=contact.pk, site_id=contact.site_id
+        )
         locked = locked.first()
         if locked is None:
             raise ValidationError("This contact is no longer here.", code="gone")
@@ -305,7 +307,9 @@ def contacts_rename(
     """
     with transaction.atomic():
         locked = (
-            Contact.objects.select_for_update().filter(site=site, pk__in=list(names)).order_by("pk")
+            Contact.objects.select_for_update(no_key=True)
+            .filter(site=site, pk__in=list(names))
+            .order_by("pk")
         )
         renamed = []
         for contact in locked:

@@ -65,3 +65,22 @@ def screenshot(page):
 def postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://...")
+
+
+@pytest.fixture(autouse=True)
+def access_facts_reconciled(request):
+    """After every test that used the database, the access facts equal their recomputation.
+
+    Whatever the test did through the services, its facts must hold; a test that writes
+    access rows by hand keeps their facts with `refresh_access_facts`, as a service would.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or request.node.get_closest_marker("browser"):
+        yield
+        return
+    # Set up the database first, so that it is still there when this checks it.
+    request.getfixturevalue("_django_db_helper")
+    yield
+    from purchases.access.facts import reconcile_access_facts
+
+    assert reconcile_access_facts() == [], "the access facts differ from their recomputation"

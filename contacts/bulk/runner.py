@@ -204,7 +204,11 @@ def run_bulk_action(bulk_action_id: int) -> BulkAction:
     failures = 0
     while True:
         with transaction.atomic():
-            bulk = BulkAction.objects.select_for_update().select_related("site").get(pk=bulk.pk)
+            bulk = (
+                BulkAction.objects.select_for_update(of=("self",))
+                .select_related("site")
+                .get(pk=bulk.pk)
+            )
             if bulk.status == BulkAction.Status.DONE:
                 return bulk
             action = action_for(bulk)

@@ -159,7 +159,7 @@ class UndoAction(BulkActionType):
     def lock(self, contact_ids: list[int], grant_ids: list[int]) -> None:
         """Lock what the service will, in its order, before the verdicts are read."""
         list(
-            Contact.objects.select_for_update()
+            Contact.objects.select_for_update(no_key=True)
             .filter(pk__in=contact_ids)
             .order_by("pk")
             .values_list("pk", flat=True)
@@ -221,7 +221,7 @@ class UndoRevokeAction(UndoAction):
     def lock(self, contact_ids, grant_ids):
         # restore_grants locks the contacts before their grants; so does this.
         list(
-            Contact.objects.select_for_update()
+            Contact.objects.select_for_update(no_key=True)
             .filter(pk__in=contact_ids)
             .order_by("pk")
             .values_list("pk", flat=True)

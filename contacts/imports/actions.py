@@ -80,7 +80,7 @@ class ImportContactsAction(BulkActionType):
         keys = [row.email.lower() for row in rows if not row.problem]
         # Lock the contacts the rows match before reading them, as every service does.
         list(
-            Contact.objects.select_for_update()
+            Contact.objects.select_for_update(no_key=True)
             .annotate(key=Lower("email"))
             .filter(site=self.site, key__in=keys)
             .order_by("pk")

@@ -44,7 +44,7 @@ def contact_add(
         )
         if offer is None:
             return contact, None
-        locked = Offer.objects.select_for_update().filter(pk=offer.pk, site=site).first()
+        locked = Offer.objects.select_for_update(no_key=True).filter(pk=offer.pk, site=site).first()
         if locked is None or locked.is_deleted:
             raise ValidationError(
                 {"offer": f"“{offer.title}” was deleted and can no longer be granted."},

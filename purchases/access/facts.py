@@ -287,7 +287,7 @@ def refresh_access_facts(*, contact_ids: Iterable[int], now: datetime | None = N
     with transaction.atomic():
         for ids in _chunks(contact_ids):
             rows = list(
-                Contact.objects.select_for_update()
+                Contact.objects.select_for_update(no_key=True)
                 .filter(pk__in=ids)
                 .order_by("pk")
                 .values_list("pk", *SUMMARY_FIELDS)

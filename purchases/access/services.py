@@ -13,7 +13,9 @@ are those same functions applied to one row.
 Each keeps the access facts of the contacts it changed (`refresh_access_facts`) as its
 last step, in its transaction. Locks are taken contacts first, then grants, then
 Products' accesses, so that two services on one contact wait for each other, never in a
-circle.
+circle. Contacts (and Offers) are locked FOR NO KEY UPDATE: a row that merely points at
+them (a grant, a completion, an audit row) takes a KEY SHARE lock as it is written, which
+FOR UPDATE would block, and a lock waiting behind it would close the circle.
 """
 
 from collections.abc import Iterable
@@ -149,7 +151,7 @@ def _lock_contacts_without(offer: Offer, contact_ids: Iterable[int]) -> list[int
     `Grant offer` can never create two active grants.
     """
     locked = list(
-        Contact.objects.select_for_update()
+        Contact.objects.select_for_update(no_key=True)
         .filter(pk__in=list(contact_ids), site_id=offer.site_id)
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -344,7 +346,7 @@ def restore_grants(
         _lock_contacts_of(grant_ids)
         now = now or timezone.now()
         candidates = list(
-            Grant.objects.select_for_update()
+            Grant.objects.select_for_update(of=("self",))
             .filter(pk__in=grant_ids)
             .filter(
                 Q(status=AccessStatus.REVOKED) | Q(status=AccessStatus.ACTIVE, expires_at__lte=now)
@@ -383,7 +385,7 @@ def restore_grants(
 def _lock_contacts_of(grant_ids: list[int]) -> None:
     """Lock the contacts of these grants, in primary-key order, before the grants."""
     list(
-        Contact.objects.select_for_update()
+        Contact.objects.select_for_update(no_key=True)
         .filter(pk__in=Grant.objects.filter(pk__in=grant_ids).values("contact_id"))
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -656,7 +658,9 @@ def set_access_dates(
     with transaction.atomic():
         _lock_contacts_of([grant.pk])
         locked = (
-            Grant.objects.select_for_update().select_related("contact", "offer").get(pk=grant.pk)
+            Grant.objects.select_for_update(of=("self",))
+            .select_related("contact", "offer")
+            .get(pk=grant.pk)
         )
         now = now or timezone.now()
         old = (locked.starts_at, locked.expires_at)

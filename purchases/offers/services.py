@@ -31,7 +31,7 @@ def _lock_holders(offer: Offer) -> None:
     """Lock the contacts with an active grant of the Offer, before their grants (as every
     access service does)."""
     list(
-        Contact.objects.select_for_update()
+        Contact.objects.select_for_update(no_key=True)
         .filter(
             pk__in=Grant.objects.filter(offer=offer, status=AccessStatus.ACTIVE).values(
                 "contact_id"
@@ -48,7 +48,7 @@ def add_product_to_offer(*, offer: Offer, product: Product, actor: Actor) -> Out
         raise ValidationError("That product belongs to another site.")
     now = timezone.now()
     with transaction.atomic():
-        offer = Offer.objects.select_for_update().get(pk=offer.pk)
+        offer = Offer.objects.select_for_update(no_key=True).get(pk=offer.pk)
         if offer.products.filter(pk=product.pk).exists():
             return Outcome(offer, False, f"“{product.title}” is already in “{offer.title}”.")
         offer.products.add(product)
@@ -97,7 +97,7 @@ def remove_product_from_offer(*, offer: Offer, product: Product, actor: Actor) -
     """Take a Product out of an Offer: active grants of it lose that Product, one event each."""
     now = timezone.now()
     with transaction.atomic():
-        offer = Offer.objects.select_for_update().get(pk=offer.pk)
+        offer = Offer.objects.select_for_update(no_key=True).get(pk=offer.pk)
         if not offer.products.filter(pk=product.pk).exists():
             return Outcome(offer, False, f"“{product.title}” is not in “{offer.title}”.")
         offer.products.remove(product)
@@ -195,7 +195,7 @@ def update_offer(
     """
     products = _check_offer_products(offer.site_id, products)
     with transaction.atomic():
-        offer = Offer.objects.select_for_update().get(pk=offer.pk)
+        offer = Offer.objects.select_for_update(no_key=True).get(pk=offer.pk)
         if offer.is_deleted:
             raise ValidationError(f"“{offer.title}” was deleted; restore it before editing it.")
         details = {
@@ -236,7 +236,7 @@ def delete_offer(*, offer: Offer, actor: Actor, now: datetime | None = None) -> 
     deleted; it defaults to the present.
     """
     with transaction.atomic():
-        locked = Offer.objects.select_for_update().get(pk=offer.pk)
+        locked = Offer.objects.select_for_update(no_key=True).get(pk=offer.pk)
         offer.deleted_at = locked.deleted_at
         if locked.is_deleted:
             return Outcome(offer, False, f"“{locked.title}” was already deleted.")
@@ -250,7 +250,7 @@ def delete_offer(*, offer: Offer, actor: Actor, now: datetime | None = None) -> 
 def restore_offer(*, offer: Offer, actor: Actor) -> Outcome:
     """Bring a deleted Offer back, so it can be granted and sold again."""
     with transaction.atomic():
-        locked = Offer.objects.select_for_update().get(pk=offer.pk)
+        locked = Offer.objects.select_for_update(no_key=True).get(pk=offer.pk)
         offer.deleted_at = locked.deleted_at
         if not locked.is_deleted:
             return Outcome(offer, False, f"“{locked.title}” is not deleted.")

@@ -14,6 +14,7 @@ from kajaccess.actors import Actor
 from kajaccess.keys.services import api_key_create
 from kajaccess.models import ApiKey, SiteMembership
 from products.models import Offer
+from purchases.access.facts import reconcile_access_facts
 from purchases.models import AccessEvent, AccessStatus, Grant
 
 BENCH = Path(settings.BASE_DIR) / "bench"
@@ -111,8 +112,15 @@ class Command(BaseCommand):
         )
         if made != reported:
             problems.append(f"{reported} changes reported but {made} audit rows written")
+        differences = reconcile_access_facts()
+        self.stdout.write(
+            f"Access facts against their recomputation: {len(differences)} differences."
+        )
+        problems += differences
         if problems:
             raise CommandError("; ".join(problems[:10]))
         self.stdout.write(
-            self.style.SUCCESS("Every change has exactly one audit row; states match.")
+            self.style.SUCCESS(
+                "Every change has exactly one audit row; states match; access facts exact."
+            )
         )
