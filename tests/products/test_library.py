@@ -368,3 +368,18 @@ def test_the_library_costs_what_its_customer_holds_not_what_the_site_holds(ada_c
     if postgresql:
         # 18,000 completions of others now: the Library still reads only Ada's own.
         assert completions_read(school["ada"]) == read_alone
+    else:
+        plan = sqlite_plan(library_products(school["ada"]))
+        # Ada's grants, then their accesses; her completions by her own key.
+        assert "USING INDEX purchases_grant_contact_id" in plan, plan
+        assert "(contact_id=? AND lesson_id=?)" in plan, plan
+        # Never a Product's accesses, every customer's, one Product after the other.
+        assert "access_product_status" not in plan, plan
+        assert "SCAN" not in plan, plan
+
+
+def sqlite_plan(queryset) -> str:
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        return "\n".join(str(row[-1]) for row in cursor.fetchall())
