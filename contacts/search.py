@@ -3,7 +3,7 @@
 Both databases answer exactly what `name__icontains | email__icontains` answers on them;
 the indexes only make it fast:
 
-- PostgreSQL: pg_trgm GIN indexes on UPPER(name) and UPPER(email) (migration 0005), the
+- PostgreSQL: pg_trgm GIN indexes on UPPER(name) and UPPER(email) (migration 0006), the
   very expression Django's `icontains` writes there, so the planner uses them as they are.
 - SQLite: an FTS5 table with the trigram tokenizer, `contact_search`, kept by triggers on
   the contacts table. Its MATCH narrows the contacts to those holding every three letters
@@ -47,7 +47,7 @@ _TRIGGERS = {
 def ensure_contact_search(connection, *, create: bool = True) -> bool:
     """On SQLite, create the search table and its triggers where missing; True if it did.
 
-    Run by migration 0005 and, with `create=False` (mend, but only once 0005 made the
+    Run by migration 0006 and, with `create=False` (mend, but only once 0006 made the
     table), after every `migrate`: SQLite rebuilds a table for many schema changes (a new
     NOT NULL column, say), and dropping the old table drops its triggers with it. Whenever
     something was missing the index is rebuilt from the contacts, since writes made

@@ -46,7 +46,7 @@ def drop_sqlite_search_table(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("contacts", "0004_contact_import"),
+        ("contacts", "0005_access_facts"),
     ]
 
     operations = [
