@@ -3,10 +3,11 @@
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import QueryDict
 
 from contacts.models import ContactTag, Tag
+from contacts.search import search_contacts
 from kajaccess.filters import RefusingFilterSet
 from kajaccess.models import Site
 from products.models import Offer, Product
@@ -25,7 +26,11 @@ class ContactFilter(RefusingFilterSet):
         label="Search",
         method="filter_search",
         widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": "Name or email", "autocomplete": "off"}
+            attrs={
+                "type": "search",
+                "placeholder": "Part of a name or email",
+                "autocomplete": "off",
+            }
         ),
     )
     offer = django_filters.ModelChoiceFilter(
@@ -78,7 +83,7 @@ class ContactFilter(RefusingFilterSet):
         text = value.strip()
         if not text:
             return queryset
-        return queryset.filter(Q(name__icontains=text) | Q(email__icontains=text))
+        return search_contacts(queryset, text)
 
     def filter_offer(self, queryset, name, offer):
         return queryset.filter(

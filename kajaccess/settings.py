@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Index expressions with an operator class (the search's trigram indexes); harmless on SQLite.
+    "django.contrib.postgres",
     "django.forms",
     "django_htmx",
     "django_tables2",

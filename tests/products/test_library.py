@@ -1,13 +1,18 @@
+import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from contacts.models import Contact
 from kajaccess.actors import Actor
-from products.models import LessonCompletion
+from products.models import Lesson, LessonCompletion
 from purchases.access import services
+from purchases.access.selectors import library_products
 from purchases.models import Grant
 from tests.factories import (
     ContactFactory,
@@ -304,3 +309,77 @@ def test_product_and_lesson_query_counts_do_not_grow_with_lessons(
         ada_client.get(small_lesson)
     with django_assert_num_queries(8):
         ada_client.get(large_lesson)
+
+
+def other_customers_progress(school, customers: int) -> None:
+    """`customers` other contacts of the site, each having completed every lesson of both."""
+    others = Contact.objects.bulk_create(
+        Contact(site=school["site"], email=f"other{n}@example.com", name=f"Other {n}")
+        for n in range(customers)
+    )
+    lessons = list(Lesson.objects.filter(product__site=school["site"]))
+    LessonCompletion.objects.bulk_create(
+        LessonCompletion(contact=other, lesson=lesson, completed_at=timezone.now())
+        for other in others
+        for lesson in lessons
+    )
+
+
+def completions_read(contact) -> int:
+    """On PostgreSQL, how many rows of lesson completions the Library's query reads."""
+    sql, params = library_products(contact).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE products_lessoncompletion")
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
+        (plan,) = cursor.fetchone()
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+
+    def read(node) -> int:
+        own = 0
+        if node.get("Relation Name") == "products_lessoncompletion":
+            rows = node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
+            own = rows * node["Actual Loops"]
+        return own + sum(read(child) for child in node.get("Plans", []))
+
+    return read(plan[0]["Plan"])
+
+
+def library_reads(ada_client, school):
+    """The Library index and a lesson page: their queries, and the Library's text."""
+    pages = [
+        reverse("library:index"),
+        reverse("library:product", args=[school["basics"].pk]),
+        lesson_url(school["basics"], 2),
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        texts = [ada_client.get(url).text for url in pages]
+    return len(queries), texts[0]
+
+
+def test_the_library_costs_what_its_customer_holds_not_what_the_site_holds(ada_client, school):
+    postgresql = connection.vendor == "postgresql"
+    alone = library_reads(ada_client, school)
+    read_alone = completions_read(school["ada"]) if postgresql else 0
+    other_customers_progress(school, 2_000)
+    crowded = library_reads(ada_client, school)
+    assert crowded[0] == alone[0]
+    assert "3 of 5 lessons" in crowded[1] and "0 of 4 lessons" in crowded[1]
+    if postgresql:
+        # 18,000 completions of others now: the Library still reads only Ada's own.
+        assert completions_read(school["ada"]) == read_alone
+    else:
+        plan = sqlite_plan(library_products(school["ada"]))
+        # Ada's grants, then their accesses; her completions by her own key.
+        assert "USING INDEX purchases_grant_contact_id" in plan, plan
+        assert "(contact_id=? AND lesson_id=?)" in plan, plan
+        # Never a Product's accesses, every customer's, one Product after the other.
+        assert "access_product_status" not in plan, plan
+        assert "SCAN" not in plan, plan
+
+
+def sqlite_plan(queryset) -> str:
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        return "\n".join(str(row[-1]) for row in cursor.fetchall())

@@ -74,6 +74,74 @@ def raw_contacts_sql(vendor: str) -> str:
     """
 
 
+def search_sql(vendor: str) -> str:
+    """The search's first page and count by hand: the very predicate the trigram indexes
+    hold on PostgreSQL, a plain LIKE over the contacts on SQLite."""
+    if vendor == "postgresql":
+        match = "(UPPER(name::text) LIKE UPPER(%s) OR UPPER(email::text) LIKE UPPER(%s))"
+    else:
+        match = "(name LIKE %s ESCAPE '\\' OR email LIKE %s ESCAPE '\\')"
+    return f"""
+        SELECT id, name, email, created_at, last_activity_at,
+          (SELECT COUNT(*) FROM contacts_contact n WHERE n.site_id = %s AND {match}) AS total
+        FROM contacts_contact WHERE site_id = %s AND {match}
+        ORDER BY created_at DESC, id DESC LIMIT 50
+    """
+
+
+def measure_search_and_library(site, repeat: int, text: str = "customer0001") -> dict:
+    """The Contacts tab searching `text` against the same rows by hand, and ada@example.com's
+    Library against the admin changelist of the whole site, in the same run."""
+    User = get_user_model()
+    dashboard, admin, customer = Client(), Client(), Client()
+    dashboard.force_login(User.objects.get(email="creator@example.com"))
+    admin.force_login(User.objects.get(email="support@example.com"))
+    customer.force_login(Contact.objects.get(site=site, email="ada@example.com").user)
+    pages = {
+        "search": (dashboard, f"{reverse('contacts:list')}?per_page=50&q={text}"),
+        "library": (customer, reverse("library:index")),
+        "admin_changelist": (
+            admin,
+            f"{reverse('admin:contacts_contact_changelist')}?site__id__exact={site.pk}",
+        ),
+    }
+    figure = {"text": text, "found": contacts_matching(site, f"q={text}").count()}
+    for name, (client, url) in pages.items():
+
+        def get(client=client, url=url):
+            if client.get(url).status_code != 200:
+                raise CommandError(f"{url} did not answer 200")
+
+        with CaptureQueriesContext(connection) as queries:
+            get()
+        figure[f"{name}_queries"] = len(queries)
+        figure[f"{name}_seconds"] = median_time(get, repeat)
+    sql, pattern = search_sql(connection.vendor), f"%{text}%"
+
+    def by_hand():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [site.pk, pattern, pattern, site.pk, pattern, pattern])
+            cursor.fetchall()
+
+    figure["by_hand_seconds"] = median_time(by_hand, repeat)
+    figure["search_vs_by_hand"] = figure["search_seconds"] / figure["by_hand_seconds"]
+    figure["library_vs_admin"] = figure["library_seconds"] / figure["admin_changelist_seconds"]
+    return figure
+
+
+def report_search_and_library(w, figure: dict) -> None:
+    w(
+        f'Search "{figure["text"]}" ({figure["found"]:,} found): '
+        f"{figure['search_seconds'] * 1000:.1f} ms, {figure['search_queries']} queries; by hand "
+        f"{figure['by_hand_seconds'] * 1000:.1f} ms ({figure['search_vs_by_hand']:.2f}x)"
+    )
+    w(
+        f"Library of ada@example.com: {figure['library_seconds'] * 1000:.1f} ms, "
+        f"{figure['library_queries']} queries; admin changelist "
+        f"{figure['admin_changelist_seconds'] * 1000:.1f} ms ({figure['library_vs_admin']:.2f}x)"
+    )
+
+
 class Command(BaseCommand):
     help = "Measure the dashboard, bulk revoke, CSV export and Paste emails on the demo data."
 
@@ -101,6 +169,7 @@ class Command(BaseCommand):
             f"{results['contacts']:,} contacts, {results['grants']:,} grants on {connection.vendor}"
         )
         results["pages"] = self.measure_pages(site, creator, bootcamp, repeat)
+        results["search_and_library"] = measure_search_and_library(site, repeat)
         results["export"] = self.measure_export(site)
         results["paste_emails"] = self.measure_paste(site, creator, MAX_EMAILS, repeat)
         results["bulk_revoke"] = self.measure_bulk_revoke(site, creator, bootcamp)
@@ -423,6 +492,7 @@ class Command(BaseCommand):
             f"running ({imported['tenth_run_peak_mb']:.0f} MB for a tenth of the rows); "
             f"raw INSERT {imported['raw_insert_seconds']:.2f} s"
         )
+        report_search_and_library(w, results["search_and_library"])
         w("")
         for name, ratio in results["ratios"].items():
             w(f"{name:<28} {ratio:6.2f}x")
