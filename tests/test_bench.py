@@ -2,6 +2,7 @@
 run (the times themselves are read from the bench, never asserted); the site grown by
 copies of its first customers, as the bench grows it to a million."""
 
+import io
 import os
 
 import pytest
@@ -147,3 +148,11 @@ def test_sizes_are_numbers():
     assert parse_sizes("1_000_000, 10000,10000") == [10000, 1000000]
     with pytest.raises(CommandError):
         parse_sizes("ten")
+
+
+def test_seed_demo_replays_the_first_block_and_copies_it_for_the_rest():
+    out = io.StringIO()
+    call_command("seed_demo", contacts=8, copy_block=4, stdout=out)
+    site = Site.objects.get(slug=DEMO_ACADEMY)
+    assert site.contacts.filter(email__startswith="customer").count() == 8
+    assert "Copied 4 contacts" in out.getvalue()
