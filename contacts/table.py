@@ -80,6 +80,7 @@ class ContactTable(tables.Table):
     # Stacked as a card per row on narrow screens, a cell shows its column's name (data-label).
     total_products = tables.Column(
         verbose_name="Total products",
+        accessor="products_count",
         attrs={
             "th": {"class": "numeric"},
             "td": {"class": "numeric", "data-label": "Total products"},
@@ -181,9 +182,7 @@ class ContactTable(tables.Table):
         )
 
     def render_total_products(self, record):
-        return mark_safe(
-            f'<span id="total-products-{record.pk}">{int(record.total_products)}</span>'
-        )
+        return mark_safe(f'<span id="total-products-{record.pk}">{record.products_count}</span>')
 
     def render_tags(self, record):
         if not record.tag_list:
@@ -215,11 +214,16 @@ class ContactTable(tables.Table):
         fields = ("name", "email", "pk")
         return queryset.order_by(*(f"-{f}" if is_descending else f for f in fields)), True
 
+    # Access facts are never empty: a plain order matches their (site, fact, id) indexes,
+    # where NULLS LAST on a descending order would not.
     def order_is_customer(self, queryset, is_descending):
-        return self._order(queryset, "is_customer", is_descending), True
+        return queryset.order_by(
+            *(("-is_customer", "-pk") if is_descending else ("is_customer", "pk"))
+        ), True
 
     def order_total_products(self, queryset, is_descending):
-        return self._order(queryset, "total_products", is_descending), True
+        fields = ("-products_count", "-pk") if is_descending else ("products_count", "pk")
+        return queryset.order_by(*fields), True
 
     def order_created_at(self, queryset, is_descending):
         return self._order(queryset, "created_at", is_descending), True

@@ -13,6 +13,7 @@ from contacts.imports.steps import import_check, import_upload
 from contacts.models import Contact, Tag
 from kajaccess.models import Site, SiteMembership
 from products.models import Lesson, LessonCompletion, Offer, Product
+from purchases.access.facts import refresh_access_facts
 from purchases.models import (
     AccessEvent,
     Grant,
@@ -124,6 +125,11 @@ class LessonCompletionFactory(factory.django.DjangoModelFactory):
     lesson = factory.SubFactory(LessonFactory)
     completed_at = factory.LazyFunction(timezone.now)
 
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        if create:
+            refresh_access_facts(contact_ids=[instance.contact_id])
+
 
 class OfferFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -163,6 +169,9 @@ class GrantFactory(factory.django.DjangoModelFactory):
             ProductAccess.objects.bulk_create(
                 ProductAccess(grant=obj, product=p) for p in obj.offer.products.all()
             )
+            # Rows written here, not by the services: their access facts are kept as a
+            # service keeps them.
+            refresh_access_facts(contact_ids=[obj.contact_id])
 
 
 class SubscriptionFactory(factory.django.DjangoModelFactory):
