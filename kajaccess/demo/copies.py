@@ -24,7 +24,16 @@ from django.db import connection, models, transaction
 from contacts.models import Contact, ContactTag
 from kajaccess.models import Site
 from products.models import LessonCompletion
-from purchases.models import AccessEvent, Grant, Payment, ProductAccess, Purchase, Subscription
+from purchases.models import (
+    AccessEvent,
+    Grant,
+    OfferHolder,
+    Payment,
+    ProductAccess,
+    ProductHolder,
+    Purchase,
+    Subscription,
+)
 
 # Parents before the rows that point at them; each row belongs to one generated contact
 # through the first field named here.
@@ -38,6 +47,10 @@ COPIED: list[tuple[type[models.Model], str]] = [
     (Subscription, "grant"),
     (Payment, "subscription"),
     (AccessEvent, "contact"),
+    # The access facts of a copy are its original's: copied, they leave the counters alone
+    # for the one recomputation afterwards to add up.
+    (ProductHolder, "contact"),
+    (OfferHolder, "contact"),
 ]
 FIRST = "customer000001@example.com"
 
