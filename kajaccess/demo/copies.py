@@ -24,6 +24,7 @@ from django.db import connection, models, transaction
 from contacts.models import Contact, ContactTag
 from kajaccess.models import Site
 from products.models import LessonCompletion
+from purchases.access.facts import COUNTERS
 from purchases.models import (
     AccessEvent,
     Grant,
@@ -47,8 +48,8 @@ COPIED: list[tuple[type[models.Model], str]] = [
     (Subscription, "grant"),
     (Payment, "subscription"),
     (AccessEvent, "contact"),
-    # The access facts of a copy are its original's: copied, they leave the counters alone
-    # for the one recomputation afterwards to add up.
+    # The access facts of a copy are its original's (its summary is copied with the contact;
+    # the counters are added up in copy_block).
     (ProductHolder, "contact"),
     (OfferHolder, "contact"),
 ]
@@ -152,6 +153,14 @@ def copy_block(blocks: dict[type[models.Model], Block], copy: int, size: int) ->
             cursor.execute(
                 f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "
                 f"SELECT {', '.join(values)} FROM {kept(model)}"
+            )
+        # The copies' holders counted as their originals' are: one row of change for each
+        # Product (Offer), state and progress, as the access services write them.
+        for holder, counter, key in COUNTERS:
+            columns = ", ".join(key)
+            cursor.execute(
+                f"INSERT INTO {counter._meta.db_table} ({columns}, holders) "
+                f"SELECT {columns}, COUNT(*) FROM {kept(holder)} GROUP BY {columns}"
             )
 
 
