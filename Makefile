@@ -65,6 +65,8 @@ test: $(VENV)/.installed-dev node_modules/.installed
 ## replayed through the services, the others are copies of them made in SQL.
 BENCH_CONTACTS ?= 100000
 BENCH_SIZES ?= 10000,$(BENCH_CONTACTS)
+# e.g. BENCH_ARGS="--no-reconcile --pages-only": at a million, reconcile walks every contact.
+BENCH_ARGS ?=
 BENCH_ENV = DATABASE_URL=$${DATABASE_URL:-sqlite:///$(CURDIR)/bench/bench.sqlite3} DEBUG=false \
 	SECURE_SSL_REDIRECT=false STATICFILES_BACKEND=django.contrib.staticfiles.storage.StaticFilesStorage
 bench: $(VENV)/.installed
@@ -73,7 +75,7 @@ bench: $(VENV)/.installed
 	$(BENCH_ENV) $(BIN)/python manage.py migrate --noinput
 	$(BENCH_ENV) $(BIN)/python manage.py flush --noinput
 	$(BENCH_ENV) $(BIN)/python manage.py seed_demo --contacts 10000
-	$(BENCH_ENV) $(BIN)/python manage.py bench --sizes $(BENCH_SIZES)
+	$(BENCH_ENV) $(BIN)/python manage.py bench --sizes $(BENCH_SIZES) $(BENCH_ARGS)
 
 $(VENV)/.installed-load: requirements.txt requirements-load.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -r requirements-load.txt
