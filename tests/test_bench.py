@@ -1,15 +1,21 @@
-"""`make bench`'s figure for Paste emails, on a small school: its counts, and a baseline
-taken in the same run (the times themselves are read from the bench, never asserted)."""
+"""`make bench`'s figures on a small school: their counts, and baselines taken in the same
+run (the times themselves are read from the bench, never asserted); the site grown by
+copies of its first customers, as the bench grows it to a million."""
 
+import io
+import os
 from io import StringIO
 from urllib.parse import quote
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 
 from contacts.filters import contacts_matching
-from contacts.models import PastedSelection
+from contacts.models import Contact, PastedSelection
+from kajaccess.demo.copies import grow_demo_academy
+from kajaccess.demo.named import DEMO_ACADEMY
 from kajaccess.management.commands.bench import (
     Command,
     measure_search_and_library,
@@ -17,6 +23,9 @@ from kajaccess.management.commands.bench import (
     search_sql,
 )
 from kajaccess.models import Site
+from kajaccess.scale import ISSUE_PAGES, parse_sizes, scale_table
+from purchases.access.facts import reconcile_access_facts
+from purchases.models import Payment, ProductHolder
 from tests.factories import ContactFactory, MembershipFactory, OfferFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -106,3 +115,93 @@ def test_the_search_by_hand_finds_what_the_contacts_tab_finds():
         expected = contacts_matching(member.site, f"q={quote(text)}")
         assert {row[2] for row in rows} == {c.email for c in expected}
         assert all(row[-1] == expected.count() for row in rows)
+
+
+@pytest.fixture
+def demo():
+    """The demo with 4 generated customers, as `make bench` seeds its first block."""
+    call_command("seed_demo", contacts=4, stdout=open(os.devnull, "w"))
+    return Site.objects.get(slug=DEMO_ACADEMY)
+
+
+def story(contact: Contact) -> tuple:
+    """What a customer holds and did, without ids: a copy must tell the same story."""
+    return (
+        contact.name,
+        sorted(contact.grants.values_list("offer__title", "status", "starts_at", "expires_at")),
+        sorted(
+            contact.grants.values_list(
+                "product_accesses__product__title", "product_accesses__status"
+            )
+        ),
+        sorted(
+            contact.grants.filter(subscription__isnull=False).values_list(
+                "subscription__status", "subscription__next_billing_at"
+            )
+        ),
+        Payment.objects.filter(subscription__grant__contact=contact).count(),
+        sorted(contact.completions.values_list("lesson__title", "completed_at")),
+        sorted(contact.tags.values_list("name", flat=True)),
+        sorted(contact.access_events.values_list("kind", "at", "grant__offer__title")),
+    )
+
+
+def test_growing_the_site_copies_its_first_customers_under_the_next_numbers(demo):
+    added = grow_demo_academy(site=demo, contacts=12, block=4, report=lambda text: None)
+    assert added == 8
+    generated = demo.contacts.filter(email__startswith="customer").order_by("email")
+    assert [c.email for c in generated] == [f"customer{n:06d}@example.com" for n in range(1, 13)]
+    first = {c.email: c for c in generated[:4]}
+    for contact in generated[4:]:
+        number = int(contact.email[8:14])
+        original = first[f"customer{(number - 1) % 4 + 1:06d}@example.com"]
+        assert story(contact) == story(original)
+    assert story(generated[0])[1], "the first customer holds grants: the copies were compared"
+    # The copies carry their access facts, counters included: nothing to recompute.
+    assert reconcile_access_facts(fix=False) == []
+    assert ProductHolder.objects.filter(contact__in=generated).count() == 3 * (
+        ProductHolder.objects.filter(contact__in=generated[:4]).count()
+    )
+    # Asked again, nothing more; and a new contact still gets an id of its own (PostgreSQL's
+    # sequence was moved past the copies).
+    assert grow_demo_academy(site=demo, contacts=12, block=4, report=print) == 0
+    assert ContactFactory(site=demo).pk > generated.order_by("pk").last().pk
+
+
+def test_the_site_grows_only_by_whole_blocks(demo):
+    with pytest.raises(CommandError, match="whole blocks of 4"):
+        grow_demo_academy(site=demo, contacts=10, block=4, report=print)
+
+
+def test_the_bench_measures_every_page_of_the_issue_at_each_size(demo):
+    sizes = Command().measure_sizes(demo, parse_sizes("8,4"), block=4, repeat=1)
+    assert list(sizes) == ["4", "8"]
+    assert demo.contacts.filter(email__startswith="customer").count() == 8
+    for figures in sizes.values():
+        assert set(figures["pages"]) == set(ISSUE_PAGES)
+        assert "search" in figures["baselines"]
+        for page in figures["pages"].values():
+            assert page["queries"] > 0 and page["seconds"] > 0
+            assert page["vs_admin"] > 0 and page["vs_smallest"] > 0
+    assert sizes["4"]["pages"]["Contacts tab"]["vs_smallest"] == 1.0
+    assert sizes["8"]["added"] == 4 and sizes["4"]["added"] == 0
+    search = sizes["8"]["pages"]['Contacts, search "customer0001"']
+    assert search["vs_baseline"] == search["seconds"] / sizes["8"]["baselines"]["search"]
+    table = scale_table(sizes)
+    assert table.splitlines()[0].startswith("| page | queries | 4 ms | 8 ms |")
+    for name in ISSUE_PAGES:
+        assert f"| {name} |" in table
+
+
+def test_sizes_are_numbers():
+    assert parse_sizes("1_000_000, 10000,10000") == [10000, 1000000]
+    with pytest.raises(CommandError):
+        parse_sizes("ten")
+
+
+def test_seed_demo_replays_the_first_block_and_copies_it_for_the_rest():
+    out = io.StringIO()
+    call_command("seed_demo", contacts=8, copy_block=4, stdout=out)
+    site = Site.objects.get(slug=DEMO_ACADEMY)
+    assert site.contacts.filter(email__startswith="customer").count() == 8
+    assert "Copied 4 contacts" in out.getvalue()

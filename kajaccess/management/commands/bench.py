@@ -5,8 +5,8 @@ Django's test client, with baselines taken in the same run so that the ratios, n
 absolute times, are what to read.
 """
 
+import argparse
 import json
-import statistics
 import time
 import tracemalloc
 from pathlib import Path
@@ -31,21 +31,15 @@ from contacts.imports.plan import Choices
 from contacts.imports.rows import Mapping
 from contacts.imports.steps import import_check, import_start, import_upload, preview_token
 from contacts.models import Contact, PastedSelection
+from kajaccess.demo.copies import grow_demo_academy, refresh_all_access_facts
 from kajaccess.models import Site
+from kajaccess.scale import judge_sizes, measure_issue_pages, median_time, parse_sizes, scale_table
 from products.models import Offer, Product
 from purchases.models import AccessStatus, Grant
 
 RESULTS = Path(settings.BASE_DIR) / "bench" / "results.json"
-
-
-def median_time(fn, repeat: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+# The generated contacts past the first block are copies of it (kajaccess.demo.copies).
+BLOCK = 10_000
 
 
 def raw_contacts_sql(vendor: str) -> str:
@@ -149,8 +143,29 @@ class Command(BaseCommand):
         parser.add_argument("--repeat", type=int, default=5)
         parser.add_argument("--output", default=str(RESULTS))
         parser.add_argument("--import-rows", type=int, default=100_000)
+        parser.add_argument(
+            "--sizes",
+            default="",
+            help="Generated contacts to measure every page at, smallest first, comma-separated "
+            "(e.g. 10000,100000,1000000): the site grows by copies of its first "
+            f"{BLOCK:,} between them.",
+        )
+        parser.add_argument("--block", type=int, default=BLOCK, help=argparse.SUPPRESS)
+        parser.add_argument(
+            "--no-reconcile",
+            action="store_true",
+            help="Trust the facts the copies carry: no reconcile_access_facts --fix after each "
+            "growth (it walks every contact: about 3 minutes at 100,000 on PostgreSQL).",
+        )
+        parser.add_argument(
+            "--pages-only",
+            action="store_true",
+            help="Only the pages at each size: no bulk revoke, export, paste or import.",
+        )
 
-    def handle(self, *args, repeat, output, import_rows, **options):
+    def handle(
+        self, *args, repeat, output, import_rows, sizes, block, pages_only, no_reconcile, **options
+    ):
         if repeat < 1:
             raise CommandError("--repeat must be at least 1.")
         site = Site.objects.filter(slug="demo-academy").first()
@@ -159,15 +174,20 @@ class Command(BaseCommand):
         User = get_user_model()
         creator = User.objects.get(email="creator@example.com")
         bootcamp = Offer.objects.get(site=site, title="Python Bootcamp")
-        results = {
-            "database": connection.vendor,
-            "contacts": Contact.objects.filter(site=site).count(),
-            "grants": Grant.objects.filter(site=site).count(),
-            "repeat": repeat,
-        }
+        results = {"database": connection.vendor, "repeat": repeat}
+        if sizes:
+            results["sizes"] = self.measure_sizes(
+                site, parse_sizes(sizes), block, repeat, reconcile=not no_reconcile, output=output
+            )
+            self.stdout.write("\n" + scale_table(results["sizes"]))
+        results["contacts"] = Contact.objects.filter(site=site).count()
+        results["grants"] = Grant.objects.filter(site=site).count()
         self.stdout.write(
             f"{results['contacts']:,} contacts, {results['grants']:,} grants on {connection.vendor}"
         )
+        if pages_only:
+            self.write(results, output)
+            return
         results["pages"] = self.measure_pages(site, creator, bootcamp, repeat)
         results["search_and_library"] = measure_search_and_library(site, repeat)
         results["export"] = self.measure_export(site)
@@ -176,9 +196,49 @@ class Command(BaseCommand):
         results["import"] = self.measure_import(site, creator, bootcamp, import_rows)
         results["ratios"], results["targets"] = self.judge(results)
         self.report(results)
+        self.write(results, output)
+
+    def write(self, results, output):
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         Path(output).write_text(json.dumps(results, indent=2) + "\n")
         self.stdout.write(f"\nWrote {output}")
+
+    def measure_sizes(
+        self, site, sizes: list[int], block: int, repeat: int, reconcile=True, output=None
+    ) -> dict:
+        """Grow the site to each size in turn (copies of its first block, then the access facts
+        recomputed once) and measure every page of the issue's table there."""
+        measured = {}
+        for size in sizes:
+            self.stdout.write(f"\nGrowing Demo Academy to {size:,} generated contacts")
+            start = time.perf_counter()
+            added = grow_demo_academy(
+                site=site, contacts=size, block=block, report=self.stdout.write
+            )
+            copied = time.perf_counter()
+            if not added:
+                facts = "nothing added"
+            elif reconcile:
+                facts = refresh_all_access_facts()
+            else:
+                facts = "carried by the copies, not reconciled"
+            done = time.perf_counter()
+            self.stdout.write(f"  {added:,} added in {copied - start:.1f} s; {facts}")
+            measured[str(size)] = {
+                "contacts": Contact.objects.filter(site=site).count(),
+                "grants": Grant.objects.filter(site=site).count(),
+                "added": added,
+                "copy_seconds": copied - start,
+                "facts_seconds": done - copied,
+                "facts": facts,
+                **measure_issue_pages(site, repeat),
+            }
+            if output:
+                # Written after each size, so that a long run stopped keeps what it measured.
+                judge_sizes(measured)
+                self.write({"database": connection.vendor, "sizes": measured}, output)
+        judge_sizes(measured)
+        return measured
 
     def measure_pages(self, site, creator, bootcamp, repeat) -> dict:
         """Each page's queries and median time, the admin's and the raw SQL's beside them."""
