@@ -23,7 +23,7 @@ from contacts.models import Contact
 from kajaccess.actors import Actor, ActorKind
 from kajaccess.outcomes import Outcome
 from products.models import ACCESS_DAYS_MAX, Offer, Product
-from purchases.access.events import _event, _insert_grant_events
+from purchases.access.events import _event, _insert_grant_events, _insert_grant_events_by_details
 from purchases.access.states import has_ended
 from purchases.models import (
     AccessEvent,
@@ -296,6 +296,8 @@ def revoke_grants(
             at=now,
             details={"status": ["active", "revoked"], "revoked_via": via},
         )
+        # The last step of the change, in its transaction: whatever is kept up to date
+        # from these grants' contacts (the third of each row) is brought up to date here.
     return ids
 
 
@@ -311,6 +313,18 @@ def revoke_grant(
     if revoked:
         return Outcome(grant, True, f"Access to “{title}” revoked for {name}.")
     return Outcome(grant, False, f"Access to “{title}” was already revoked for {name}.")
+
+
+# What restoring reads of each grant: a chunk of an Undo loads no more than this.
+RESTORE_READS = (
+    "site_id",
+    "contact_id",
+    "offer_id",
+    "status",
+    "expires_at",
+    "revoked_via",
+    "offer__access_days",
+)
 
 
 def restore_grants(
@@ -339,38 +353,38 @@ def restore_grants(
         )
         now = now or timezone.now()
         candidates = list(
-            Grant.objects.select_for_update()
+            # Only the grants are locked: the Offer is read, never changed.
+            Grant.objects.select_for_update(of=("self",))
             .filter(pk__in=grant_ids)
             .filter(
                 Q(status=AccessStatus.REVOKED) | Q(status=AccessStatus.ACTIVE, expires_at__lte=now)
             )
             .select_related("offer")
+            .only(*RESTORE_READS)
             .order_by("pk")
         )
         if not candidates:
             return []
         chosen = _restorable(candidates)
         plain = _switch_on(chosen, now)
-        AccessEvent.objects.bulk_create(
-            [
-                _event(
-                    AccessEvent.Kind.RESTORED,
-                    site_id=grant.site_id,
-                    contact_id=grant.contact_id,
-                    grant_id=grant.pk,
-                    actor=actor,
-                    reason=reason,
-                    bulk_action=bulk_action,
-                    at=now,
-                    details={
-                        "status": [grant.status, "active"],
-                        "revoked_via": grant.revoked_via,
-                        "fresh_period": grant.pk not in plain,
-                    },
-                )
+        _insert_grant_events_by_details(
+            {
+                grant.pk: {
+                    "status": [grant.status, "active"],
+                    "revoked_via": grant.revoked_via,
+                    "fresh_period": grant.pk not in plain,
+                }
                 for grant in chosen
-            ]
+            },
+            AccessEvent.Kind.RESTORED,
+            actor=actor,
+            reason=reason,
+            bulk_action=bulk_action,
+            at=now,
         )
+        # The last step of the change, in its transaction: whatever is kept up to date
+        # from these grants' contacts (`grant.contact_id` of `chosen`) is brought up to
+        # date here.
     return [grant.pk for grant in chosen]
 
 
