@@ -101,14 +101,20 @@ class UndoAction(BulkActionType):
         """The grants the original changed for a chunk's contacts, read by index.
 
         In two steps, each led by the ids it is given, so that no query plan reads every
-        event of the original for every chunk.
+        event of the original, or every grant of its Offer, for every chunk: the contacts
+        lead through (contact, offer, status), the grants through (bulk_action, grant).
+        The chunk's contacts are the site's (`next_chunk`), so no test of the site is
+        needed, and none is made: it would let the planner walk (site, offer, status),
+        every grant of the Offer, once a chunk.
         """
-        candidates = Grant.objects.filter(
-            site=self.site, contact_id__in=contact_ids, offer_id=self.original.params["offer"]
-        ).values_list("pk", flat=True)
+        candidates = (
+            Grant.objects.filter(contact_id__in=contact_ids, offer_id=self.original.params["offer"])
+            .order_by()
+            .values_list("pk", flat=True)
+        )
         events = AccessEvent.objects.filter(
             bulk_action_id=self.original.pk, kind=self.event_kind, grant_id__in=list(candidates)
-        )
+        ).order_by()
         return sorted(set(events.values_list("grant_id", flat=True)))
 
     def judged(self, grants: QuerySet) -> QuerySet:
