@@ -87,8 +87,11 @@ class UndoAction(BulkActionType):
             pk=self.original.pk, what=action_for(self.original).describe()
         )
 
-    def blocked(self) -> list[tuple[str, Q]]:
-        """Grants still as the original left them that stay so all the same, and why."""
+    def blocked(self, within: list[int] | None = None) -> list[tuple[str, Q]]:
+        """Grants still as the original left them that stay so all the same, and why.
+
+        `within`: the grants of one chunk, to which any lookup of other rows is confined.
+        """
         return []
 
     def changed_by_original(self) -> QuerySet:
@@ -117,7 +120,7 @@ class UndoAction(BulkActionType):
         ).order_by()
         return sorted(set(events.values_list("grant_id", flat=True)))
 
-    def judged(self, grants: QuerySet) -> QuerySet:
+    def judged(self, grants: QuerySet, within: list[int] | None = None) -> QuerySet:
         """These grants, each with its `verdict` and, from their latest decision, `who`."""
         latest = AccessEvent.objects.filter(grant=OuterRef("pk"), kind__in=DECISIONS).order_by(
             "-at", "-pk"
@@ -127,7 +130,7 @@ class UndoAction(BulkActionType):
         )
         still_own = Case(
             When(expires_at__lte=timezone.now(), then=Value(EXPIRED_SINCE)),
-            *(When(condition, then=Value(reason)) for reason, condition in self.blocked()),
+            *(When(condition, then=Value(reason)) for reason, condition in self.blocked(within)),
             default=Value(UNDO),
         )
         return grants.annotate(
@@ -173,7 +176,7 @@ class UndoAction(BulkActionType):
 
     def choose(self, grant_ids: list[int]) -> tuple[list[int], Counter]:
         """The grants to put back, as `apply` takes them, and why the others are not."""
-        rows = self.judged(Grant.objects.filter(pk__in=grant_ids)).order_by("pk")
+        rows = self.judged(Grant.objects.filter(pk__in=grant_ids), within=grant_ids).order_by("pk")
         chosen, reasons = [], Counter()
         for pk, verdict, who in rows.values_list("pk", "verdict", "who"):
             reason = self.reason(verdict, who)
@@ -209,10 +212,16 @@ class UndoRevokeAction(UndoAction):
     )
     lost_reason = HAS_OFFER_AGAIN
 
-    def blocked(self):
+    def blocked(self, within=None):
         again = Grant.objects.filter(
             contact=OuterRef("contact"), offer=OuterRef("offer"), status=AccessStatus.ACTIVE
         )
+        if within is not None:
+            # Led by the chunk's own contacts: left unbounded, a planner may hash every
+            # active grant of the site once a chunk, more of them as the Undo goes on.
+            again = again.filter(
+                contact_id__in=Grant.objects.filter(pk__in=within).values("contact_id")
+            )
         return [
             (OFFER_DELETED, Q(offer__deleted_at__isnull=False)),
             (HAS_OFFER_AGAIN, Q(Exists(again))),
