@@ -30,13 +30,12 @@ def selected_contacts(site: Site, selection: dict, *, user=None) -> QuerySet:
     if selection.get("all"):
         return contacts_matching(site, selection.get("query", ""))
     if "undo_of" in selection:
-        return contacts.filter(
-            Exists(
-                AccessEvent.objects.filter(
-                    contact=OuterRef("pk"), bulk_action_id=selection["undo_of"], grant__isnull=False
-                )
-            )
-        )
+        # Led by the bulk action's audit rows, read once through their index: a correlated
+        # EXISTS lets the planner walk every one of them again for each contact of the site.
+        changed = AccessEvent.objects.filter(
+            bulk_action_id=selection["undo_of"], grant__isnull=False
+        ).values("contact_id")
+        return contacts.filter(pk__in=changed)
     return contacts.filter(pk__in=selection.get("ids", []))
 
 

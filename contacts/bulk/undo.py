@@ -87,8 +87,11 @@ class UndoAction(BulkActionType):
             pk=self.original.pk, what=action_for(self.original).describe()
         )
 
-    def blocked(self) -> list[tuple[str, Q]]:
-        """Grants still as the original left them that stay so all the same, and why."""
+    def blocked(self, within: list[int] | None = None) -> list[tuple[str, Q]]:
+        """Grants still as the original left them that stay so all the same, and why.
+
+        `within`: the grants of one chunk, to which any lookup of other rows is confined.
+        """
         return []
 
     def changed_by_original(self) -> QuerySet:
@@ -101,17 +104,23 @@ class UndoAction(BulkActionType):
         """The grants the original changed for a chunk's contacts, read by index.
 
         In two steps, each led by the ids it is given, so that no query plan reads every
-        event of the original for every chunk.
+        event of the original, or every grant of its Offer, for every chunk: the contacts
+        lead through (contact, offer, status), the grants through (bulk_action, grant).
+        The chunk's contacts are the site's (`next_chunk`), so no test of the site is
+        needed, and none is made: it would let the planner walk (site, offer, status),
+        every grant of the Offer, once a chunk.
         """
-        candidates = Grant.objects.filter(
-            site=self.site, contact_id__in=contact_ids, offer_id=self.original.params["offer"]
-        ).values_list("pk", flat=True)
+        candidates = (
+            Grant.objects.filter(contact_id__in=contact_ids, offer_id=self.original.params["offer"])
+            .order_by()
+            .values_list("pk", flat=True)
+        )
         events = AccessEvent.objects.filter(
             bulk_action_id=self.original.pk, kind=self.event_kind, grant_id__in=list(candidates)
-        )
+        ).order_by()
         return sorted(set(events.values_list("grant_id", flat=True)))
 
-    def judged(self, grants: QuerySet) -> QuerySet:
+    def judged(self, grants: QuerySet, within: list[int] | None = None) -> QuerySet:
         """These grants, each with its `verdict` and, from their latest decision, `who`."""
         latest = AccessEvent.objects.filter(grant=OuterRef("pk"), kind__in=DECISIONS).order_by(
             "-at", "-pk"
@@ -121,7 +130,7 @@ class UndoAction(BulkActionType):
         )
         still_own = Case(
             When(expires_at__lte=timezone.now(), then=Value(EXPIRED_SINCE)),
-            *(When(condition, then=Value(reason)) for reason, condition in self.blocked()),
+            *(When(condition, then=Value(reason)) for reason, condition in self.blocked(within)),
             default=Value(UNDO),
         )
         return grants.annotate(
@@ -173,7 +182,7 @@ class UndoAction(BulkActionType):
 
     def choose(self, grant_ids: list[int]) -> tuple[list[int], Counter]:
         """The grants to put back, as `apply` takes them, and why the others are not."""
-        rows = self.judged(Grant.objects.filter(pk__in=grant_ids)).order_by("pk")
+        rows = self.judged(Grant.objects.filter(pk__in=grant_ids), within=grant_ids).order_by("pk")
         chosen, reasons = [], Counter()
         for pk, verdict, who in rows.values_list("pk", "verdict", "who"):
             reason = self.reason(verdict, who)
@@ -209,10 +218,16 @@ class UndoRevokeAction(UndoAction):
     )
     lost_reason = HAS_OFFER_AGAIN
 
-    def blocked(self):
+    def blocked(self, within=None):
         again = Grant.objects.filter(
             contact=OuterRef("contact"), offer=OuterRef("offer"), status=AccessStatus.ACTIVE
         )
+        if within is not None:
+            # Led by the chunk's own contacts: left unbounded, a planner may hash every
+            # active grant of the site once a chunk, more of them as the Undo goes on.
+            again = again.filter(
+                contact_id__in=Grant.objects.filter(pk__in=within).values("contact_id")
+            )
         return [
             (OFFER_DELETED, Q(offer__deleted_at__isnull=False)),
             (HAS_OFFER_AGAIN, Q(Exists(again))),

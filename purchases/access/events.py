@@ -1,5 +1,6 @@
 """The audit rows of access changes, built in one place."""
 
+import json
 from datetime import datetime
 
 from django.db import connection
@@ -102,6 +103,36 @@ def _insert_grant_events(
             f"SELECT {source}, {', '.join(['%s'] * len(values))} FROM {qn(grant.db_table)} "
             f"WHERE {qn(grant.pk.column)} IN ({placeholders}) ORDER BY {qn(grant.pk.column)}",
             [*values, *grant_ids],
+        )
+
+
+def _insert_grant_events_by_details(
+    details_by_grant: dict[int, dict],
+    kind: str,
+    *,
+    actor: Actor,
+    reason: str,
+    bulk_action: BulkAction | None,
+    at: datetime,
+) -> None:
+    """One audit row for each of these grants, each with its own details.
+
+    Grants with the same details share one INSERT ... SELECT: a bulk Undo's chunk, whose
+    grants were all revoked the same way, writes its audit trail in one statement.
+    """
+    groups: dict[str, tuple[dict, list[int]]] = {}
+    for grant_id, details in details_by_grant.items():
+        key = json.dumps(details, sort_keys=True)
+        groups.setdefault(key, (details, []))[1].append(grant_id)
+    for details, grant_ids in groups.values():
+        _insert_grant_events(
+            grant_ids,
+            kind,
+            actor=actor,
+            reason=reason,
+            bulk_action=bulk_action,
+            at=at,
+            details=details,
         )
 
 

@@ -22,9 +22,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from contacts.bulk import runner
 from contacts.bulk.emails import MAX_EMAILS
 from contacts.bulk.pasted import pasted_selection_create
-from contacts.bulk.runner import run_bulk_action, start_bulk_action
+from contacts.bulk.runner import run_bulk_action, start_bulk_action, start_undo
 from contacts.export import csv_lines
 from contacts.filters import contacts_matching
 from contacts.imports.plan import Choices
@@ -192,6 +193,7 @@ class Command(BaseCommand):
         results["search_and_library"] = measure_search_and_library(site, repeat)
         results["export"] = self.measure_export(site)
         results["paste_emails"] = self.measure_paste(site, creator, MAX_EMAILS, repeat)
+        results["revoke_and_undo"] = measure_revoke_and_undo(site, creator)
         results["bulk_revoke"] = self.measure_bulk_revoke(site, creator, bootcamp)
         results["import"] = self.measure_import(site, creator, bootcamp, import_rows)
         results["ratios"], results["targets"] = self.judge(results)
@@ -314,6 +316,11 @@ class Command(BaseCommand):
             / results["import"]["tenth_run_peak_mb"],
             "paste_emails_vs_by_hand": results["paste_emails"]["seconds"]
             / results["paste_emails"]["by_hand_seconds"],
+            **{
+                f"bulk_{step}_of_biggest_offer_vs_raw_sql": figures["ratio"]
+                for step, figures in results["revoke_and_undo"].items()
+                if step in ("revoke", "undo")
+            },
         }
         targets = {
             "contacts_tab_no_slower_than_admin": ratios["contacts_tab_vs_admin"] <= 1.0,
@@ -326,6 +333,12 @@ class Command(BaseCommand):
             # Flat: ten times the rows, not ten times the memory (chunks of CHUNK_SIZE rows).
             "import_run_memory_flat": ratios["import_run_peak_vs_a_tenth"] < 2.0,
             "paste_emails_within_5x_by_hand": ratios["paste_emails_vs_by_hand"] <= 5.0,
+            "bulk_revoke_of_biggest_offer_within_2x_raw_sql": (
+                ratios["bulk_revoke_of_biggest_offer_vs_raw_sql"] <= 2.0
+            ),
+            "bulk_undo_of_biggest_offer_within_2x_raw_sql": (
+                ratios["bulk_undo_of_biggest_offer_vs_raw_sql"] <= 2.0
+            ),
         }
         return ratios, targets
 
@@ -413,14 +426,7 @@ class Command(BaseCommand):
             transaction.set_rollback(True)
 
         start = time.perf_counter()
-        bulk = start_bulk_action(
-            site=site,
-            user=creator,
-            action="revoke_offer",
-            params={"offer": offer.pk},
-            selection={"all": True, "query": f"offer={offer.pk}"},
-            reason="bench",
-        )
+        bulk = start_revoke_of_every_grant(site, creator, offer)
         run_bulk_action(bulk.pk)
         bulk_seconds = time.perf_counter() - start
         bulk.refresh_from_db()
@@ -532,6 +538,14 @@ class Command(BaseCommand):
             f"({bulk['changed']:,} changed, {bulk['events']:,} events, {bulk['left_active']} left); "
             f"raw SQL {bulk['raw_sql_seconds']:.2f} s"
         )
+        for step, figures in results["revoke_and_undo"].items():
+            if step in ("revoke", "undo"):
+                w(
+                    f"Bulk {step} of {results['revoke_and_undo']['grants']:,} grants of the "
+                    f"biggest offer: {figures['seconds']:.2f} s ({figures['changed']:,} changed, "
+                    f"{figures['queries_per_chunk']:.1f} queries a chunk); raw SQL "
+                    f"{figures['raw_sql_seconds']:.2f} s: {figures['ratio']:.2f}x"
+                )
         paste = results["paste_emails"]
         w(
             f"Paste {paste['emails']:,} emails ({paste['matched']:,} matched, "
@@ -558,3 +572,120 @@ class Command(BaseCommand):
             w(f"{name:<28} {ratio:6.2f}x")
         for name, met in results["targets"].items():
             w(f"{name:<36} {'met' if met else 'MISSED'}")
+
+
+def start_revoke_of_every_grant(site, creator, offer):
+    """A bulk revoke of the Offer for every contact the Contacts tab finds holding it."""
+    return start_bulk_action(
+        site=site,
+        user=creator,
+        action="revoke_offer",
+        params={"offer": offer.pk},
+        selection={"all": True, "query": f"offer={offer.pk}"},
+        reason="bench",
+    )
+
+
+def _raw_seconds(statements: list[tuple[str, list]]) -> float:
+    """The time of these statements run by hand, then rolled back: a copy of the data."""
+    with transaction.atomic():
+        start = time.perf_counter()
+        with connection.cursor() as cursor:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+        seconds = time.perf_counter() - start
+        transaction.set_rollback(True)
+    return seconds
+
+
+def _run_counted(bulk) -> dict:
+    """Run a started bulk action, counting its statements (without keeping them)."""
+    statements = 0
+
+    def count(execute, sql, params, many, context):
+        nonlocal statements
+        statements += 1
+        return execute(sql, params, many, context)
+
+    start = time.perf_counter()
+    with connection.execute_wrapper(count):
+        run_bulk_action(bulk.pk)
+    seconds = time.perf_counter() - start
+    bulk.refresh_from_db()
+    chunks = max(1, -(-bulk.total // runner.CHUNK_SIZE))
+    return {
+        "changed": bulk.changed,
+        "status": bulk.status,
+        "run_seconds": seconds,
+        "queries": statements,
+        "queries_per_chunk": statements / chunks,
+    }
+
+
+def measure_revoke_and_undo(site, creator) -> dict:
+    """Revoke every grant of the site's biggest Offer as a bulk action, then Undo it.
+
+    Each step (confirming it, which stores its contacts, and its run) against the raw SQL
+    UPDATE plus audit INSERT of the same rows, taken just before it and rolled back. The
+    Undo gives every grant back, so what is measured after this finds the data as it was.
+    """
+    offer = (
+        Offer.objects.filter(site=site)
+        .annotate(held=Count("grants", filter=Q(grants__status=AccessStatus.ACTIVE)))
+        .order_by("-held", "pk")
+        .first()
+    )
+    now = timezone.now()
+    event_columns = (
+        "INSERT INTO purchases_accessevent (site_id, contact_id, grant_id, kind, actor_id, "
+        "actor_kind, actor_role, reason, at, details) SELECT site_id, contact_id, id, %s, %s, "
+        "'creator', 'owner', 'bench', %s, '{}' FROM purchases_grant "
+    )
+    revoke_raw = _raw_seconds(
+        [
+            (
+                "UPDATE purchases_grant SET status = 'revoked', revoked_at = %s, "
+                "revoked_by_id = %s, revoked_via = 'creator', revoke_reason = 'bench' "
+                "WHERE offer_id = %s AND status = 'active'",
+                [now, creator.pk, offer.pk],
+            ),
+            (
+                event_columns + "WHERE offer_id = %s AND revoked_at = %s",
+                ["revoked", creator.pk, now, offer.pk, now],
+            ),
+        ]
+    )
+    start = time.perf_counter()
+    revoke = start_revoke_of_every_grant(site, creator, offer)
+    revoke_figures = {"start_seconds": time.perf_counter() - start, **_run_counted(revoke)}
+    revoked = (
+        "id IN (SELECT grant_id FROM purchases_accessevent "
+        "WHERE bulk_action_id = %s AND kind = 'revoked')"
+    )
+    undo_raw = _raw_seconds(
+        [
+            (
+                "UPDATE purchases_grant SET status = 'active', revoked_at = NULL, "
+                "revoked_by_id = NULL, revoked_by_key_id = NULL, revoked_via = '', "
+                f"revoke_reason = '' WHERE {revoked}",
+                [revoke.pk],
+            ),
+            (event_columns + f"WHERE {revoked}", ["restored", creator.pk, now, revoke.pk]),
+        ]
+    )
+    start = time.perf_counter()
+    undo = start_undo(site=site, user=creator, original=revoke, reason="bench")
+    undo_figures = {"start_seconds": time.perf_counter() - start, **_run_counted(undo)}
+    figures = {"offer": offer.title, "grants": revoke.changed}
+    for step, measured, raw in (
+        ("revoke", revoke_figures, revoke_raw),
+        ("undo", undo_figures, undo_raw),
+    ):
+        seconds = measured["start_seconds"] + measured["run_seconds"]
+        figures[step] = {
+            **measured,
+            "seconds": seconds,
+            "raw_sql_seconds": raw,
+            "ratio": seconds / raw,
+        }
+    return figures
