@@ -41,6 +41,21 @@ class Contact(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     last_activity_at = models.DateTimeField(null=True, blank=True)
+    # Access facts, kept by the access services (purchases.access.facts) in the change's
+    # own transaction, so that the Contacts tab filters and sorts on indexed columns.
+    # Defaults in the database too, for rows written by hand (COPY, a raw INSERT).
+    is_customer = models.BooleanField(
+        default=False, db_default=False, help_text="Holds or held a Grant."
+    )
+    products_count = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="Total products: the Products the contact can open now."
+    )
+    has_revoked_access = models.BooleanField(default=False, db_default=False)
+    access_changes_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The next moment these facts change by themselves (access starts or ends).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -55,6 +70,18 @@ class Contact(models.Model):
             models.Index(fields=["site", "name", "email", "id"], name="contact_site_name_page"),
             models.Index(
                 fields=["site", "last_activity_at", "id"], name="contact_site_activity_page"
+            ),
+            models.Index(fields=["site", "is_customer", "id"], name="contact_site_customer"),
+            models.Index(fields=["site", "products_count", "id"], name="contact_site_products"),
+            models.Index(
+                fields=["site", "id"],
+                condition=models.Q(has_revoked_access=True),
+                name="contact_site_revoked",
+            ),
+            models.Index(
+                fields=["access_changes_at"],
+                condition=models.Q(access_changes_at__isnull=False),
+                name="contact_access_changes",
             ),
         ]
 

@@ -42,7 +42,7 @@ class SortKey:
 SORTS = {
     "contact": SortKey(("name", "email", "pk")),
     "is_customer": SortKey(("is_customer", "pk"), kind=bool),
-    "total_products": SortKey(("total_products", "pk"), kind=int),
+    "total_products": SortKey(("products_count", "pk"), kind=int),
     "created_at": SortKey(("created_at", "pk"), kind=datetime),
     "last_activity_at": SortKey(("last_activity_at", "pk"), nullable=True, kind=datetime),
 }

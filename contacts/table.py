@@ -80,6 +80,7 @@ class ContactTable(tables.Table):
     # Stacked as a card per row on narrow screens, a cell shows its column's name (data-label).
     total_products = tables.Column(
         verbose_name="Total products",
+        accessor="products_count",
         attrs={
             "th": {"class": "numeric"},
             "td": {"class": "numeric", "data-label": "Total products"},
@@ -181,9 +182,7 @@ class ContactTable(tables.Table):
         )
 
     def render_total_products(self, record):
-        return mark_safe(
-            f'<span id="total-products-{record.pk}">{int(record.total_products)}</span>'
-        )
+        return mark_safe(f'<span id="total-products-{record.pk}">{record.products_count}</span>')
 
     def render_tags(self, record):
         if not record.tag_list:

@@ -208,6 +208,9 @@ PERIODIC_TASKS = {
     "contacts.bulk.recovery.resume_stalled_bulk_actions_task": os.environ.get(
         "BULK_ACTION_RECOVERY_SCHEDULE", "*/20 * * * * *"
     ),
+    "purchases.tasks.reconcile_access_facts_task": os.environ.get(
+        "RECONCILE_SCHEDULE", "15 4 * * *"
+    ),
     "contacts.imports.steps.forget_imports_task": os.environ.get(
         "IMPORT_CLEANUP_SCHEDULE", "30 3 * * *"
     ),

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from products.models import Lesson, LessonCompletion
+from products.signals import progress_changed
 
 
 def complete_lesson(
@@ -37,4 +38,5 @@ def complete_lesson(
             return LessonCompletion.objects.get(contact=contact, lesson=lesson), False
         Contact.objects.filter(pk=contact.pk).update(last_activity_at=now)
         contact.last_activity_at = now
+        progress_changed.send(sender=LessonCompletion, contact_id=contact.pk)
     return completion, True

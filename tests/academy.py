@@ -14,6 +14,7 @@ from contacts.models import Contact
 from kajaccess.actors import Actor
 from products.models import LessonCompletion, Offer, Product
 from purchases.access import services
+from purchases.access.facts import refresh_access_facts
 from purchases.models import Grant
 from tests.factories import (
     ContactFactory,
@@ -79,6 +80,7 @@ def build_academy() -> Academy:
         LessonCompletion(contact=ada, lesson=lesson, completed_at=timezone.now())
         for lesson in basics.lessons.order_by("position")[:3]
     )
+    refresh_access_facts(contact_ids=[ada.pk])
 
     other_member = MembershipFactory(site__name="Other School", site__slug="other")
     other_site = other_member.site

@@ -14,6 +14,7 @@ from contacts.models import Contact, Tag
 from contacts.services import contacts_recount
 from kajaccess.models import Site, SiteMembership
 from products.models import Lesson, LessonCompletion, Offer, Product
+from purchases.access.facts import refresh_access_facts
 from purchases.models import (
     AccessEvent,
     Grant,
@@ -133,6 +134,11 @@ class LessonCompletionFactory(factory.django.DjangoModelFactory):
     lesson = factory.SubFactory(LessonFactory)
     completed_at = factory.LazyFunction(timezone.now)
 
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        if create:
+            refresh_access_facts(contact_ids=[instance.contact_id])
+
 
 class OfferFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -172,6 +178,9 @@ class GrantFactory(factory.django.DjangoModelFactory):
             ProductAccess.objects.bulk_create(
                 ProductAccess(grant=obj, product=p) for p in obj.offer.products.all()
             )
+            # Rows written here, not by the services: their access facts are kept as a
+            # service keeps them.
+            refresh_access_facts(contact_ids=[obj.contact_id])
 
 
 class SubscriptionFactory(factory.django.DjangoModelFactory):

@@ -159,6 +159,12 @@ class UndoAction(BulkActionType):
     def lock(self, contact_ids: list[int], grant_ids: list[int]) -> None:
         """Lock what the service will, in its order, before the verdicts are read."""
         list(
+            Contact.objects.select_for_update()
+            .filter(pk__in=contact_ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        list(
             Grant.objects.select_for_update()
             .filter(pk__in=grant_ids)
             .order_by("pk")

@@ -40,9 +40,11 @@ class ContactSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
     name = serializers.CharField(max_length=NAME_MAX_LENGTH, allow_blank=True, required=False)
     tags = serializers.SerializerMethodField()
-    customer = serializers.SerializerMethodField(help_text="Holds or held a grant of some offer.")
-    total_products = serializers.SerializerMethodField(
-        help_text="The Products the contact can open now."
+    customer = serializers.BooleanField(
+        source="is_customer", read_only=True, help_text="Holds or held a grant of some offer."
+    )
+    total_products = serializers.IntegerField(
+        source="products_count", read_only=True, help_text="The Products the contact can open now."
     )
     created_at = serializers.DateTimeField(read_only=True)
     last_activity_at = serializers.DateTimeField(read_only=True, allow_null=True)
@@ -52,14 +54,6 @@ class ContactSerializer(serializers.Serializer):
         if tags is None:
             tags = contact.tags.order_by("name", "pk")
         return [tag.name for tag in tags]
-
-    def get_customer(self, contact) -> bool:
-        value = getattr(contact, "is_customer", None)
-        return bool(value) if value is not None else contact.grants.exists()
-
-    def get_total_products(self, contact) -> int:
-        value = getattr(contact, "total_products", None)
-        return int(value) if value is not None else 0
 
 
 class ContactCreateSerializer(serializers.Serializer):

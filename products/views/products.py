@@ -56,7 +56,14 @@ def product_progress(request, product_id: int):
     table = ProgressTable(report.qs, lessons_total=lessons_total)
     RequestConfig(request, paginate=False).configure(table)
     _paginate(table, request.GET)
-    distribution = selectors.completion_distribution(report.qs, lessons_total)
+    # Unfiltered, the chart is the Product's counters; filtered, the rows that match.
+    filtered = any(report.form.cleaned_data.get(name) for name in ("q", "access"))
+    summary = None
+    if not filtered or not wants_partial(request):
+        summary = selectors.product_summaries(request.site, product)[0]
+    distribution = selectors.completion_distribution(
+        report.qs, lessons_total, counted=None if filtered else summary.counted
+    )
     context = {
         "product": product,
         "filter": report,
@@ -70,7 +77,7 @@ def product_progress(request, product_id: int):
     if wants_partial(request):
         # The table, and the completion chart that follows the same filters.
         return render(request, "products/partials/progress_update.html", context)
-    context["summary"] = selectors.product_summaries(request.site, product)[0]
+    context["summary"] = summary
     context["weeks"] = weekly_chart(selectors.weekly_access_changes(product))
     return render(request, "products/progress.html", context)
 

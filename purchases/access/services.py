@@ -9,6 +9,11 @@ The set-based functions (`grant_offer_to_contacts`, `revoke_grants`, `restore_gr
 run a fixed number of statements whatever the number of rows, so a bulk action's chunk
 costs the same whether it holds one contact or five hundred; the single-row services
 are those same functions applied to one row.
+
+Each keeps the access facts of the contacts it changed (`refresh_access_facts`) as its
+last step, in its transaction. Locks are taken contacts first, then grants, then
+Products' accesses, so that two services on one contact wait for each other, never in a
+circle.
 """
 
 from collections.abc import Iterable
@@ -24,6 +29,7 @@ from kajaccess.actors import Actor, ActorKind
 from kajaccess.outcomes import Outcome
 from products.models import ACCESS_DAYS_MAX, Offer, Product
 from purchases.access.events import _event, _insert_grant_events
+from purchases.access.facts import refresh_access_facts
 from purchases.access.states import has_ended
 from purchases.models import (
     AccessEvent,
@@ -127,6 +133,7 @@ def grant_offer_to_contacts(
                 "expires_at": expires_at.isoformat() if expires_at else None,
             },
         )
+        refresh_access_facts(contact_ids=to_grant, now=now)
         transaction.on_commit(
             lambda: offer_granted.send(
                 sender=Grant, offer=offer, grant_ids=granted_ids, actor=actor
@@ -268,7 +275,9 @@ def revoke_grants(
     """
     reason = check_reason(reason)
     via = _revoked_via(actor)
+    grant_ids = list(grant_ids)
     with transaction.atomic():
+        _lock_contacts_of(grant_ids)
         rows = list(
             Grant.objects.select_for_update()
             .filter(pk__in=list(grant_ids), status=AccessStatus.ACTIVE)
@@ -296,6 +305,7 @@ def revoke_grants(
             at=now,
             details={"status": ["active", "revoked"], "revoked_via": via},
         )
+        refresh_access_facts(contact_ids={row[2] for row in rows}, now=now)
     return ids
 
 
@@ -331,12 +341,7 @@ def restore_grants(
     with transaction.atomic():
         # Contacts first, as grant_offer_to_contacts locks them: no grant of theirs can
         # appear while we check that restoring leaves them one active grant per Offer.
-        list(
-            Contact.objects.select_for_update()
-            .filter(pk__in=Grant.objects.filter(pk__in=grant_ids).values("contact_id"))
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        _lock_contacts_of(grant_ids)
         now = now or timezone.now()
         candidates = list(
             Grant.objects.select_for_update()
@@ -371,7 +376,18 @@ def restore_grants(
                 for grant in chosen
             ]
         )
+        refresh_access_facts(contact_ids={grant.contact_id for grant in chosen}, now=now)
     return [grant.pk for grant in chosen]
+
+
+def _lock_contacts_of(grant_ids: list[int]) -> None:
+    """Lock the contacts of these grants, in primary-key order, before the grants."""
+    list(
+        Contact.objects.select_for_update()
+        .filter(pk__in=Grant.objects.filter(pk__in=grant_ids).values("contact_id"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def _restorable(candidates: list[Grant]) -> list[Grant]:
@@ -446,6 +462,7 @@ def _switch_product_access(
     via = _revoked_via(actor) if revoke else ""
     now = now or timezone.now()
     with transaction.atomic():
+        _lock_contacts_of([grant.pk])
         access = _locked_access(grant, product)
         old, new = access.status, AccessStatus.REVOKED if revoke else AccessStatus.ACTIVE
         if old == new:
@@ -478,6 +495,7 @@ def _switch_product_access(
             at=now,
             details={"status": [old, new], "revoked_via": via or old_via},
         ).save()
+        refresh_access_facts(contact_ids=[grant.contact_id], now=now)
     return access
 
 
@@ -636,6 +654,7 @@ def set_access_dates(
     """
     reason = check_reason(reason)
     with transaction.atomic():
+        _lock_contacts_of([grant.pk])
         locked = (
             Grant.objects.select_for_update().select_related("contact", "offer").get(pk=grant.pk)
         )
@@ -659,6 +678,7 @@ def set_access_dates(
         locked.starts_at, locked.expires_at = starts_at, expires_at
         locked.save(update_fields=["starts_at", "expires_at"])
         _dates_event(locked, old, actor=actor, reason=reason, bulk_action=None, at=now).save()
+        refresh_access_facts(contact_ids=[locked.contact_id], now=now)
     return Outcome(locked, True, f"Access dates of “{title}” changed for {name}.")
 
 
@@ -678,6 +698,7 @@ def set_end_dates(
     """
     reason = check_reason(reason)
     with transaction.atomic():
+        _lock_contacts_of(list(ends))
         grants = list(
             Grant.objects.select_for_update()
             .filter(pk__in=list(ends), status=AccessStatus.ACTIVE)
@@ -703,4 +724,5 @@ def set_end_dates(
                 for grant, old in changed
             ]
         )
+        refresh_access_facts(contact_ids={grant.contact_id for grant, _ in changed}, now=now)
     return [grant.pk for grant, _ in changed]

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from kajaccess.actors import Actor
 from products.models import Offer
+from purchases.access.facts import catch_up_access_facts, compact_access_counts
 from purchases.access.services import expire_grants
 from purchases.billing.gateways import ChargeResult, GatewayError, PaymentGateway, get_gateway
 from purchases.billing.services import (
@@ -318,4 +319,8 @@ def process_access(*, now: datetime | None = None) -> AccessSweep:
     expired = expire_grants(now=now)
     canceled = end_due_cancellations(now=now)
     resumed = resume_due_pauses(now=now)
+    # Access that started or ended since, on sites nobody looked at, and the counters'
+    # change rows folded together.
+    catch_up_access_facts(now=now)
+    compact_access_counts()
     return AccessSweep(expired, canceled, resumed)

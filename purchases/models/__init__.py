@@ -11,6 +11,7 @@ from purchases.models.audit import AccessEvent
 from purchases.models.automation import Automation
 from purchases.models.billing import Payment, Purchase, Subscription
 from purchases.models.bulk import BulkAction, BulkActionContact
+from purchases.models.facts import OfferCount, OfferHolder, ProductCount, ProductHolder
 from purchases.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -20,8 +21,12 @@ __all__ = [
     "BulkAction",
     "BulkActionContact",
     "Grant",
+    "OfferCount",
+    "OfferHolder",
     "Payment",
     "ProductAccess",
+    "ProductCount",
+    "ProductHolder",
     "Purchase",
     "RevokedVia",
     "Subscription",

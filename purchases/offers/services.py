@@ -9,10 +9,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import ngettext
 
+from contacts.models import Contact
 from kajaccess.actors import Actor
 from kajaccess.outcomes import Outcome
 from products.models import Offer, Product
 from purchases.access.events import _event
+from purchases.access.facts import refresh_access_facts
 from purchases.models import (
     AccessEvent,
     AccessStatus,
@@ -25,6 +27,21 @@ def _customers(count: int) -> str:
     return ngettext("%d customer", "%d customers", count) % count
 
 
+def _lock_holders(offer: Offer) -> None:
+    """Lock the contacts with an active grant of the Offer, before their grants (as every
+    access service does)."""
+    list(
+        Contact.objects.select_for_update()
+        .filter(
+            pk__in=Grant.objects.filter(offer=offer, status=AccessStatus.ACTIVE).values(
+                "contact_id"
+            )
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def add_product_to_offer(*, offer: Offer, product: Product, actor: Actor) -> Outcome:
     """Put a Product in an Offer: every active grant of the Offer gains it, one event each."""
     if product.site_id != offer.site_id:
@@ -35,6 +52,7 @@ def add_product_to_offer(*, offer: Offer, product: Product, actor: Actor) -> Out
         if offer.products.filter(pk=product.pk).exists():
             return Outcome(offer, False, f"“{product.title}” is already in “{offer.title}”.")
         offer.products.add(product)
+        _lock_holders(offer)
         grants = list(
             Grant.objects.select_for_update()
             .filter(offer=offer, status=AccessStatus.ACTIVE)
@@ -69,6 +87,7 @@ def add_product_to_offer(*, offer: Offer, product: Product, actor: Actor) -> Out
                 for pk, site_id, contact_id in grants
             ]
         )
+        refresh_access_facts(contact_ids={row[2] for row in grants}, now=now)
     return Outcome(
         offer, True, f"“{product.title}” added to “{offer.title}” for {_customers(len(grants))}."
     )
@@ -82,6 +101,7 @@ def remove_product_from_offer(*, offer: Offer, product: Product, actor: Actor) -
         if not offer.products.filter(pk=product.pk).exists():
             return Outcome(offer, False, f"“{product.title}” is not in “{offer.title}”.")
         offer.products.remove(product)
+        _lock_holders(offer)
         accesses = list(
             ProductAccess.objects.select_for_update()
             .filter(
@@ -109,6 +129,7 @@ def remove_product_from_offer(*, offer: Offer, product: Product, actor: Actor) -
                 for _, grant_id, site_id, contact_id in accesses
             ]
         )
+        refresh_access_facts(contact_ids={row[3] for row in accesses}, now=now)
     return Outcome(
         offer,
         True,

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from kajaccess.actors import Actor
 from purchases.access import services
+from purchases.access.facts import refresh_access_facts
 from purchases.models import Grant
 from tests.factories import (
     ContactFactory,
@@ -53,6 +54,7 @@ def academy():
         starts_at=now - timedelta(days=40), expires_at=now - timedelta(days=10)
     )
     Grant.objects.filter(pk=people["barbara_grant"].pk).update(starts_at=now + timedelta(days=7))
+    refresh_access_facts(contact_ids=[people["alan"].pk, people["barbara"].pk])
     return {
         "site": site,
         "owner": owner,

@@ -93,7 +93,7 @@ def test_products_tab_runs_the_same_queries_at_two_sizes(
     creator_client, academy, django_assert_num_queries
 ):
     url = reverse("products:list")
-    with django_assert_num_queries(8) as small:
+    with django_assert_num_queries(6) as small:
         creator_client.get(url)
     grow(academy, customers=25, products=10)
     with django_assert_num_queries(len(small.captured_queries)):
@@ -295,7 +295,7 @@ def test_progress_report_runs_the_same_queries_at_two_sizes(
     creator_client, academy, django_assert_num_queries
 ):
     url = progress_url(academy)
-    with django_assert_num_queries(14) as small:
+    with django_assert_num_queries(12) as small:
         creator_client.get(url)
     grow(academy, customers=60, products=0)
     with django_assert_num_queries(len(small.captured_queries)):
@@ -307,7 +307,7 @@ def test_a_search_over_htmx_runs_the_same_queries_at_two_sizes(
     creator_client, academy, django_assert_num_queries
 ):
     url = progress_url(academy, q="e")
-    with django_assert_num_queries(8) as small:
+    with django_assert_num_queries(9) as small:
         creator_client.get(url, HTTP_HX_REQUEST="true")
     grow(academy, customers=60, products=0)
     with django_assert_num_queries(len(small.captured_queries)):
@@ -665,7 +665,7 @@ def test_offers_tab_runs_the_same_queries_at_two_sizes(
     creator_client, academy, django_assert_num_queries
 ):
     url = reverse("products:offers")
-    with django_assert_num_queries(6) as small:
+    with django_assert_num_queries(7) as small:
         creator_client.get(url)
     for i in range(15):
         offer = OfferFactory(site=academy["site"], products=[academy["basics"]])

@@ -23,7 +23,7 @@ def academy():
 
 
 def total_products(site) -> dict[str, int]:
-    return {c.name: c.total_products for c in reports_selectors.contacts_table(site)}
+    return {c.name: c.products_count for c in reports_selectors.contacts_table(site)}
 
 
 def test_total_products_counts_distinct_products_open_now(academy):

@@ -17,7 +17,7 @@ from purchases.access import selectors, services
 from purchases.billing import runs as billing_runs
 from purchases.billing import services as billing
 from purchases.models import AccessEvent, Grant, Subscription
-from purchases.tasks import process_access_task, run_billing_task
+from purchases.tasks import process_access_task, reconcile_access_facts_task, run_billing_task
 from tests.factories import ContactFactory, OfferFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -228,6 +228,7 @@ def test_the_schedule_names_each_task_with_its_cron_line(capsys):
         "run_billing_task: */10 * * * *",
         "process_access_task: */10 * * * *",
         "resume_stalled_bulk_actions_task: */20 * * * * *",
+        "reconcile_access_facts_task: 15 4 * * *",
         "forget_imports_task: 30 3 * * *",
         "send_webhooks_task: */5 * * * * *",
     ]
@@ -239,6 +240,7 @@ def test_each_cron_line_says_when_its_task_runs_next():
         "run_billing_task": datetime(2026, 3, 2, 9, 10, tzinfo=UTC),
         "process_access_task": datetime(2026, 3, 2, 9, 10, tzinfo=UTC),
         "resume_stalled_bulk_actions_task": datetime(2026, 3, 2, 9, 3, 0, tzinfo=UTC),
+        "reconcile_access_facts_task": datetime(2026, 3, 3, 4, 15, tzinfo=UTC),
         "forget_imports_task": datetime(2026, 3, 3, 3, 30, tzinfo=UTC),
         "send_webhooks_task": datetime(2026, 3, 2, 9, 2, 55, tzinfo=UTC),
     }
@@ -253,7 +255,7 @@ def test_the_scheduler_queues_each_task_once_and_a_worker_runs_it(trial, creator
     for job in jobs * 2:  # every worker busy: the second time, each run still waits
         job.func(*job.args)
     names = ["run_billing_task", "process_access_task", "resume_stalled_bulk_actions_task"]
-    names += ["forget_imports_task", "send_webhooks_task"]
+    names += ["reconcile_access_facts_task", "forget_imports_task", "send_webhooks_task"]
     assert said == [f"Queued {name}." for name in names] + [
         f"{name} not queued: its last run still waits for a worker." for name in names
     ]
@@ -265,6 +267,7 @@ def test_the_scheduler_queues_each_task_once_and_a_worker_runs_it(trial, creator
     done = {r.task_path: r.return_value for r in DBTaskResult.objects.all()}
     assert done.keys() == {job.args[0].task.module_path for job in jobs}
     assert "1 grants expired" in done[process_access_task.module_path]
+    assert done[reconcile_access_facts_task.module_path] == "0 differences"
     assert DBTaskResult.objects.exclude(status=TaskResultStatus.SUCCESSFUL).count() == 0
 
 

@@ -1,0 +1,434 @@
+"""Access facts: kept by the services that change access and progress, in their transaction.
+
+`refresh_access_facts` is the one writer. Given the contacts a change touched, it works
+their facts out again from the source rows (grants, Products' accesses, completions) with
+the same state tests the screens use (`purchases.access.states`), compares them with what
+is stored, and writes only the difference: the contacts' own summary, their ProductHolder
+and OfferHolder rows, and one change row per counter that moved. A fixed number of
+queries for any number of contacts, so a bulk action's chunk refreshes in one go.
+
+Time changes facts too: access that starts later, or ends, does so at an instant, not at
+the next sweep. Each contact keeps the next such instant (`access_changes_at`, indexed),
+and `catch_up_access_facts` refreshes the contacts whose instant has passed before a list
+is read, so what a page shows is exact at the moment it is read.
+"""
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Count, Max, Sum
+from django.dispatch import receiver
+from django.utils import timezone
+
+from contacts.models import Contact
+from products.models import LessonCompletion
+from products.signals import progress_changed
+from purchases.access.states import AccessState, own_state_of, state_of
+from purchases.models import (
+    AccessStatus,
+    Grant,
+    OfferCount,
+    OfferHolder,
+    ProductAccess,
+    ProductCount,
+    ProductHolder,
+)
+
+CHUNK = 1000
+SUMMARY_FIELDS = ("is_customer", "products_count", "has_revoked_access", "access_changes_at")
+# Each kind of holder, its counter, and the key the counter counts by.
+COUNTERS = (
+    (ProductHolder, ProductCount, ("product_id", "access_rank", "lessons_done")),
+    (OfferHolder, OfferCount, ("offer_id", "access_rank")),
+)
+
+
+@dataclass
+class ContactFacts:
+    """What the source rows say of one contact, as the facts store it."""
+
+    is_customer: bool = False
+    products_count: int = 0
+    has_revoked_access: bool = False
+    access_changes_at: datetime | None = None
+    # product id: (access rank, lessons done, last completed at)
+    products: dict[int, tuple[int, int, datetime | None]] = field(default_factory=dict)
+    # offer id: access rank
+    offers: dict[int, int] = field(default_factory=dict)
+
+    def summary(self) -> tuple:
+        return tuple(getattr(self, name) for name in SUMMARY_FIELDS)
+
+
+def _next_change(grant: Grant, now: datetime) -> datetime | None:
+    """The next instant at which the grant's access starts or ends, if one is still to come."""
+    if grant.status != AccessStatus.ACTIVE:
+        return None
+    if grant.starts_at > now:
+        return grant.starts_at
+    if grant.expires_at is not None and grant.expires_at > now:
+        return grant.expires_at
+    return None
+
+
+def facts_of(contact_ids: list[int], now: datetime) -> dict[int, ContactFacts]:
+    """The facts of these contacts, from the source rows. Three queries."""
+    facts = {pk: ContactFacts() for pk in contact_ids}
+    grants = Grant.objects.filter(contact_id__in=contact_ids).only(
+        "contact_id", "offer_id", "status", "revoked_via", "starts_at", "expires_at"
+    )
+    grants_by_id = {}
+    for grant in grants:
+        grants_by_id[grant.pk] = grant
+        entry = facts[grant.contact_id]
+        entry.is_customer = True
+        rank = own_state_of(grant, now).rank
+        entry.offers[grant.offer_id] = min(rank, entry.offers.get(grant.offer_id, rank))
+        change = _next_change(grant, now)
+        if change is not None and (
+            entry.access_changes_at is None or change < entry.access_changes_at
+        ):
+            entry.access_changes_at = change
+    accesses = ProductAccess.objects.filter(
+        grant_id__in=grants_by_id, removed_at__isnull=True
+    ).only("grant_id", "product_id", "status", "revoked_via", "removed_at")
+    ranks: dict[int, dict[int, int]] = defaultdict(dict)
+    for access in accesses:
+        access.grant = grants_by_id[access.grant_id]
+        state = state_of(access, now)
+        contact_id = access.grant.contact_id
+        if state == AccessState.REVOKED:
+            facts[contact_id].has_revoked_access = True
+        held = ranks[contact_id]
+        held[access.product_id] = min(state.rank, held.get(access.product_id, state.rank))
+    progress = {
+        (row["contact_id"], row["lesson__product_id"]): (row["done"], row["last"])
+        for row in LessonCompletion.objects.filter(contact_id__in=list(ranks))
+        .order_by()
+        .values("contact_id", "lesson__product_id")
+        .annotate(done=Count("pk"), last=Max("completed_at"))
+    }
+    active = AccessState.ACTIVE.rank
+    for contact_id, held in ranks.items():
+        entry = facts[contact_id]
+        for product_id, rank in held.items():
+            done, last = progress.get((contact_id, product_id), (0, None))
+            entry.products[product_id] = (rank, done, last)
+        entry.products_count = sum(1 for rank in held.values() if rank == active)
+    return facts
+
+
+@dataclass
+class Stored:
+    """The facts of some contacts as they are stored now."""
+
+    summaries: dict[int, tuple]
+    products: dict[tuple[int, int], tuple[int, tuple]]  # (contact, product): (pk, values)
+    offers: dict[tuple[int, int], tuple[int, int]]  # (contact, offer): (pk, rank)
+
+
+def _stored(summaries: dict[int, tuple]) -> Stored:
+    ids = list(summaries)
+    products = {
+        (c, p): (pk, (rank, done, last))
+        for pk, c, p, rank, done, last in ProductHolder.objects.filter(
+            contact_id__in=ids
+        ).values_list(
+            "pk", "contact_id", "product_id", "access_rank", "lessons_done", "last_completed_at"
+        )
+    }
+    offers = {
+        (c, o): (pk, rank)
+        for pk, c, o, rank in OfferHolder.objects.filter(contact_id__in=ids).values_list(
+            "pk", "contact_id", "offer_id", "access_rank"
+        )
+    }
+    return Stored(summaries, products, offers)
+
+
+@dataclass
+class Difference:
+    """What must be written for the stored facts to equal the source rows."""
+
+    summaries: dict[int, ContactFacts] = field(default_factory=dict)
+    products_added: list[ProductHolder] = field(default_factory=list)
+    products_changed: list[ProductHolder] = field(default_factory=list)
+    products_gone: list[int] = field(default_factory=list)
+    offers_added: list[OfferHolder] = field(default_factory=list)
+    offers_changed: list[OfferHolder] = field(default_factory=list)
+    offers_gone: list[int] = field(default_factory=list)
+    # (product, rank, lessons done): change in holders; (offer, rank): change in holders
+    product_counts: Counter = field(default_factory=Counter)
+    offer_counts: Counter = field(default_factory=Counter)
+
+    def __bool__(self) -> bool:
+        return any(
+            (self.summaries, self.products_added, self.products_changed, self.products_gone)
+        ) or any((self.offers_added, self.offers_changed, self.offers_gone))
+
+    def describe(self) -> list[str]:
+        lines = [f"contact {pk}: summary {facts.summary()}" for pk, facts in self.summaries.items()]
+        lines += [
+            f"contact {h.contact_id}, product {h.product_id}: missing" for h in self.products_added
+        ]
+        lines += [
+            f"contact {h.contact_id}, product {h.product_id}: differs"
+            for h in self.products_changed
+        ]
+        lines += [f"product holder {pk}: should not exist" for pk in self.products_gone]
+        lines += [f"contact {h.contact_id}, offer {h.offer_id}: missing" for h in self.offers_added]
+        lines += [
+            f"contact {h.contact_id}, offer {h.offer_id}: differs" for h in self.offers_changed
+        ]
+        lines += [f"offer holder {pk}: should not exist" for pk in self.offers_gone]
+        return lines
+
+
+def _difference(facts: dict[int, ContactFacts], stored: Stored) -> Difference:
+    diff = Difference()
+    wanted_products, wanted_offers = {}, {}
+    for contact_id, entry in facts.items():
+        if stored.summaries.get(contact_id) != entry.summary():
+            diff.summaries[contact_id] = entry
+        for product_id, values in entry.products.items():
+            wanted_products[contact_id, product_id] = values
+        for offer_id, rank in entry.offers.items():
+            wanted_offers[contact_id, offer_id] = rank
+    for (contact_id, product_id), values in wanted_products.items():
+        rank, done, last = values
+        old = stored.products.get((contact_id, product_id))
+        if old is not None and old[1] == values:
+            continue
+        holder = ProductHolder(
+            contact_id=contact_id,
+            product_id=product_id,
+            access_rank=rank,
+            lessons_done=done,
+            last_completed_at=last,
+        )
+        diff.product_counts[product_id, rank, done] += 1
+        if old is None:
+            diff.products_added.append(holder)
+        else:
+            holder.pk = old[0]
+            diff.products_changed.append(holder)
+            diff.product_counts[product_id, old[1][0], old[1][1]] -= 1
+    for key, (pk, (rank, done, _)) in stored.products.items():
+        if key not in wanted_products:
+            diff.products_gone.append(pk)
+            diff.product_counts[key[1], rank, done] -= 1
+    for (contact_id, offer_id), rank in wanted_offers.items():
+        old = stored.offers.get((contact_id, offer_id))
+        if old is not None and old[1] == rank:
+            continue
+        holder = OfferHolder(contact_id=contact_id, offer_id=offer_id, access_rank=rank)
+        diff.offer_counts[offer_id, rank] += 1
+        if old is None:
+            diff.offers_added.append(holder)
+        else:
+            holder.pk = old[0]
+            diff.offers_changed.append(holder)
+            diff.offer_counts[offer_id, old[1]] -= 1
+    for key, (pk, rank) in stored.offers.items():
+        if key not in wanted_offers:
+            diff.offers_gone.append(pk)
+            diff.offer_counts[key[1], rank] -= 1
+    return diff
+
+
+def _write(diff: Difference) -> None:
+    if diff.summaries:
+        contacts = [
+            Contact(pk=pk, **{n: getattr(f, n) for n in SUMMARY_FIELDS})
+            for pk, f in diff.summaries.items()
+        ]
+        Contact.objects.bulk_update(contacts, SUMMARY_FIELDS)
+    if diff.products_gone:
+        ProductHolder.objects.filter(pk__in=diff.products_gone).delete()
+    if diff.offers_gone:
+        OfferHolder.objects.filter(pk__in=diff.offers_gone).delete()
+    ProductHolder.objects.bulk_create(diff.products_added)
+    OfferHolder.objects.bulk_create(diff.offers_added)
+    if diff.products_changed:
+        ProductHolder.objects.bulk_update(
+            diff.products_changed, ["access_rank", "lessons_done", "last_completed_at"]
+        )
+    if diff.offers_changed:
+        OfferHolder.objects.bulk_update(diff.offers_changed, ["access_rank"])
+    ProductCount.objects.bulk_create(
+        ProductCount(product_id=p, access_rank=r, lessons_done=d, holders=n)
+        for (p, r, d), n in sorted(diff.product_counts.items())
+        if n
+    )
+    OfferCount.objects.bulk_create(
+        OfferCount(offer_id=o, access_rank=r, holders=n)
+        for (o, r), n in sorted(diff.offer_counts.items())
+        if n
+    )
+
+
+def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
+
+
+def refresh_access_facts(*, contact_ids: Iterable[int], now: datetime | None = None) -> None:
+    """Make the facts of these contacts equal what their source rows say now.
+
+    Runs in the caller's transaction, after the change: the contacts are locked (in
+    primary-key order) first, so two changes to one contact refresh it one after the
+    other, the second seeing the first. Writes nothing when nothing differs.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        for ids in _chunks(contact_ids):
+            rows = list(
+                Contact.objects.select_for_update()
+                .filter(pk__in=ids)
+                .order_by("pk")
+                .values_list("pk", *SUMMARY_FIELDS)
+            )
+            summaries = {pk: tuple(values) for pk, *values in rows}
+            diff = _difference(facts_of(list(summaries), now), _stored(summaries))
+            _write(diff)
+
+
+@receiver(progress_changed, dispatch_uid="access_facts_progress")
+def refresh_progress(*, contact_id: int, **kwargs) -> None:
+    """A lesson completed: the contact's lessons done in the Products' counters."""
+    refresh_access_facts(contact_ids=[contact_id])
+
+
+def catch_up_access_facts(*, site=None, now: datetime | None = None) -> int:
+    """Refresh the contacts (of a site, or all) whose access started or ended since; how many.
+
+    One indexed query when there are none, as on almost every read.
+    """
+    now = now or timezone.now()
+    due = Contact.objects.filter(access_changes_at__lte=now)
+    if site is not None:
+        due = due.filter(site=site)
+    total = 0
+    while ids := list(due.order_by("pk").values_list("pk", flat=True)[:CHUNK]):
+        refresh_access_facts(contact_ids=ids, now=now)
+        total += len(ids)
+    return total
+
+
+def compact_access_counts() -> int:
+    """Fold the counters' change rows into one row per counter; how many rows were folded.
+
+    Only the rows read are deleted, so a change committed meanwhile is kept for next time.
+    """
+    folded = 0
+    for _, model, key in COUNTERS:
+        with transaction.atomic():
+            rows = list(model.objects.select_for_update().values_list("pk", *key, "holders"))
+            if len(rows) <= len({tuple(row[1:-1]) for row in rows}):
+                continue
+            totals = Counter()
+            for _, *values, holders in rows:
+                totals[tuple(values)] += holders
+            ids = [row[0] for row in rows]
+            for start in range(0, len(ids), CHUNK):
+                model.objects.filter(pk__in=ids[start : start + CHUNK]).delete()
+            model.objects.bulk_create(
+                model(**dict(zip(key, values, strict=True)), holders=n)
+                for values, n in sorted(totals.items())
+                if n
+            )
+            folded += len(rows)
+    return folded
+
+
+def product_counts(product_ids: Iterable[int]) -> dict[int, Counter]:
+    """Holders of each Product by (access rank, lessons done), from the counters. One query."""
+    counts: dict[int, Counter] = {pk: Counter() for pk in product_ids}
+    rows = (
+        ProductCount.objects.filter(product_id__in=list(counts))
+        .order_by()
+        .values_list("product_id", "access_rank", "lessons_done")
+        .annotate(n=Sum("holders"))
+    )
+    for product_id, rank, done, n in rows:
+        if n:
+            counts[product_id][rank, done] = n
+    return counts
+
+
+def offer_counts(site, state: AccessState) -> dict[int, int]:
+    """Holders of each Offer of a site in one state, from the counters. One query."""
+    rows = (
+        OfferCount.objects.filter(offer__site=site, access_rank=state.rank)
+        .order_by()
+        .values_list("offer_id")
+        .annotate(n=Sum("holders"))
+    )
+    return {offer_id: n for offer_id, n in rows if n}
+
+
+def lock_counters() -> None:
+    """Hold off every counter change until this transaction ends (PostgreSQL; SQLite writes one at a time)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"LOCK TABLE {ProductCount._meta.db_table}, {OfferCount._meta.db_table} "
+                "IN EXCLUSIVE MODE"
+            )
+
+
+def _totals(model, key: tuple[str, ...], total) -> Counter:
+    rows = model.objects.order_by().values_list(*key).annotate(n=total)
+    return Counter({tuple(values): n for *values, n in rows})
+
+
+def reconcile_access_facts(*, fix: bool = False, now: datetime | None = None) -> list[str]:
+    """Every difference between the stored facts and the source rows; with `fix`, repaired.
+
+    Walks every contact in chunks of primary keys, then holds the counters against the
+    holder rows. An empty list means the facts are exact.
+    """
+    now = now or timezone.now()
+    # Access that started or ended since is brought up to date as any read would: those
+    # contacts are due, not different.
+    catch_up_access_facts(now=now)
+    differences: list[str] = []
+    last = 0
+    while True:
+        with transaction.atomic():
+            contacts = Contact.objects.filter(pk__gt=last).order_by("pk")
+            if fix:
+                contacts = contacts.select_for_update()
+            rows = list(contacts.values_list("pk", *SUMMARY_FIELDS)[:CHUNK])
+            if not rows:
+                break
+            last = rows[-1][0]
+            summaries = {pk: tuple(values) for pk, *values in rows}
+            diff = _difference(facts_of(list(summaries), now), _stored(summaries))
+            differences += diff.describe()
+            if fix and diff:
+                _write(diff)
+    with transaction.atomic():
+        if fix:
+            lock_counters()
+        for holder, counter, key in COUNTERS:
+            # What the counter holds, against its holder rows counted.
+            wanted = _totals(holder, key, Count("pk"))
+            counted = _totals(counter, key, Sum("holders"))
+            for values in sorted(wanted.keys() | counted.keys()):
+                if wanted[values] == counted[values]:
+                    continue
+                differences.append(
+                    f"{counter._meta.verbose_name} {values}: {counted[values]} holders counted, "
+                    f"{wanted[values]} hold it"
+                )
+                if fix:
+                    counter.objects.create(
+                        **dict(zip(key, values, strict=True)),
+                        holders=wanted[values] - counted[values],
+                    )
+    return differences

@@ -1,0 +1,89 @@
+"""Access facts: what the lists filter, sort and count by, kept beside the rows they summarise.
+
+The access services keep them, in the same transaction as each change, through
+`purchases.access.facts.refresh_access_facts`; `manage.py reconcile_access_facts`
+recomputes them from the source rows and must always find them equal. A contact's own
+summary lives on `Contact` (`is_customer`, `products_count`, `has_revoked_access`,
+`access_changes_at`), so the Contacts tab sorts and filters on indexed columns.
+"""
+
+from django.db import models
+
+from contacts.models import Contact
+from products.models import Offer, Product
+
+
+class ProductHolder(models.Model):
+    """A contact who holds or held a Product: their best state in it, and their progress."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="product_holds")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="holders")
+    # AccessState.rank of the best of the contact's accesses to the Product.
+    access_rank = models.PositiveSmallIntegerField()
+    lessons_done = models.PositiveIntegerField(default=0)
+    last_completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "product"], name="unique_product_holder"),
+        ]
+        indexes = [
+            # The Product Progress report: its holders, by state and by progress, paged by key.
+            models.Index(fields=["product", "access_rank", "contact"], name="holder_product_rank"),
+            models.Index(fields=["product", "lessons_done", "contact"], name="holder_product_done"),
+            models.Index(fields=["product", "contact"], name="holder_product_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} holds {self.product_id}"
+
+
+class OfferHolder(models.Model):
+    """A contact who holds or held a Grant of an Offer: the best own state of their grants."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="offer_holds")
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="holders")
+    access_rank = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "offer"], name="unique_offer_holder"),
+        ]
+        indexes = [models.Index(fields=["offer", "contact"], name="holder_offer_contact")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} holds {self.offer_id}"
+
+
+# The counters are rows of changes, only ever inserted and summed when read, then folded
+# together by `compact_access_counts`: an UPDATE of one counter row per Product would make
+# every grant of a popular Product wait for every other one, and lock rows out of order.
+
+
+class ProductCount(models.Model):
+    """A change in how many holders of a Product are in a state with so many lessons done."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    access_rank = models.PositiveSmallIntegerField()
+    lessons_done = models.PositiveIntegerField()
+    holders = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["product", "access_rank"], name="productcount_product")]
+
+    def __str__(self) -> str:
+        return f"{self.holders:+d} holders of {self.product_id} at {self.access_rank}"
+
+
+class OfferCount(models.Model):
+    """A change in how many holders of an Offer are in a state."""
+
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="+")
+    access_rank = models.PositiveSmallIntegerField()
+    holders = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["offer", "access_rank"], name="offercount_offer")]
+
+    def __str__(self) -> str:
+        return f"{self.holders:+d} holders of {self.offer_id} at {self.access_rank}"
