@@ -79,6 +79,17 @@ class ContactFilter(RefusingFilterSet):
             f"{offer.title} (deleted)" if offer.is_deleted else offer.title
         )
 
+    @property
+    def narrows(self) -> bool:
+        """Whether a search or filter is set: without one, the list is the whole site."""
+        if not self.is_valid():
+            return True
+        values = self.form.cleaned_data
+        return any(
+            value.strip() if isinstance(value, str) else value is not None
+            for value in (values.get(name) for name in self.filters)
+        )
+
     def filter_search(self, queryset, name, value):
         text = value.strip()
         if not text:

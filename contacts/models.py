@@ -64,9 +64,13 @@ class Contact(models.Model):
         ]
         indexes = [
             models.Index(fields=["site", "-created_at", "-id"], name="contact_site_created"),
-            models.Index(fields=["site", "name"], name="contact_site_name"),
             models.Index(fields=["site", "email"], name="contact_site_email"),
-            models.Index(fields=["site", "last_activity_at"], name="contact_site_activity"),
+            # The sorts of the Contacts tab, each with the id that breaks its ties, so that
+            # a page is one range of an index whichever its depth (contacts/paging.py).
+            models.Index(fields=["site", "name", "email", "id"], name="contact_site_name_page"),
+            models.Index(
+                fields=["site", "last_activity_at", "id"], name="contact_site_activity_page"
+            ),
             models.Index(fields=["site", "is_customer", "id"], name="contact_site_customer"),
             models.Index(fields=["site", "products_count", "id"], name="contact_site_products"),
             models.Index(
@@ -87,6 +91,22 @@ class Contact(models.Model):
     @property
     def display_name(self) -> str:
         return self.name or self.email
+
+
+class ContactCount(models.Model):
+    """How many contacts a site has: the Contacts tab's total, without counting them.
+
+    Kept by the services that add contacts (contacts/services.py), in the transaction
+    that adds them; `contacts_count` counts the rows again for a site that has none yet.
+    """
+
+    site = models.OneToOneField(
+        Site, on_delete=models.CASCADE, primary_key=True, related_name="contact_count"
+    )
+    contacts = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.contacts} contacts"
 
 
 class ContactTag(models.Model):

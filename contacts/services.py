@@ -5,10 +5,11 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from contacts.models import Contact, ContactTag, Tag
+from contacts.models import Contact, ContactCount, ContactTag, Tag
 from contacts.signals import contacts_changed, tag_added
 from kajaccess.actors import Actor
 from kajaccess.models import Site
@@ -177,6 +178,7 @@ def contact_create(
         except IntegrityError:
             # The same email was added at the same moment.
             raise EmailTaken(contact_with_email(site=site, email=email)) from None
+        _count_added(site=site, added=1)
         tags += [tag_get_or_create(site=site, name=tag_name) for tag_name in new_tag_names]
         tags = list({tag.pk: tag for tag in tags}.values())
         for tag in tags:
@@ -256,6 +258,36 @@ def contact_update(
     return Outcome(locked, True, f"{locked.display_name}’s details are saved.")
 
 
+def _count_added(*, site: Site, added: int) -> None:
+    """Add `added` to the site's ContactCount, in the caller's transaction.
+
+    One row per site: the lock its update takes is held only until the adding
+    transaction commits, a form's single contact or one chunk of an import. A site
+    without the row yet gets it counted from its contacts, those just added included.
+    """
+    if not added:
+        return
+    if ContactCount.objects.filter(site=site).update(contacts=F("contacts") + added):
+        return
+    counted = Contact.objects.filter(site=site).count()
+    _, created = ContactCount.objects.get_or_create(site=site, defaults={"contacts": counted})
+    if not created:
+        # Another transaction counted the site first, without the contacts added here.
+        ContactCount.objects.filter(site=site).update(contacts=F("contacts") + added)
+
+
+def contacts_recount(*, site: Site) -> int:
+    """Count the site's contacts again into its ContactCount, and return the count.
+
+    For contacts written straight into the table (demo data, benchmarks' seeds, tests'
+    factories), which no service has counted.
+    """
+    with transaction.atomic():
+        counted = Contact.objects.filter(site=site).count()
+        ContactCount.objects.update_or_create(site=site, defaults={"contacts": counted})
+    return counted
+
+
 def contacts_create(
     *, site: Site, people: Iterable[tuple[str, str]], actor: Actor, bulk_action=None
 ) -> dict[str, int]:
@@ -284,6 +316,7 @@ def contacts_create(
                 "key", "pk"
             )
         )
+        _count_added(site=site, added=len(added))
         contacts_changed.send(
             sender=Contact,
             site_id=site.pk,

@@ -1,9 +1,9 @@
-"""The Contacts tab's table. Rows come from purchases.selectors.contacts_table."""
+"""The Contacts tab's table. Rows come from purchases.selectors.contacts_table, a page
+at a time from contacts.paging."""
 
 from html import escape
 
 import django_tables2 as tables
-from django.db.models import F
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -147,7 +147,7 @@ class ContactTable(tables.Table):
                 + "".join(f"<td {td}>{render(record)}</td>" for render, td in columns)
                 + "</tr>"
             )
-            for record in (row.record for row in self.page.object_list)
+            for record in self.page.contacts
         ]
 
     def render_select(self, record):
@@ -209,31 +209,3 @@ class ContactTable(tables.Table):
     @cached_property
     def _now(self):
         return timezone.now()
-
-    def order_contact(self, queryset, is_descending):
-        fields = ("name", "email", "pk")
-        return queryset.order_by(*(f"-{f}" if is_descending else f for f in fields)), True
-
-    # Access facts are never empty: a plain order matches their (site, fact, id) indexes,
-    # where NULLS LAST on a descending order would not.
-    def order_is_customer(self, queryset, is_descending):
-        return queryset.order_by(
-            *(("-is_customer", "-pk") if is_descending else ("is_customer", "pk"))
-        ), True
-
-    def order_total_products(self, queryset, is_descending):
-        fields = ("-products_count", "-pk") if is_descending else ("products_count", "pk")
-        return queryset.order_by(*fields), True
-
-    def order_created_at(self, queryset, is_descending):
-        return self._order(queryset, "created_at", is_descending), True
-
-    def order_last_activity_at(self, queryset, is_descending):
-        return self._order(queryset, "last_activity_at", is_descending), True
-
-    @staticmethod
-    def _order(queryset, name, is_descending):
-        # Contacts without a value go last either way; pk keeps pages stable between ties.
-        if is_descending:
-            return queryset.order_by(F(name).desc(nulls_last=True), "-pk")
-        return queryset.order_by(F(name).asc(nulls_last=True), "pk")

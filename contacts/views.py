@@ -21,6 +21,8 @@ from contacts.bulk.pasted import PastedBanner, pasted_selection_for
 from contacts.bulk.selection import selected_contacts
 from contacts.filters import ContactFilter
 from contacts.models import Contact
+from contacts.paging import ContactPager, StalePage, page_query, sort_of
+from contacts.selectors import contacts_count
 from contacts.table import PER_PAGE_DEFAULT, ContactTable, clamp_per_page
 from kajaccess.web import NotFound, member_permissions, permission_required, wants_partial
 from products.models import Product
@@ -98,14 +100,32 @@ def _contacts_tab(request, open_contact: int | None = None) -> tuple[dict, int]:
         search=search,
         open_contact=open_contact,
     )
+    # The sort is the table's (its headers say which); the page is found by keyset.
     RequestConfig(request, paginate=False).configure(table)
-    table.paginate(per_page=clamp_per_page(request.GET.get("per_page")))
-    table.page = table.paginator.get_page(request.GET.get("page"))
+    sort = sort_of(table.order_by)
+    if table.order_by:
+        table.order_by = sort
+    narrowed = pasted is not None or filters.narrows
+    pager = ContactPager(
+        filters.qs,
+        sort=sort,
+        per_page=clamp_per_page(request.GET.get("per_page")),
+        count=filters.qs.count() if narrowed else contacts_count(request.site),
+    )
+    page_refused = ""
+    try:
+        table.page = pager.page(request.GET.get("page"))
+    except StalePage as error:
+        page_refused = error.messages[0]
+        table.page = pager.first()
+    table.page.links = {
+        name: page_query(request.GET, value) for name, value in table.page.links.items()
+    }
     context = {"filters": filters, "table": table, "search": search, "active_tab": "contacts"}
     searched = pasted is not None and search_within(request.GET)
-    banner = pasted and PastedBanner(pasted, listed=table.paginator.count if searched else None)
-    context |= {"pasted": banner, "pasted_refused": pasted_refused}
-    return context, 200 if filters.is_valid() else 400
+    banner = pasted and PastedBanner(pasted, listed=table.page.count if searched else None)
+    context |= {"pasted": banner, "pasted_refused": pasted_refused, "page_refused": page_refused}
+    return context, 200 if filters.is_valid() and not page_refused else 400
 
 
 def _pasted(request):

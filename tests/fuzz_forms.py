@@ -67,6 +67,9 @@ REFUSES = {
     "sign-in": EVERY,
     "email": EVERY,
     "lenient": frozenset(),  # flags, `next`, page, page size, sort: read leniently
+    # The Contacts tab's page: a number (out of range is the nearest end), "last", or a
+    # link's cursor, which anything else claims to be and is not.
+    "page": EVERY - {"empty", "negative", "out of bounds", "huge", "other site"},
     # A file field: each value is sent as the contents of an uploaded file (multipart).
     # "a\r\nb" is a header and a row: a file like any other, whose column the creator maps.
     "file": EVERY - {"crlf"},
@@ -203,6 +206,7 @@ CONTACTS_SEARCH = {
     # An address naming a pasted selection that is not the member's still shows the tab.
     "pasted": Field("lenient"),
     **VIEW,
+    "page": Field("page", "last"),
 }
 # A step of the contact panel carries the table's search: the whole page reads it.
 PANEL_STEP = (Form("GET", CONTACTS_SEARCH, (ContactFilter, RefusingFilterSet), page_only=True),)

@@ -247,6 +247,8 @@ SCREENS = (
     # The creator, tab by tab.
     Screen("contacts", CREATOR, "/contacts/"),
     Screen("contacts-search", CREATOR, ADA_PANEL),
+    Screen("contacts-last-page", CREATOR, "/contacts/?per_page=10&page=last"),
+    Screen("contacts-page-link-refused", CREATOR, "/contacts/?page=not-a-page-link", status=400),
     Screen("preview", CREATOR, ADA_PANEL, (PREVIEW,)),
     Screen("view-more", CREATOR, ADA_PANEL, (PREVIEW, VIEW_MORE)),
     Screen("more-info", CREATOR, ADA_PANEL, (PREVIEW, VIEW_MORE, MORE_INFO)),

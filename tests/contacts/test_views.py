@@ -182,7 +182,7 @@ def test_rows_per_page_is_clamped_to_10_through_100(creator_client, academy, ask
     assert f"1–{rows} of 122" in response.content.decode()
 
 
-@pytest.mark.parametrize("asked", ["0", "-3", "abc", "999"])
+@pytest.mark.parametrize("asked", ["0", "-3", "999", "last", "first"])
 def test_a_page_out_of_range_shows_the_nearest_page(creator_client, academy, asked):
     ContactFactory.create_batch(38, site=academy.site)
     response = creator_client.get(reverse("contacts:list"), {"page": asked, "per_page": "10"})
