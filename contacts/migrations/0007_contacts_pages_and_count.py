@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0005_access_facts'),
+        ('contacts', '0006_contact_search'),
         ('kajaccess', '0006_site_webhooks_switched_off_at'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
