@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.db import transaction
 
 from contacts.models import Contact, Tag
 from kajaccess.admin import SiteKeysReadOnly
+from purchases.access.facts import forget_access_facts
 from purchases.admin import GrantInline
 
 
@@ -16,6 +18,18 @@ class ContactAdmin(SiteKeysReadOnly, admin.ModelAdmin):
     inlines = [GrantInline]
     list_per_page = 50
     show_full_result_count = False
+
+    # A deleted contact's grants go with it: its holders leave the Products' and Offers'
+    # counters in the same transaction.
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            forget_access_facts(contact_ids=[obj.pk])
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            forget_access_facts(contact_ids=list(queryset.values_list("pk", flat=True)))
+            super().delete_queryset(request, queryset)
 
 
 @admin.register(Tag)

@@ -297,6 +297,25 @@ def refresh_access_facts(*, contact_ids: Iterable[int], now: datetime | None = N
             _write(diff)
 
 
+def forget_access_facts(*, contact_ids: Iterable[int]) -> None:
+    """Before these contacts are deleted: their holders leave the counters with them.
+
+    Deleting a contact deletes its grants and holder rows with it (a cascade), which no
+    access service sees; this takes them out of the counters in the same transaction.
+    """
+    with transaction.atomic():
+        for ids in _chunks(contact_ids):
+            stored = _stored(
+                dict.fromkeys(
+                    Contact.objects.select_for_update(no_key=True)
+                    .filter(pk__in=ids)
+                    .order_by("pk")
+                    .values_list("pk", flat=True)
+                )
+            )
+            _write(_difference({}, stored))
+
+
 @receiver(progress_changed, dispatch_uid="access_facts_progress")
 def refresh_progress(*, contact_id: int, **kwargs) -> None:
     """A lesson completed: the contact's lessons done in the Products' counters."""

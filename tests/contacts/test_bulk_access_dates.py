@@ -18,6 +18,7 @@ from contacts.bulk.selection import preview
 from kajaccess.actors import Actor
 from products.models import Offer
 from purchases.access import services
+from purchases.access.facts import refresh_access_facts
 from purchases.models import AccessEvent, BulkAction, Grant, Subscription
 from tests.factories import ContactFactory, MembershipFactory, OfferFactory, ProductFactory
 
@@ -244,6 +245,7 @@ def test_a_grant_whose_end_has_passed_is_skipped_as_ended_swept_or_not(shop, swe
     Grant.objects.filter(pk=grant.pk).update(
         starts_at=timezone.now() - timedelta(days=2), expires_at=timezone.now() - timedelta(hours=1)
     )
+    refresh_access_facts(contact_ids=[grant.contact_id])
     if swept:
         services.expire_grants()
     events = AccessEvent.objects.filter(grant=grant).count()

@@ -15,6 +15,7 @@ from contacts.bulk.runner import start_bulk_action
 from contacts.models import Contact, ContactTag, Tag
 from kajaccess.actors import Actor
 from purchases.access import services
+from purchases.access.facts import forget_access_facts, refresh_access_facts
 from purchases.models import AccessEvent, AccessStatus, BulkAction, BulkActionContact, Grant
 from purchases.offers import services as offer_services
 from tests.factories import (
@@ -149,6 +150,7 @@ def test_an_offer_deleted_before_the_run(client, shop, queue):
     # Its customers keep their access until revoked: the confirmed twelve, no one else.
     newcomer = ContactFactory(site=member.site)
     Grant.objects.create(site=member.site, contact=newcomer, offer=bootcamp)
+    refresh_access_facts(contact_ids=[newcomer.pk])
     revoke = run_revoke()
     assert (revoke.total, revoke.changed) == (12, 12)
     assert active(bootcamp) == {newcomer.pk}
@@ -176,6 +178,7 @@ def test_contacts_moved_to_another_site_or_deleted_before_the_run_are_skipped(cl
     moved, deleted = people[0], people[1]
     moved.site = SiteFactory()
     moved.save(update_fields=["site"])
+    forget_access_facts(contact_ids=[deleted.pk])
     Contact.objects.filter(pk=deleted.pk).delete()
 
     bulk = run()

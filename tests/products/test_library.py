@@ -12,6 +12,7 @@ from contacts.models import Contact
 from kajaccess.actors import Actor
 from products.models import Lesson, LessonCompletion
 from purchases.access import services
+from purchases.access.facts import refresh_access_facts
 from purchases.access.selectors import library_products
 from purchases.models import Grant
 from tests.factories import (
@@ -206,11 +207,13 @@ def test_an_expired_grant_is_refused_even_before_the_sweep(ada_client, school):
         starts_at=timezone.now() - timedelta(days=31),
         expires_at=timezone.now() - timedelta(days=1),
     )
+    refresh_access_facts(contact_ids=[school["grant"].contact_id])
     assert refused(ada_client, school["basics"])
 
 
 def test_a_grant_that_has_not_started_is_refused(ada_client, school):
     Grant.objects.filter(pk=school["grant"].pk).update(starts_at=timezone.now() + timedelta(days=2))
+    refresh_access_facts(contact_ids=[school["grant"].contact_id])
     assert refused(ada_client, school["basics"])
 
 

@@ -148,3 +148,16 @@ def test_the_counters_change_rows_fold_into_one_per_counter(academy):
         before.lessons_done,
     )
     assert reconcile_access_facts() == []
+
+
+def test_a_contact_deleted_in_the_admin_leaves_the_counters_with_its_grants(academy):
+    from django.contrib import admin
+
+    from contacts.admin import ContactAdmin
+
+    assert summary(academy.site, academy.basics).holders == 1
+    ContactAdmin(Contact, admin.site).delete_model(None, academy.ada)
+    after = summary(academy.site, academy.basics)
+    assert (after.holders, after.with_access, after.lessons_done) == (0, 0, 0)
+    assert offer_customer_counts(academy.site) == {}
+    assert reconcile_access_facts() == []

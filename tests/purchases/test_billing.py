@@ -439,7 +439,7 @@ def test_a_declined_card_makes_it_past_due_and_fires_payment_failed(
     assert selectors.has_access(contact, product_of(sub), now=at(2))
 
     contact.test_card_declines = False
-    contact.save()
+    contact.save(update_fields=["test_card_declines"])
     assert billing_runs.run_billing(now=at(3)).charged == 1
     sub.refresh_from_db()
     assert (sub.status, sub.next_billing_at) == (Status.ACTIVE, at(31))

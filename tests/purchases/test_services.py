@@ -12,6 +12,7 @@ from contacts.models import Contact
 from kajaccess.actors import Actor
 from products.models import Offer
 from purchases.access import selectors, services
+from purchases.access.facts import refresh_access_facts
 from purchases.models import (
     AccessEvent,
     AccessStatus,
@@ -668,6 +669,7 @@ def test_revoked_fields_are_set_exactly_when_revoked(shop):
     refused(lambda: accesses.update(revoked_at=now))
     refused(lambda: accesses.update(status="revoked"))
     grants.update(status="revoked", revoked_at=now, revoked_via="creator")  # consistent: fine
+    refresh_access_facts(contact_ids=grants.values_list("contact_id", flat=True))
 
 
 def test_a_contact_email_is_unique_per_site_in_any_letter_case(shop):

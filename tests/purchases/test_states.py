@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from kajaccess.actors import Actor
 from purchases.access import services
+from purchases.access.facts import refresh_access_facts
 from purchases.access.states import (
     PRODUCT_STATES,
     AccessState,
@@ -69,6 +70,7 @@ def _store(grant: Grant, grant_spec: dict, access_specs: list, now) -> None:
             revoked_at=now if via else None,
             removed_at=now if removed else None,
         )
+    refresh_access_facts(contact_ids=[grant.contact_id])
 
 
 def test_python_and_sql_agree_on_every_state():
