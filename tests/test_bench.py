@@ -73,6 +73,7 @@ def test_the_bench_pastes_the_emails_against_the_same_work_by_hand_and_keeps_not
                 )
             },
             "bulk_revoke": {"bulk_seconds": 1.0, "raw_sql_seconds": 1.0},
+            "revoke_and_undo": {"revoke": {"ratio": 1.5}, "undo": {"ratio": 3.0}},
             "export": {"peak_mb": 1},
             "paste_emails": figure,
             "import": IMPORT_FIGURE,
@@ -80,6 +81,8 @@ def test_the_bench_pastes_the_emails_against_the_same_work_by_hand_and_keeps_not
     )
     assert ratios["paste_emails_vs_by_hand"] == figure["seconds"] / figure["by_hand_seconds"]
     assert "paste_emails_within_5x_by_hand" in targets
+    assert targets["bulk_revoke_of_biggest_offer_within_2x_raw_sql"]
+    assert not targets["bulk_undo_of_biggest_offer_within_2x_raw_sql"]
     assert not PastedSelection.objects.exists()
 
 
