@@ -138,8 +138,20 @@ def test_every_page_runs_as_many_queries_at_60_contacts_as_at_5():
         Grant.objects.filter(site=site, contact__email__startswith="customer").count() > 2 * LARGE
     )
     large = count_queries(site)
-    grown = {name: (small[name], large[name]) for name in PAGES if small[name] != large[name]}
+    grown = {
+        name: (small[name], large[name])
+        for name in PAGES
+        if not 0 <= small[name] - large[name] <= STRADDLING.get(name, 0)
+        and small[name] != large[name]
+    }
     assert grown == {}
+
+
+# Two pages read with one query more on the small site than on the large one, whatever
+# the size beyond (contacts/paging.py): sorted by Last activity, a page that holds both
+# contacts with an activity and contacts without reads each kind along its own index; and
+# the last page of a list that fits on one page is read again as the first.
+STRADDLING = {"Contacts, by Last activity desc": 1, "Contacts, last page": 1}
 
 
 def test_every_dashboard_url_is_a_page_of_the_table_or_said_why_not():

@@ -35,6 +35,15 @@ class AddPostgresIndex(migrations.AddIndex):
         return f"{super().describe()} (PostgreSQL only)"
 
 
+class PostgresTrigramExtension(TrigramExtension):
+    """pg_trgm on PostgreSQL; elsewhere nothing, undoing it included (Django's own looks for
+    the extension in pg_extension whatever the database)."""
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
 def sqlite_search_table(apps, schema_editor):
     ensure_contact_search(schema_editor.connection)
 
@@ -50,7 +59,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        TrigramExtension(),
+        PostgresTrigramExtension(),
         AddPostgresIndex(
             model_name="contact",
             index=GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="contact_name_trgm"),
