@@ -78,6 +78,9 @@ class ImportContactsAction(BulkActionType):
         """Import a chunk of rows (the ids are ImportRows'): the same plan as the preview's."""
         rows = list(ImportRow.objects.filter(pk__in=contact_ids).order_by("number"))
         keys = [row.email.lower() for row in rows if not row.problem]
+        choices = self.choices
+        if choices.offer is not None:
+            access_services.hold_offer(choices.offer)  # an Offer before its contacts
         # Lock the contacts the rows match before reading them, as every service does.
         list(
             Contact.objects.select_for_update(no_key=True)
@@ -86,7 +89,6 @@ class ImportContactsAction(BulkActionType):
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        choices = self.choices
         plans = plan_rows(self.site, rows, choices)
         skipped = Counter()
         for plan in plans:

@@ -13,7 +13,10 @@ are those same functions applied to one row.
 Each keeps the access facts of the contacts it changed (`refresh_access_facts`) as its
 last step, in its transaction. Locks are taken contacts first, then grants, then
 Products' accesses, so that two services on one contact wait for each other, never in a
-circle. Contacts (and Offers) are locked FOR NO KEY UPDATE: a row that merely points at
+circle. An Offer comes before its contacts: granting it holds it FOR SHARE
+(`hold_offer`), so grants of one Offer run side by side while adding or taking out a
+Product (FOR NO KEY UPDATE) waits for them and they for it. Contacts (and Offers) are
+locked FOR NO KEY UPDATE: a row that merely points at
 them (a grant, a completion, an audit row) takes a KEY SHARE lock as it is written, which
 FOR UPDATE would block, and a lock waiting behind it would close the circle.
 """
@@ -22,7 +25,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -87,6 +90,29 @@ def _expiry(offer: Offer, starts_at: datetime) -> datetime | None:
     return starts_at + timedelta(days=offer.access_days)
 
 
+def hold_offer(offer: Offer) -> datetime | None:
+    """Hold the Offer FOR SHARE until the transaction ends, before any contact lock; when
+    it was deleted, as it is now.
+
+    Its Products stay as they are while grants of it are made, so a Product added
+    meanwhile is never missing from a new grant, and a deletion since the form was shown
+    is seen.
+    """
+    if connection.vendor != "postgresql":  # SQLite writes one at a time: a read is current
+        rows = list(Offer.objects.filter(pk=offer.pk).values_list("deleted_at"))
+    else:
+        # Django's select_for_update has no FOR SHARE.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT deleted_at FROM {Offer._meta.db_table} WHERE id = %s FOR SHARE",
+                [offer.pk],
+            )
+            rows = cursor.fetchall()
+    if not rows:
+        raise ValidationError(f"“{offer.title}” is no longer here.")
+    return rows[0][0]
+
+
 def grant_offer_to_contacts(
     *,
     offer: Offer,
@@ -108,10 +134,11 @@ def grant_offer_to_contacts(
     if source not in Grant.Source.values:
         raise ValidationError(f"Unknown grant source “{source}”.")
     now = now or timezone.now()
-    if offer.is_deleted and offer.deleted_at <= now:
-        raise ValidationError(f"“{offer.title}” was deleted and can no longer be granted.")
     starts_at = starts_at or now
     with transaction.atomic():
+        deleted_at = hold_offer(offer)
+        if deleted_at is not None and deleted_at <= now:
+            raise ValidationError(f"“{offer.title}” was deleted and can no longer be granted.")
         to_grant = _lock_contacts_without(offer, contact_ids)
         if not to_grant:
             return []

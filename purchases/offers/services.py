@@ -27,10 +27,14 @@ def _customers(count: int) -> str:
     return ngettext("%d customer", "%d customers", count) % count
 
 
-def _lock_holders(offer: Offer) -> None:
+def _lock_holders(offer: Offer) -> list[int]:
     """Lock the contacts with an active grant of the Offer, before their grants (as every
-    access service does)."""
-    list(
+    access service does); their ids.
+
+    Only these contacts' grants are changed then: one restored meanwhile is left as a
+    restore after the change would leave it, and no contact is locked out of order.
+    """
+    return list(
         Contact.objects.select_for_update(no_key=True)
         .filter(
             pk__in=Grant.objects.filter(offer=offer, status=AccessStatus.ACTIVE).values(
@@ -52,10 +56,10 @@ def add_product_to_offer(*, offer: Offer, product: Product, actor: Actor) -> Out
         if offer.products.filter(pk=product.pk).exists():
             return Outcome(offer, False, f"“{product.title}” is already in “{offer.title}”.")
         offer.products.add(product)
-        _lock_holders(offer)
+        holders = _lock_holders(offer)
         grants = list(
             Grant.objects.select_for_update()
-            .filter(offer=offer, status=AccessStatus.ACTIVE)
+            .filter(offer=offer, status=AccessStatus.ACTIVE, contact_id__in=holders)
             .order_by("pk")
             .values_list("pk", "site_id", "contact_id")
         )
@@ -101,12 +105,13 @@ def remove_product_from_offer(*, offer: Offer, product: Product, actor: Actor) -
         if not offer.products.filter(pk=product.pk).exists():
             return Outcome(offer, False, f"“{product.title}” is not in “{offer.title}”.")
         offer.products.remove(product)
-        _lock_holders(offer)
+        holders = _lock_holders(offer)
         accesses = list(
             ProductAccess.objects.select_for_update()
             .filter(
                 grant__offer=offer,
                 grant__status=AccessStatus.ACTIVE,
+                grant__contact_id__in=holders,
                 product=product,
                 removed_at__isnull=True,
             )

@@ -2,8 +2,10 @@
 and the same Products, ends without a deadlock and with facts equal to their recomputation."""
 
 import random
+import threading
 
 import pytest
+from django.db import transaction
 
 from kajaccess.actors import Actor
 from products.services import complete_lesson
@@ -55,3 +57,39 @@ def test_every_kind_of_change_at_once_keeps_the_facts_exact(postgres_only):
     assert reconcile_access_facts() == []
     summary = next(s for s in product_summaries(site) if s.product == basics)
     assert summary.holders == len(people)
+
+
+def _grant_held_open(offer, contact, actor, granted, release):
+    """Grant the Offer and keep the transaction open until `release` is set."""
+    with transaction.atomic():
+        services.grant_offer_to_contacts(offer=offer, contact_ids=[contact.pk], actor=actor)
+        granted.set()
+        release.wait(timeout=30)
+
+
+def test_a_product_added_while_a_grant_is_made_reaches_that_grant(postgres_only):
+    owner = MembershipFactory()
+    site, actor = owner.site, Actor.creator(owner.user)
+    basics, extra = (ProductFactory(site=site, lessons=1) for _ in range(2))
+    bootcamp = OfferFactory(site=site, products=[basics])
+    newcomer = ContactFactory(site=site)
+    granted, release = threading.Event(), threading.Event()
+
+    def add_after_the_grant_began():
+        granted.wait(timeout=30)
+        # The grant is made but not committed: the Product must wait for it, then reach it.
+        threading.Timer(0.5, release.set).start()
+        return add_product_to_offer(offer=bootcamp, product=extra, actor=actor)
+
+    _, outcome = in_threads(
+        lambda: _grant_held_open(bootcamp, newcomer, actor, granted, release),
+        add_after_the_grant_began,
+    )
+
+    assert outcome.message == f"“{extra.title}” added to “{bootcamp.title}” for 1 customer."
+    grant = Grant.objects.get(contact=newcomer, offer=bootcamp)
+    assert set(grant.product_accesses.values_list("product_id", flat=True)) == {
+        basics.pk,
+        extra.pk,
+    }
+    assert reconcile_access_facts() == []

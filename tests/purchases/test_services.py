@@ -700,3 +700,18 @@ def test_an_offer_saved_with_more_access_days_than_a_date_holds_is_refused(site,
     with pytest.raises(ValidationError, match="more than the 3650 an offer can"):
         services.grant_offer(contact=contact, offer=offer, actor=creator)
     assert not Grant.objects.filter(contact=contact).exists()
+
+
+def test_an_offer_deleted_while_the_grant_form_was_open_is_refused():
+    owner = MembershipFactory()
+    bootcamp = OfferFactory(site=owner.site, products=[ProductFactory(site=owner.site)])
+    shown = Offer.objects.get(pk=bootcamp.pk)  # as the form read it, before the deletion
+    offers_services.delete_offer(offer=bootcamp, actor=Actor.creator(owner.user))
+
+    with pytest.raises(ValidationError, match="was deleted and can no longer be granted"):
+        services.grant_offer_to_contacts(
+            offer=shown,
+            contact_ids=[ContactFactory(site=owner.site).pk],
+            actor=Actor.creator(owner.user),
+        )
+    assert not Grant.objects.filter(offer=bootcamp).exists()
