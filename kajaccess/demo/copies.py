@@ -32,8 +32,10 @@ from purchases.models import (
     Payment,
     ProductAccess,
     ProductHolder,
+    ProductWeek,
     Purchase,
     Subscription,
+    WeekHolder,
 )
 
 # Parents before the rows that point at them; each row belongs to one generated contact
@@ -52,6 +54,7 @@ COPIED: list[tuple[type[models.Model], str]] = [
     # the counters are added up in copy_block).
     (ProductHolder, "contact"),
     (OfferHolder, "contact"),
+    (WeekHolder, "contact"),
 ]
 FIRST = "customer000001@example.com"
 
@@ -162,6 +165,11 @@ def copy_block(blocks: dict[type[models.Model], Block], copy: int, size: int) ->
                 f"INSERT INTO {counter._meta.db_table} ({columns}, holders) "
                 f"SELECT {columns}, COUNT(*) FROM {kept(holder)} GROUP BY {columns}"
             )
+        cursor.execute(
+            f"INSERT INTO {ProductWeek._meta.db_table} (product_id, week, granted, revoked) "
+            f"SELECT product_id, week, SUM(granted), SUM(revoked) FROM {kept(WeekHolder)} "
+            "GROUP BY product_id, week"
+        )
 
 
 def grow_demo_academy(*, site: Site, contacts: int, block: int, report: Report) -> int:

@@ -11,12 +11,17 @@ Time changes facts too: access that starts later, or ends, does so at an instant
 the next sweep. Each contact keeps the next such instant (`access_changes_at`, indexed),
 and `catch_up_access_facts` refreshes the contacts whose instant has passed before a list
 is read, so what a page shows is exact at the moment it is read.
+
+The Progress report's chart counts grants and revokes of a Product per week: each
+contact's share of it is kept as WeekHolder rows (from its audit rows) for the weeks the
+chart shows, and their sum as ProductWeek change rows, so the chart reads a dozen rows
+whatever the size of the site.
 """
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Count, Max, Sum
@@ -24,10 +29,12 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from contacts.models import Contact
+from kajaccess.actors import ActorKind
 from products.models import LessonCompletion
 from products.signals import progress_changed
 from purchases.access.states import AccessState, own_state_of, state_of
 from purchases.models import (
+    AccessEvent,
     AccessStatus,
     Grant,
     OfferCount,
@@ -35,6 +42,8 @@ from purchases.models import (
     ProductAccess,
     ProductCount,
     ProductHolder,
+    ProductWeek,
+    WeekHolder,
 )
 
 CHUNK = 1000
@@ -44,6 +53,20 @@ COUNTERS = (
     (ProductHolder, ProductCount, ("product_id", "access_rank", "lessons_done")),
     (OfferHolder, OfferCount, ("offer_id", "access_rank")),
 )
+CHART_WEEKS = 12
+CHANGES = ("granted", "revoked")
+
+
+def chart_mondays(now: datetime) -> list[date]:
+    """The Mondays of the weeks the Progress report's chart shows, oldest first."""
+    today = timezone.localtime(now).date()
+    monday = today - timedelta(days=today.weekday())
+    return [monday - timedelta(weeks=CHART_WEEKS - 1 - i) for i in range(CHART_WEEKS)]
+
+
+def _monday(at: datetime) -> date:
+    day = timezone.localtime(at).date()
+    return day - timedelta(days=day.weekday())
 
 
 @dataclass
@@ -58,6 +81,10 @@ class ContactFacts:
     products: dict[int, tuple[int, int, datetime | None]] = field(default_factory=dict)
     # offer id: access rank
     offers: dict[int, int] = field(default_factory=dict)
+    # (product id, Monday): [grants, revokes] of the Product that week
+    weeks: dict[tuple[int, date], list[int]] = field(
+        default_factory=lambda: defaultdict(lambda: [0, 0])
+    )
 
     def summary(self) -> tuple:
         return tuple(getattr(self, name) for name in SUMMARY_FIELDS)
@@ -75,7 +102,7 @@ def _next_change(grant: Grant, now: datetime) -> datetime | None:
 
 
 def facts_of(contact_ids: list[int], now: datetime) -> dict[int, ContactFacts]:
-    """The facts of these contacts, from the source rows. Three queries."""
+    """The facts of these contacts, from the source rows. Four queries."""
     facts = {pk: ContactFacts() for pk in contact_ids}
     grants = Grant.objects.filter(contact_id__in=contact_ids).only(
         "contact_id", "offer_id", "status", "revoked_via", "starts_at", "expires_at"
@@ -92,11 +119,16 @@ def facts_of(contact_ids: list[int], now: datetime) -> dict[int, ContactFacts]:
             entry.access_changes_at is None or change < entry.access_changes_at
         ):
             entry.access_changes_at = change
-    accesses = ProductAccess.objects.filter(
-        grant_id__in=grants_by_id, removed_at__isnull=True
-    ).only("grant_id", "product_id", "status", "revoked_via", "removed_at")
+    accesses = ProductAccess.objects.filter(grant_id__in=grants_by_id).only(
+        "grant_id", "product_id", "status", "revoked_via", "removed_at"
+    )
     ranks: dict[int, dict[int, int]] = defaultdict(dict)
+    # A grant's Products, taken out of its Offer since or not, as its audit rows count them.
+    products_of: dict[int, list[int]] = defaultdict(list)
     for access in accesses:
+        products_of[access.grant_id].append(access.product_id)
+        if access.removed_at is not None:
+            continue
         access.grant = grants_by_id[access.grant_id]
         state = state_of(access, now)
         contact_id = access.grant.contact_id
@@ -118,7 +150,37 @@ def facts_of(contact_ids: list[int], now: datetime) -> dict[int, ContactFacts]:
             done, last = progress.get((contact_id, product_id), (0, None))
             entry.products[product_id] = (rank, done, last)
         entry.products_count = sum(1 for rank in held.values() if rank == active)
+    _count_weeks(facts, products_of, now)
     return facts
+
+
+def _count_weeks(facts: dict[int, ContactFacts], products_of, now: datetime) -> None:
+    """Each contact's grants and revokes per Product and week, from its audit rows.
+
+    A grant or revoke of a whole Offer counts for each Product of its grant; revoking the
+    Product alone counts too. Access that ran out was revoked by no one: left out.
+    """
+    kinds = AccessEvent.Kind
+    start = timezone.make_aware(datetime.combine(chart_mondays(now)[0], time.min))
+    events = (
+        AccessEvent.objects.filter(
+            contact_id__in=list(facts),
+            at__gte=start,
+            kind__in=[kinds.GRANTED, kinds.REVOKED, kinds.PRODUCT_REVOKED],
+        )
+        .exclude(actor_kind=ActorKind.EXPIRY)
+        .values_list("contact_id", "grant_id", "product_id", "kind", "at")
+    )
+    for contact_id, grant_id, product_id, kind, at in events:
+        if kind == kinds.PRODUCT_REVOKED:
+            products = [product_id] if product_id else []
+        elif product_id is None:
+            products = products_of.get(grant_id, [])
+        else:
+            continue
+        column = CHANGES.index("granted" if kind == kinds.GRANTED else "revoked")
+        for product in products:
+            facts[contact_id].weeks[product, _monday(at)][column] += 1
 
 
 @dataclass
@@ -128,10 +190,17 @@ class Stored:
     summaries: dict[int, tuple]
     products: dict[tuple[int, int], tuple[int, tuple]]  # (contact, product): (pk, values)
     offers: dict[tuple[int, int], tuple[int, int]]  # (contact, offer): (pk, rank)
+    weeks: dict[
+        tuple[int, int, date], tuple[int, tuple]
+    ]  # (contact, product, Monday): (pk, changes)
 
 
-def _stored(summaries: dict[int, tuple]) -> Stored:
+def _stored(summaries: dict[int, tuple], since: date | None = None) -> Stored:
+    """The stored facts of these contacts; of the weeks, those from `since` on."""
     ids = list(summaries)
+    weeks = WeekHolder.objects.filter(contact_id__in=ids)
+    if since is not None:
+        weeks = weeks.filter(week__gte=since)
     products = {
         (c, p): (pk, (rank, done, last))
         for pk, c, p, rank, done, last in ProductHolder.objects.filter(
@@ -146,7 +215,13 @@ def _stored(summaries: dict[int, tuple]) -> Stored:
             "pk", "contact_id", "offer_id", "access_rank"
         )
     }
-    return Stored(summaries, products, offers)
+    weeks = {
+        (c, p, w): (pk, (g, r))
+        for pk, c, p, w, g, r in weeks.values_list(
+            "pk", "contact_id", "product_id", "week", *CHANGES
+        )
+    }
+    return Stored(summaries, products, offers, weeks)
 
 
 @dataclass
@@ -160,14 +235,22 @@ class Difference:
     offers_added: list[OfferHolder] = field(default_factory=list)
     offers_changed: list[OfferHolder] = field(default_factory=list)
     offers_gone: list[int] = field(default_factory=list)
+    weeks_added: list[WeekHolder] = field(default_factory=list)
+    weeks_changed: list[WeekHolder] = field(default_factory=list)
+    weeks_gone: list[int] = field(default_factory=list)
     # (product, rank, lessons done): change in holders; (offer, rank): change in holders
     product_counts: Counter = field(default_factory=Counter)
     offer_counts: Counter = field(default_factory=Counter)
+    # (product, Monday): change in [grants, revokes]
+    week_counts: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
 
     def __bool__(self) -> bool:
         return any(
             (self.summaries, self.products_added, self.products_changed, self.products_gone)
-        ) or any((self.offers_added, self.offers_changed, self.offers_gone))
+        ) or any(
+            (self.offers_added, self.offers_changed, self.offers_gone)
+            + (self.weeks_added, self.weeks_changed, self.weeks_gone)
+        )
 
     def describe(self) -> list[str]:
         lines = [f"contact {pk}: summary {facts.summary()}" for pk, facts in self.summaries.items()]
@@ -184,13 +267,21 @@ class Difference:
             f"contact {h.contact_id}, offer {h.offer_id}: differs" for h in self.offers_changed
         ]
         lines += [f"offer holder {pk}: should not exist" for pk in self.offers_gone]
+        lines += [
+            f"contact {h.contact_id}, product {h.product_id}, week of {h.week}: "
+            f"{'missing' if h.pk is None else 'differs'}"
+            for h in self.weeks_added + self.weeks_changed
+        ]
+        lines += [f"week holder {pk}: should not exist" for pk in self.weeks_gone]
         return lines
 
 
 def _difference(facts: dict[int, ContactFacts], stored: Stored) -> Difference:
     diff = Difference()
-    wanted_products, wanted_offers = {}, {}
+    wanted_products, wanted_offers, wanted_weeks = {}, {}, {}
     for contact_id, entry in facts.items():
+        for (product_id, week), changes in entry.weeks.items():
+            wanted_weeks[contact_id, product_id, week] = tuple(changes)
         if stored.summaries.get(contact_id) != entry.summary():
             diff.summaries[contact_id] = entry
         for product_id, values in entry.products.items():
@@ -236,7 +327,33 @@ def _difference(facts: dict[int, ContactFacts], stored: Stored) -> Difference:
         if key not in wanted_offers:
             diff.offers_gone.append(pk)
             diff.offer_counts[key[1], rank] -= 1
+    _weeks_difference(diff, wanted_weeks, stored.weeks)
     return diff
+
+
+def _weeks_difference(diff: Difference, wanted: dict, stored: dict) -> None:
+    for key, changes in wanted.items():
+        old = stored.get(key)
+        if old is not None and old[1] == changes:
+            continue
+        contact_id, product_id, week = key
+        holder = WeekHolder(contact_id=contact_id, product_id=product_id, week=week)
+        holder.granted, holder.revoked = changes
+        was = (0, 0) if old is None else old[1]
+        counted = diff.week_counts[product_id, week]
+        for i in range(len(CHANGES)):
+            counted[i] += changes[i] - was[i]
+        if old is None:
+            diff.weeks_added.append(holder)
+        else:
+            holder.pk = old[0]
+            diff.weeks_changed.append(holder)
+    for key, (pk, was) in stored.items():
+        if key not in wanted:
+            diff.weeks_gone.append(pk)
+            counted = diff.week_counts[key[1], key[2]]
+            for i in range(len(CHANGES)):
+                counted[i] -= was[i]
 
 
 def _write(diff: Difference) -> None:
@@ -268,6 +385,16 @@ def _write(diff: Difference) -> None:
         for (o, r), n in sorted(diff.offer_counts.items())
         if n
     )
+    if diff.weeks_gone:
+        WeekHolder.objects.filter(pk__in=diff.weeks_gone).delete()
+    WeekHolder.objects.bulk_create(diff.weeks_added)
+    if diff.weeks_changed:
+        WeekHolder.objects.bulk_update(diff.weeks_changed, CHANGES)
+    ProductWeek.objects.bulk_create(
+        ProductWeek(product_id=p, week=w, granted=g, revoked=r)
+        for (p, w), (g, r) in sorted(diff.week_counts.items())
+        if g or r
+    )
 
 
 def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
@@ -293,7 +420,9 @@ def refresh_access_facts(*, contact_ids: Iterable[int], now: datetime | None = N
                 .values_list("pk", *SUMMARY_FIELDS)
             )
             summaries = {pk: tuple(values) for pk, *values in rows}
-            diff = _difference(facts_of(list(summaries), now), _stored(summaries))
+            diff = _difference(
+                facts_of(list(summaries), now), _stored(summaries, chart_mondays(now)[0])
+            )
             _write(diff)
 
 
@@ -361,7 +490,52 @@ def compact_access_counts() -> int:
                 if n
             )
             folded += len(rows)
-    return folded
+    return folded + _compact_weeks(timezone.now())
+
+
+def _compact_weeks(now: datetime) -> int:
+    """Fold the weekly change rows into one per Product and week; drop the weeks the chart
+    no longer shows. How many rows were folded or dropped."""
+    since = chart_mondays(now)[0]
+    with transaction.atomic():
+        dropped = WeekHolder.objects.filter(week__lt=since).delete()[0]
+        dropped += ProductWeek.objects.filter(week__lt=since).delete()[0]
+        rows = list(
+            ProductWeek.objects.select_for_update().values_list(
+                "pk", "product_id", "week", *CHANGES
+            )
+        )
+        if len(rows) <= len({(p, w) for _, p, w, *_ in rows}):
+            return dropped
+        totals = defaultdict(lambda: [0, 0])
+        for _, product_id, week, *changes in rows:
+            for i, n in enumerate(changes):
+                totals[product_id, week][i] += n
+        ids = [row[0] for row in rows]
+        for start in range(0, len(ids), CHUNK):
+            ProductWeek.objects.filter(pk__in=ids[start : start + CHUNK]).delete()
+        ProductWeek.objects.bulk_create(
+            ProductWeek(product_id=p, week=w, granted=g, revoked=r)
+            for (p, w), (g, r) in sorted(totals.items())
+            if g or r
+        )
+    return dropped + len(rows)
+
+
+def product_weeks(product_id: int, now: datetime | None = None) -> dict[date, tuple[int, int]]:
+    """(grants, revokes) of a Product in each week the chart shows, by Monday. One query."""
+    mondays = chart_mondays(now or timezone.now())
+    weeks = dict.fromkeys(mondays, (0, 0))
+    rows = (
+        ProductWeek.objects.filter(product_id=product_id, week__gte=mondays[0])
+        .order_by()
+        .values_list("week")
+        .annotate(*(Sum(name) for name in CHANGES))
+    )
+    for week, *changes in rows:
+        if week in weeks:
+            weeks[week] = tuple(changes)
+    return weeks
 
 
 def product_counts(product_ids: Iterable[int]) -> dict[int, Counter]:
@@ -395,8 +569,8 @@ def lock_counters() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                f"LOCK TABLE {ProductCount._meta.db_table}, {OfferCount._meta.db_table} "
-                "IN EXCLUSIVE MODE"
+                f"LOCK TABLE {ProductCount._meta.db_table}, {OfferCount._meta.db_table}, "
+                f"{ProductWeek._meta.db_table} IN EXCLUSIVE MODE"
             )
 
 
@@ -427,7 +601,9 @@ def reconcile_access_facts(*, fix: bool = False, now: datetime | None = None) ->
                 break
             last = rows[-1][0]
             summaries = {pk: tuple(values) for pk, *values in rows}
-            diff = _difference(facts_of(list(summaries), now), _stored(summaries))
+            diff = _difference(
+                facts_of(list(summaries), now), _stored(summaries, chart_mondays(now)[0])
+            )
             differences += diff.describe()
             if fix and diff:
                 _write(diff)
@@ -450,4 +626,33 @@ def reconcile_access_facts(*, fix: bool = False, now: datetime | None = None) ->
                         **dict(zip(key, values, strict=True)),
                         holders=wanted[values] - counted[values],
                     )
+        differences += _reconcile_weeks(chart_mondays(now)[0], fix)
+    return differences
+
+
+def _reconcile_weeks(since: date, fix: bool) -> list[str]:
+    """The weekly counters against the contacts' weeks, for the weeks the chart shows."""
+
+    def totals(model):
+        rows = (
+            model.objects.filter(week__gte=since)
+            .order_by()
+            .values_list("product_id", "week")
+            .annotate(*(Sum(name) for name in CHANGES))
+        )
+        return {(p, w): tuple(changes) for p, w, *changes in rows}
+
+    wanted, counted = totals(WeekHolder), totals(ProductWeek)
+    differences = []
+    for key in sorted(wanted.keys() | counted.keys()):
+        want, have = wanted.get(key, (0, 0)), counted.get(key, (0, 0))
+        if want == have:
+            continue
+        differences.append(
+            f"product {key[0]}, week of {key[1]}: {have} grants and revokes counted, {want} made"
+        )
+        if fix:
+            ProductWeek.objects.create(
+                product_id=key[0], week=key[1], granted=want[0] - have[0], revoked=want[1] - have[1]
+            )
     return differences

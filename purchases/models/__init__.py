@@ -11,7 +11,14 @@ from purchases.models.audit import AccessEvent
 from purchases.models.automation import Automation
 from purchases.models.billing import Payment, Purchase, Subscription
 from purchases.models.bulk import BulkAction, BulkActionContact
-from purchases.models.facts import OfferCount, OfferHolder, ProductCount, ProductHolder
+from purchases.models.facts import (
+    OfferCount,
+    OfferHolder,
+    ProductCount,
+    ProductHolder,
+    ProductWeek,
+    WeekHolder,
+)
 from purchases.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -27,11 +34,13 @@ __all__ = [
     "ProductAccess",
     "ProductCount",
     "ProductHolder",
+    "ProductWeek",
     "Purchase",
     "RevokedVia",
     "Subscription",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "WeekHolder",
     "revoked_fields_match_status",
 ]

@@ -87,3 +87,43 @@ class OfferCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.holders:+d} holders of {self.offer_id} at {self.access_rank}"
+
+
+class WeekHolder(models.Model):
+    """A contact's grants and revokes of a Product in one week, for the Progress report's chart.
+
+    Kept for the weeks the chart shows (`purchases.access.facts.chart_mondays`); older rows
+    are dropped when the counters are compacted.
+    """
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="week_holds")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    week = models.DateField(help_text="The Monday the week starts on.")
+    granted = models.PositiveIntegerField(default=0)
+    revoked = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact", "product", "week"], name="unique_week_holder"
+            ),
+        ]
+        indexes = [models.Index(fields=["week"], name="weekholder_week")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.product_id} in the week of {self.week}"
+
+
+class ProductWeek(models.Model):
+    """A change in how many grants and revokes of a Product a week holds."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    week = models.DateField()
+    granted = models.IntegerField(default=0)
+    revoked = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["product", "week"], name="productweek_product")]
+
+    def __str__(self) -> str:
+        return f"{self.granted:+d} grants, {self.revoked:+d} revokes of {self.product_id}"

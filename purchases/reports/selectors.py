@@ -5,18 +5,21 @@ The Contacts tab's rows, the Products tab and the Product Progress report.
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
-from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When
-from django.utils import timezone
+from django.db.models import Count, F, Prefetch, QuerySet
 
 from contacts.models import Contact, Tag
-from kajaccess.actors import ActorKind
 from kajaccess.models import Site
 from products.models import Product
-from purchases.access.facts import catch_up_access_facts, offer_counts, product_counts
+from purchases.access.facts import (
+    catch_up_access_facts,
+    offer_counts,
+    product_counts,
+    product_weeks,
+)
 from purchases.access.states import AccessState, current_access_q
-from purchases.models import AccessEvent, ProductAccess
+from purchases.models import ProductAccess
 
 
 def offer_customer_counts(site) -> dict[int, int]:
@@ -155,48 +158,16 @@ class WeekOfChanges:
     revoked: int
 
 
-def weekly_access_changes(
-    product: Product, weeks: int = 12, now: datetime | None = None
-) -> list[WeekOfChanges]:
-    """Grants and revokes of a Product per week (weeks start on Monday), oldest first.
+def weekly_access_changes(product: Product, now: datetime | None = None) -> list[WeekOfChanges]:
+    """Grants and revokes of a Product in each of the last 12 weeks (from Monday), oldest first.
 
     A grant or revoke of a whole Offer counts for each Product of its grant; revoking the
     Product alone counts too. Access that ran out at the end of its period was not
-    revoked by anyone and is left out, as the report reads it "Expired". One query.
+    revoked by anyone and is left out, as the report reads it "Expired". One query, of the
+    Product's weekly counters.
     """
-    now = now or timezone.now()
-    today = timezone.localtime(now).date()
-    first_monday = today - timedelta(days=today.weekday(), weeks=weeks - 1)
-    start = timezone.make_aware(datetime.combine(first_monday, time.min))
-    kinds = AccessEvent.Kind
-    # The grants that hold the Product, worked out once as a set rather than per event.
-    grants = ProductAccess.objects.filter(product=product).values("grant")
-    events = (
-        AccessEvent.objects.filter(site=product.site_id, at__gte=start, at__lte=now)
-        .filter(
-            Q(kind__in=[kinds.GRANTED, kinds.REVOKED], product__isnull=True, grant__in=grants)
-            | Q(kind=kinds.PRODUCT_REVOKED, product=product)
-        )
-        .exclude(actor_kind=ActorKind.EXPIRY)
-    )
-    mondays = [first_monday + timedelta(weeks=i) for i in range(weeks)]
-    starts = [timezone.make_aware(datetime.combine(monday, time.min)) for monday in mondays]
-    # Each event's week from comparisons of its time, newest week first, then one count
-    # per week and kind: no per-row date function, which on SQLite is a Python call.
-    week = Case(
-        *[When(at__gte=starts[i], then=Value(i)) for i in range(weeks - 1, 0, -1)],
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-    granted, revoked = [0] * weeks, [0] * weeks
-    for i, kind, count in (
-        events.order_by().annotate(week=week).values_list("week", "kind").annotate(n=Count("pk"))
-    ):
-        if kind == kinds.GRANTED:
-            granted[i] += count
-        else:
-            revoked[i] += count
-    return [WeekOfChanges(monday, granted[i], revoked[i]) for i, monday in enumerate(mondays)]
+    weeks = product_weeks(product.pk, now)
+    return [WeekOfChanges(monday, *changes) for monday, changes in weeks.items()]
 
 
 def contacts_table(site: Site) -> QuerySet:
