@@ -54,12 +54,12 @@ class StalePage(ValidationError):
     """A page's address that this table did not make, or made for another sort."""
 
 
-def sort_of(order_by) -> str:
+def sort_of(order_by, sorts: dict[str, SortKey] = SORTS, default: str = DEFAULT_SORT) -> str:
     """The table's sort as "-name" or "name": its first known column, or the default."""
     for alias in order_by or ():
-        if alias.lstrip("-") in SORTS:
+        if alias.lstrip("-") in sorts:
             return alias
-    return DEFAULT_SORT
+    return default
 
 
 class _Row(Func):
@@ -158,12 +158,24 @@ class ContactPage:
 
 
 class ContactPager:
-    """Reads a page of `queryset` (the filtered Contacts tab) in the order of `sort`."""
+    """Reads a page of `queryset` (the filtered Contacts tab, or another list of contacts with
+    its own `sorts`) in the order of `sort`."""
 
-    def __init__(self, queryset: QuerySet, *, sort: str, per_page: int, count: int):
+    def __init__(
+        self,
+        queryset: QuerySet,
+        *,
+        sort: str,
+        per_page: int,
+        count: int,
+        sorts: dict[str, SortKey] = SORTS,
+        salt: str = CURSOR_SALT,
+    ):
         self.sort = sort
         self.descending = sort.startswith("-")
-        self.key = SORTS[sort.lstrip("-")]
+        self.key = sorts[sort.lstrip("-")]
+        # A page link of one list is refused by another.
+        self.salt = salt
         self.per_page = per_page
         self.count = count
         # Each part of the order is one query; the tags of the page's rows one more.
@@ -294,12 +306,12 @@ class ContactPager:
     def _token(self, direction: str, record, start: int) -> str:
         values = [_written(value) for value in _values(record, self.key.fields)]
         payload = {"d": direction, "s": self.sort, "v": values, "n": start}
-        return signing.dumps(payload, salt=CURSOR_SALT)
+        return signing.dumps(payload, salt=self.salt)
 
     def _cursor(self, token: str):
         """A page link's direction, row values and start, or StalePage saying why not."""
         try:
-            payload = signing.loads(token, salt=CURSOR_SALT)
+            payload = signing.loads(token, salt=self.salt)
         except signing.BadSignature:
             raise StalePage(
                 "This page link was not made by this table, or is out of date. "

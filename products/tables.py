@@ -50,6 +50,11 @@ class ProgressTable(tables.Table):
         self.lessons_total = lessons_total
         super().__init__(*args, **kwargs)
 
+    @property
+    def paginated_rows(self):
+        # The page comes from contacts.paging, by keyset, not from django-tables2's paginator.
+        return tables.rows.BoundRows(self.page.contacts, table=self)
+
     def render_name(self, record):
         # The contact's preview on the Contacts tab: a page of its own, not a part of the report.
         link = format_html(

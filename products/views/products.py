@@ -1,5 +1,7 @@
 """The Products tab and the Product Progress report, with its CSV."""
 
+from collections import Counter
+from datetime import datetime
 from urllib.parse import urlencode
 
 from django.http import HttpResponse
@@ -10,6 +12,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
+from contacts.paging import ContactPager, SortKey, StalePage, page_query, sort_of
 from contacts.table import clamp_per_page
 from kajaccess.spreadsheet import csv_response
 from kajaccess.web import permission_required, wants_partial
@@ -21,6 +24,15 @@ from purchases.access.states import AccessState
 from purchases.reports import selectors
 
 PER_PAGE = 50
+# The report's pages are found by keyset, as the Contacts tab's are (contacts/paging.py):
+# each sort one range of a holder or contact index, however deep the page.
+PROGRESS_SORTS = {
+    "name": SortKey(("name", "email", "pk")),
+    "lessons_done": SortKey(("lessons_done", "pk"), kind=int),
+    "percent": SortKey(("lessons_done", "pk"), kind=int),
+    "last_completed_at": SortKey(("last_completed_at", "pk"), nullable=True, kind=datetime),
+    "access_rank": SortKey(("access_rank", "pk"), kind=int),
+}
 
 
 def _product(request, product_id: int) -> Product:
@@ -55,15 +67,25 @@ def product_progress(request, product_id: int):
         return render(request, "products/progress.html", context, status=400)
     table = ProgressTable(report.qs, lessons_total=lessons_total)
     RequestConfig(request, paginate=False).configure(table)
-    _paginate(table, request.GET)
-    # Unfiltered, the chart is the Product's counters; filtered, the rows that match.
-    filtered = any(report.form.cleaned_data.get(name) for name in ("q", "access"))
+    # Unless searched, the count and the chart are the Product's counters (of one access
+    # state when filtered by it); searched, the rows that match.
+    searched = bool(report.form.cleaned_data.get("q"))
     summary = None
-    if not filtered or not wants_partial(request):
+    if not searched or not wants_partial(request):
         summary = selectors.product_summaries(request.site, product)[0]
-    distribution = selectors.completion_distribution(
-        report.qs, lessons_total, counted=None if filtered else summary.counted
+    counted = None
+    if not searched:
+        counted = summary.counted
+        if access := report.form.cleaned_data.get("access"):
+            rank = AccessState(access).rank
+            counted = Counter({key: n for key, n in counted.items() if key[0] == rank})
+    page_refused = _paginate(
+        table,
+        request.GET,
+        report.qs,
+        count=report.qs.count() if counted is None else sum(counted.values()),
     )
+    distribution = selectors.completion_distribution(report.qs, lessons_total, counted=counted)
     context = {
         "product": product,
         "filter": report,
@@ -73,23 +95,44 @@ def product_progress(request, product_id: int):
         "distribution": completion_chart(distribution),
         "csv_url": _csv_url(request, product),
         "active_tab": "products",
+        "page_refused": page_refused,
     }
+    status = 400 if page_refused else 200
     if wants_partial(request):
         # The table, and the completion chart that follows the same filters.
-        return render(request, "products/partials/progress_update.html", context)
+        return render(request, "products/partials/progress_update.html", context, status=status)
     context["summary"] = summary
     context["weeks"] = weekly_chart(selectors.weekly_access_changes(product))
-    return render(request, "products/progress.html", context)
+    return render(request, "products/progress.html", context, status=status)
 
 
-def _paginate(table: ProgressTable, query) -> None:
-    """The page and page size asked for, kept within the Contacts tab's bounds; never a 500."""
+def _paginate(table: ProgressTable, query, rows, count: int) -> str:
+    """The page and page size asked for, kept within the Contacts tab's bounds; never a 500.
+
+    A page link that is forged or out of date shows the first page and says why.
+    """
     try:
         per_page = clamp_per_page(int(query["per_page"]))
     except (KeyError, ValueError):
         per_page = PER_PAGE
-    table.paginate(per_page=per_page)
-    table.page = table.paginator.get_page(query.get("page"))
+    sort = sort_of(table.order_by, PROGRESS_SORTS, "name")
+    table.order_by = sort
+    pager = ContactPager(
+        rows,
+        sort=sort,
+        per_page=per_page,
+        count=count,
+        sorts=PROGRESS_SORTS,
+        salt="products.progress.page",
+    )
+    refused = ""
+    try:
+        table.page = pager.page(query.get("page"))
+    except StalePage as error:
+        refused = error.messages[0]
+        table.page = pager.first()
+    table.page.links = {name: page_query(query, value) for name, value in table.page.links.items()}
+    return refused
 
 
 def _csv_url(request, product) -> str:
@@ -123,6 +166,9 @@ def product_progress_csv(request, product_id: int):
         "Access",
     ]
 
+    zone = timezone.get_current_timezone()
+    labels = {state.rank: state.label for state in AccessState}
+
     def rows():
         for name, email, done, last, rank in contacts.iterator(chunk_size=2000):
             percent = percent_done(done, lessons_total)
@@ -132,8 +178,8 @@ def product_progress_csv(request, product_id: int):
                 done,
                 lessons_total,
                 percent,
-                timezone.localtime(last).isoformat(timespec="seconds") if last else "",
-                AccessState.ranked(rank).label,
+                last.astimezone(zone).isoformat(timespec="seconds") if last else "",
+                labels[rank],
             ]
 
     filename = f"{slugify(product.title) or 'product'}-progress.csv"

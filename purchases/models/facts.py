@@ -32,6 +32,9 @@ class ProductHolder(models.Model):
             models.Index(fields=["product", "access_rank", "contact"], name="holder_product_rank"),
             models.Index(fields=["product", "lessons_done", "contact"], name="holder_product_done"),
             models.Index(fields=["product", "contact"], name="holder_product_contact"),
+            models.Index(
+                fields=["product", "last_completed_at", "contact"], name="holder_product_last"
+            ),
         ]
 
     def __str__(self) -> str:

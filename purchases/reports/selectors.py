@@ -51,7 +51,8 @@ def product_progress(product: Product) -> QuerySet:
     of their accesses to it, read from their ProductHolder row. One query.
     """
     catch_up_access_facts(site=product.site_id)
-    return Contact.objects.filter(product_holds__product=product).annotate(
+    # The site, which every holder is of, lets the sort by name read the site's name index.
+    return Contact.objects.filter(site=product.site_id, product_holds__product=product).annotate(
         lessons_done=F("product_holds__lessons_done"),
         last_completed_at=F("product_holds__last_completed_at"),
         access_rank=F("product_holds__access_rank"),
@@ -78,8 +79,8 @@ def completion_distribution(
 ) -> list[tuple[str, int]]:
     """How many of these contacts (from product_progress) are in each COMPLETION_BUCKETS band.
 
-    `counted` is the Product's counters (product_counts), for the whole report unfiltered:
-    then no contact is read at all. Else one query, grouped by the number of lessons done.
+    `counted` is the Product's counters (product_counts), of the whole report or of one
+    access state: then no contact is read at all. Else one query, grouped by the number of lessons done.
     """
     counts = [0] * len(COMPLETION_BUCKETS)
     if lessons_total <= 0:

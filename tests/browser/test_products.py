@@ -245,3 +245,38 @@ def test_the_offer_form_and_the_progress_report_at_both_sizes(page, live_server,
     expect(giveaway).to_contain_text("Free")
     offer = Offer.objects.get(title="Spring Giveaway")
     assert (offer.payment_type, offer.price, offer.installments) == ("free", 0, None)
+
+
+@pytest.mark.parametrize("width", [390, 1366])
+def test_paging_the_progress_report_by_keyboard(page, live_server, screenshot, width):
+    call_command("seed_demo", "--contacts", "30", stdout=StringIO())
+    basics = Product.objects.get(site__slug="demo-academy", title="Python Basics")
+    page.set_viewport_size({"width": width, "height": 844 if width < 760 else 900})
+    sign_in(page, live_server, "creator@example.com")
+    page.goto(f"{live_server.url}/products/{basics.pk}/progress/?per_page=10")
+    pager = page.get_by_role("navigation", name="Pages")
+    current = pager.locator('[aria-current="page"]')
+    expect(current).to_have_text(re.compile(r"^Page 1 of \d+$"))
+    pages = int(current.inner_text().rsplit(" ", 1)[1])
+    assert pages > 2
+    rows = page.locator("#progress-report tbody tr")
+    first_rows = rows.all_inner_texts()
+
+    following = pager.get_by_role("link", name="Next")
+    following.focus()
+    page.keyboard.press("Enter")
+    expect(current).to_have_text(f"Page 2 of {pages}")
+    expect(page).to_have_url(re.compile(r"/progress/\?.*page="))
+    assert not set(rows.all_inner_texts()) & set(first_rows)
+
+    pager.get_by_role("link", name="Last").focus()
+    page.keyboard.press("Enter")
+    expect(current).to_have_text(f"Page {pages} of {pages}")
+    expect(pager.get_by_role("link", name="Next")).to_have_count(0)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(f"product-progress-pager-last-{width}")
+
+    pager.get_by_role("link", name="First").focus()
+    page.keyboard.press("Enter")
+    expect(current).to_have_text(f"Page 1 of {pages}")
+    assert rows.all_inner_texts() == first_rows
