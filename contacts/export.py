@@ -66,5 +66,5 @@ def contact_rows(contacts: QuerySet) -> Iterator[list[str]]:
 
 
 def csv_lines(contacts: QuerySet) -> Iterator[str]:
-    """The CSV, one line at a time, for a StreamingHttpResponse."""
+    """The CSV, a few hundred lines at a time, for a StreamingHttpResponse."""
     return spreadsheet.csv_lines(HEADER, contact_rows(contacts))

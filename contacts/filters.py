@@ -11,6 +11,7 @@ from contacts.search import search_contacts
 from kajaccess.filters import RefusingFilterSet
 from kajaccess.models import Site
 from products.models import Offer, Product
+from purchases.access.facts import offer_holders, product_counts
 from purchases.models import OfferHolder, ProductHolder, Subscription
 from purchases.reports.selectors import contacts_table
 
@@ -79,16 +80,30 @@ class ContactFilter(RefusingFilterSet):
             f"{offer.title} (deleted)" if offer.is_deleted else offer.title
         )
 
+    def _set(self) -> dict:
+        values = self.form.cleaned_data
+        return {
+            name: value
+            for name, value in ((name, values.get(name)) for name in self.filters)
+            if (value.strip() if isinstance(value, str) else value is not None)
+        }
+
     @property
     def narrows(self) -> bool:
         """Whether a search or filter is set: without one, the list is the whole site."""
+        return not self.is_valid() or bool(self._set())
+
+    def counted(self) -> int | None:
+        """How many contacts the list holds, from the access counters, when a Product or an
+        Offer is the only filter set (its holders); None when the rows must be counted."""
         if not self.is_valid():
-            return True
-        values = self.form.cleaned_data
-        return any(
-            value.strip() if isinstance(value, str) else value is not None
-            for value in (values.get(name) for name in self.filters)
-        )
+            return None
+        chosen = self._set()
+        if chosen.keys() == {"product"}:
+            return sum(product_counts([chosen["product"].pk])[chosen["product"].pk].values())
+        if chosen.keys() == {"offer"}:
+            return sum(offer_holders([chosen["offer"].pk]).values())
+        return None
 
     def filter_search(self, queryset, name, value):
         text = value.strip()

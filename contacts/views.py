@@ -110,7 +110,7 @@ def _contacts_tab(request, open_contact: int | None = None) -> tuple[dict, int]:
         filters.qs,
         sort=sort,
         per_page=clamp_per_page(request.GET.get("per_page")),
-        count=filters.qs.count() if narrowed else contacts_count(request.site),
+        count=_count(filters, narrowed) if pasted is None else filters.qs.count(),
     )
     page_refused = ""
     try:
@@ -126,6 +126,14 @@ def _contacts_tab(request, open_contact: int | None = None) -> tuple[dict, int]:
     banner = pasted and PastedBanner(pasted, listed=table.page.count if searched else None)
     context |= {"pasted": banner, "pasted_refused": pasted_refused, "page_refused": page_refused}
     return context, 200 if filters.is_valid() and not page_refused else 400
+
+
+def _count(filters: ContactFilter, narrowed: bool) -> int:
+    """The list's total: the site's kept count, a Product's or an Offer's counters, or counted."""
+    if not narrowed:
+        return contacts_count(filters.site)
+    counted = filters.counted()
+    return filters.qs.count() if counted is None else counted
 
 
 def _pasted(request):

@@ -564,6 +564,17 @@ def offer_counts(site, state: AccessState) -> dict[int, int]:
     return {offer_id: n for offer_id, n in rows if n}
 
 
+def offer_holders(offer_ids: Iterable[int]) -> dict[int, int]:
+    """Contacts who hold or held each Offer, in any state, from the counters. One query."""
+    rows = (
+        OfferCount.objects.filter(offer_id__in=list(offer_ids))
+        .order_by()
+        .values_list("offer_id")
+        .annotate(n=Sum("holders"))
+    )
+    return dict(rows)
+
+
 def lock_counters() -> None:
     """Hold off every counter change until this transaction ends (PostgreSQL; SQLite writes one at a time)."""
     if connection.vendor == "postgresql":

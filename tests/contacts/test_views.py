@@ -5,6 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from contacts.models import Contact
 from kajaccess.actors import Actor
 from purchases.access import services
 from purchases.models import Subscription
@@ -143,6 +144,29 @@ def test_filters_by_offer_product_tag_access_and_subscription(creator_client, ac
     assert names_in_table(creator_client.get(url, {"access": "revoked"})) == ["Ada Lovelace"]
     assert names_in_table(creator_client.get(url, {"billing": "active"})) == ["Ada Lovelace"]
     assert names_in_table(creator_client.get(url, {"billing": "paused"})) == []
+
+
+@pytest.mark.parametrize("alone", ["offer", "product"])
+def test_an_offer_or_product_filter_counts_its_holders_from_the_counters(
+    creator_client, academy, alone
+):
+    url = reverse("contacts:list")
+    subject = {"offer": academy.bootcamp, "product": academy.basics}[alone]
+    actor = Actor.creator(academy.creator)
+    for i in range(12):
+        contact = ContactFactory(site=academy.site, email=f"learner{i}@example.com")
+        services.grant_offer(contact=contact, offer=academy.bootcamp, actor=actor)
+        if i % 3 == 0:
+            services.revoke_grants(
+                grant_ids=list(contact.grants.values_list("pk", flat=True)), actor=actor
+            )
+    holders = Contact.objects.filter(grants__offer=academy.bootcamp).distinct().count()
+    response = creator_client.get(url, {alone: subject.pk, "per_page": 10})
+    assert response.context["table"].page.count == holders
+    assert f"1–10 of {holders}" in response.text
+    # With another filter beside it, the rows that match are counted.
+    narrowed = creator_client.get(url, {alone: subject.pk, "q": "learner1", "per_page": 10})
+    assert narrowed.context["table"].page.count == 3  # learner1, learner10, learner11
 
 
 def test_a_filter_naming_another_sites_offer_says_so_and_lists_no_one(creator_client, academy):
