@@ -2,7 +2,9 @@ from django.contrib import admin
 from django.db import transaction
 
 from contacts.models import Contact, Tag
+from contacts.services import contacts_recount
 from kajaccess.admin import SiteKeysReadOnly
+from kajaccess.models import Site
 from purchases.access.facts import forget_access_facts
 from purchases.admin import GrantInline
 
@@ -20,16 +22,20 @@ class ContactAdmin(SiteKeysReadOnly, admin.ModelAdmin):
     show_full_result_count = False
 
     # A deleted contact's grants go with it: its holders leave the Products' and Offers'
-    # counters in the same transaction.
+    # counters in the same transaction, and its site's total is counted again.
     def delete_model(self, request, obj):
         with transaction.atomic():
             forget_access_facts(contact_ids=[obj.pk])
             super().delete_model(request, obj)
+            contacts_recount(site=obj.site)
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
+            sites = list(Site.objects.filter(contacts__in=queryset).distinct())
             forget_access_facts(contact_ids=list(queryset.values_list("pk", flat=True)))
             super().delete_queryset(request, queryset)
+            for site in sites:
+                contacts_recount(site=site)
 
 
 @admin.register(Tag)

@@ -11,7 +11,7 @@ from contacts.search import search_contacts
 from kajaccess.filters import RefusingFilterSet
 from kajaccess.models import Site
 from products.models import Offer, Product
-from purchases.access.facts import offer_holders, product_counts
+from purchases.access.facts import offer_holders, product_counts, state_counts
 from purchases.models import OfferHolder, ProductHolder, Subscription
 from purchases.reports.selectors import contacts_table
 
@@ -94,15 +94,23 @@ class ContactFilter(RefusingFilterSet):
         return not self.is_valid() or bool(self._set())
 
     def counted(self) -> int | None:
-        """How many contacts the list holds, from the access counters, when a Product or an
-        Offer is the only filter set (its holders); None when the rows must be counted."""
+        """How many contacts the list holds, from the access counters, when a Product, an
+        Offer, "Has access", "Revoked" or a subscription state is the only filter set;
+        None when the rows must be counted (through an index)."""
         if not self.is_valid():
             return None
         chosen = self._set()
-        if chosen.keys() == {"product"}:
-            return sum(product_counts([chosen["product"].pk])[chosen["product"].pk].values())
-        if chosen.keys() == {"offer"}:
-            return sum(offer_holders([chosen["offer"].pk]).values())
+        if len(chosen) != 1:
+            return None
+        ((name, value),) = chosen.items()
+        if name == "product":
+            return sum(product_counts([value.pk])[value.pk].values())
+        if name == "offer":
+            return sum(offer_holders([value.pk]).values())
+        if name == "billing":
+            return state_counts(self.site)[f"billing_{value}"]
+        if name == "access" and value != "none":
+            return state_counts(self.site)[value]
         return None
 
     def filter_search(self, queryset, name, value):

@@ -51,6 +51,12 @@ class Contact(models.Model):
         default=0, db_default=0, help_text="Total products: the Products the contact can open now."
     )
     has_revoked_access = models.BooleanField(default=False, db_default=False)
+    subscription_states = models.PositiveSmallIntegerField(
+        default=0,
+        db_default=0,
+        help_text="The states of the contact's subscriptions, a bit each "
+        "(purchases.access.facts.SUBSCRIPTION_BITS).",
+    )
     access_changes_at = models.DateTimeField(
         null=True,
         blank=True,

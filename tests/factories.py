@@ -191,6 +191,11 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     amount = Decimal("29.00")
     next_billing_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
 
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        if create:
+            refresh_access_facts(contact_ids=[instance.grant.contact_id])
+
 
 def checked_import(*, site, user, text: str, name="customers.csv", **choices):
     """A file uploaded by `user` and checked with its obvious columns, as `Check the file` does."""

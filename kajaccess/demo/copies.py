@@ -24,9 +24,10 @@ from django.db import connection, models, transaction
 from contacts.models import Contact, ContactTag
 from kajaccess.models import Site
 from products.models import LessonCompletion
-from purchases.access.facts import COUNTERS
+from purchases.access.facts import COUNTERS, SUBSCRIPTION_BITS
 from purchases.models import (
     AccessEvent,
+    ContactStateCount,
     Grant,
     OfferHolder,
     Payment,
@@ -170,6 +171,21 @@ def copy_block(blocks: dict[type[models.Model], Block], copy: int, size: int) ->
             f"SELECT product_id, week, SUM(granted), SUM(revoked) FROM {kept(WeekHolder)} "
             "GROUP BY product_id, week"
         )
+        # And their sites' state counters, as their summaries put them.
+        states = [
+            ("has_access", "products_count > 0", []),
+            ("revoked", "has_revoked_access = %s", [True]),
+        ]
+        states += [
+            (f"billing_{s}", f"(subscription_states & {bit}) <> 0", [])
+            for s, bit in SUBSCRIPTION_BITS.items()
+        ]
+        for state, test, params in states:
+            cursor.execute(
+                f"INSERT INTO {ContactStateCount._meta.db_table} (site_id, state, contacts) "
+                f"SELECT site_id, %s, COUNT(*) FROM {kept(Contact)} WHERE {test} GROUP BY site_id",
+                [state, *params],
+            )
 
 
 def grow_demo_academy(*, site: Site, contacts: int, block: int, report: Report) -> int:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, F, Max, Q, Sum
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -36,6 +36,7 @@ from purchases.access.states import AccessState, own_state_of, state_of
 from purchases.models import (
     AccessEvent,
     AccessStatus,
+    ContactStateCount,
     Grant,
     OfferCount,
     OfferHolder,
@@ -43,11 +44,27 @@ from purchases.models import (
     ProductCount,
     ProductHolder,
     ProductWeek,
+    Subscription,
     WeekHolder,
 )
 
 CHUNK = 1000
-SUMMARY_FIELDS = ("is_customer", "products_count", "has_revoked_access", "access_changes_at")
+SUMMARY_FIELDS = (
+    "is_customer",
+    "products_count",
+    "has_revoked_access",
+    "access_changes_at",
+    "subscription_states",
+)
+# A bit of Contact.subscription_states for each state a subscription can be in.
+SUBSCRIPTION_BITS = {status: 1 << i for i, status in enumerate(Subscription.Status.values)}
+# Each counter of change rows, the key it counts by, and the field it sums (the counters
+# that `compact_access_counts` folds).
+FOLDED = (
+    (ProductCount, ("product_id", "access_rank", "lessons_done"), "holders"),
+    (OfferCount, ("offer_id", "access_rank"), "holders"),
+    (ContactStateCount, ("site_id", "state"), "contacts"),
+)
 # Each kind of holder, its counter, and the key the counter counts by.
 COUNTERS = (
     (ProductHolder, ProductCount, ("product_id", "access_rank", "lessons_done")),
@@ -77,6 +94,7 @@ class ContactFacts:
     products_count: int = 0
     has_revoked_access: bool = False
     access_changes_at: datetime | None = None
+    subscription_states: int = 0
     # product id: (access rank, lessons done, last completed at)
     products: dict[int, tuple[int, int, datetime | None]] = field(default_factory=dict)
     # offer id: access rank
@@ -102,7 +120,7 @@ def _next_change(grant: Grant, now: datetime) -> datetime | None:
 
 
 def facts_of(contact_ids: list[int], now: datetime) -> dict[int, ContactFacts]:
-    """The facts of these contacts, from the source rows. Four queries."""
+    """The facts of these contacts, from the source rows. Five queries."""
     facts = {pk: ContactFacts() for pk in contact_ids}
     grants = Grant.objects.filter(contact_id__in=contact_ids).only(
         "contact_id", "offer_id", "status", "revoked_via", "starts_at", "expires_at"
@@ -151,7 +169,24 @@ def facts_of(contact_ids: list[int], now: datetime) -> dict[int, ContactFacts]:
             entry.products[product_id] = (rank, done, last)
         entry.products_count = sum(1 for rank in held.values() if rank == active)
     _count_weeks(facts, products_of, now)
+    for contact_id, status in Subscription.objects.filter(
+        grant__contact_id__in=contact_ids
+    ).values_list("grant__contact_id", "status"):
+        facts[contact_id].subscription_states |= SUBSCRIPTION_BITS[status]
     return facts
+
+
+def contact_states(summary: tuple | None) -> set[str]:
+    """The states a contact's summary (SUMMARY_FIELDS) puts it in, as the counters name them."""
+    if summary is None:
+        return set()
+    _, products_count, has_revoked_access, _, subscriptions = summary
+    states = {f"billing_{s}" for s, bit in SUBSCRIPTION_BITS.items() if subscriptions & bit}
+    if products_count:
+        states.add("has_access")
+    if has_revoked_access:
+        states.add("revoked")
+    return states
 
 
 def _count_weeks(facts: dict[int, ContactFacts], products_of, now: datetime) -> None:
@@ -188,6 +223,7 @@ class Stored:
     """The facts of some contacts as they are stored now."""
 
     summaries: dict[int, tuple]
+    sites: dict[int, int]
     products: dict[tuple[int, int], tuple[int, tuple]]  # (contact, product): (pk, values)
     offers: dict[tuple[int, int], tuple[int, int]]  # (contact, offer): (pk, rank)
     weeks: dict[
@@ -195,8 +231,11 @@ class Stored:
     ]  # (contact, product, Monday): (pk, changes)
 
 
-def _stored(summaries: dict[int, tuple], since: date | None = None) -> Stored:
-    """The stored facts of these contacts; of the weeks, those from `since` on."""
+def _stored(
+    summaries: dict[int, tuple], sites: dict[int, int], since: date | None = None
+) -> Stored:
+    """The stored facts of these contacts (their summaries and sites as read, locked, by the
+    caller); of the weeks, those from `since` on."""
     ids = list(summaries)
     weeks = WeekHolder.objects.filter(contact_id__in=ids)
     if since is not None:
@@ -221,7 +260,7 @@ def _stored(summaries: dict[int, tuple], since: date | None = None) -> Stored:
             "pk", "contact_id", "product_id", "week", *CHANGES
         )
     }
-    return Stored(summaries, products, offers, weeks)
+    return Stored(summaries, sites, products, offers, weeks)
 
 
 @dataclass
@@ -243,6 +282,8 @@ class Difference:
     offer_counts: Counter = field(default_factory=Counter)
     # (product, Monday): change in [grants, revokes]
     week_counts: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    # (site, state): change in contacts
+    state_counts: Counter = field(default_factory=Counter)
 
     def __bool__(self) -> bool:
         return any(
@@ -328,6 +369,17 @@ def _difference(facts: dict[int, ContactFacts], stored: Stored) -> Difference:
             diff.offers_gone.append(pk)
             diff.offer_counts[key[1], rank] -= 1
     _weeks_difference(diff, wanted_weeks, stored.weeks)
+    for contact_id, old in stored.summaries.items():
+        entry = facts.get(contact_id)
+        new = entry.summary() if entry is not None else None
+        if new == old:
+            continue
+        was, now_in = contact_states(old), contact_states(new)
+        site = stored.sites[contact_id]
+        for state in now_in - was:
+            diff.state_counts[site, state] += 1
+        for state in was - now_in:
+            diff.state_counts[site, state] -= 1
     return diff
 
 
@@ -395,6 +447,11 @@ def _write(diff: Difference) -> None:
         for (p, w), (g, r) in sorted(diff.week_counts.items())
         if g or r
     )
+    ContactStateCount.objects.bulk_create(
+        ContactStateCount(site_id=site, state=state, contacts=n)
+        for (site, state), n in sorted(diff.state_counts.items())
+        if n
+    )
 
 
 def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
@@ -417,13 +474,15 @@ def refresh_access_facts(*, contact_ids: Iterable[int], now: datetime | None = N
                 Contact.objects.select_for_update(no_key=True)
                 .filter(pk__in=ids)
                 .order_by("pk")
-                .values_list("pk", *SUMMARY_FIELDS)
+                .values_list("pk", "site_id", *SUMMARY_FIELDS)
             )
-            summaries = {pk: tuple(values) for pk, *values in rows}
-            diff = _difference(
-                facts_of(list(summaries), now), _stored(summaries, chart_mondays(now)[0])
-            )
-            _write(diff)
+            stored = _stored(*_summaries(rows), chart_mondays(now)[0])
+            _write(_difference(facts_of(list(stored.summaries), now), stored))
+
+
+def _summaries(rows) -> tuple[dict[int, tuple], dict[int, int]]:
+    """Rows of (pk, site_id, *SUMMARY_FIELDS): the summaries and the sites, by contact."""
+    return {pk: tuple(values) for pk, _, *values in rows}, {pk: site for pk, site, *_ in rows}
 
 
 def forget_access_facts(*, contact_ids: Iterable[int]) -> None:
@@ -434,15 +493,13 @@ def forget_access_facts(*, contact_ids: Iterable[int]) -> None:
     """
     with transaction.atomic():
         for ids in _chunks(contact_ids):
-            stored = _stored(
-                dict.fromkeys(
-                    Contact.objects.select_for_update(no_key=True)
-                    .filter(pk__in=ids)
-                    .order_by("pk")
-                    .values_list("pk", flat=True)
-                )
+            rows = list(
+                Contact.objects.select_for_update(no_key=True)
+                .filter(pk__in=ids)
+                .order_by("pk")
+                .values_list("pk", "site_id", *SUMMARY_FIELDS)
             )
-            _write(_difference({}, stored))
+            _write(_difference({}, _stored(*_summaries(rows))))
 
 
 @receiver(progress_changed, dispatch_uid="access_facts_progress")
@@ -473,19 +530,19 @@ def compact_access_counts() -> int:
     Only the rows read are deleted, so a change committed meanwhile is kept for next time.
     """
     folded = 0
-    for _, model, key in COUNTERS:
+    for model, key, total in FOLDED:
         with transaction.atomic():
-            rows = list(model.objects.select_for_update().values_list("pk", *key, "holders"))
+            rows = list(model.objects.select_for_update().values_list("pk", *key, total))
             if len(rows) <= len({tuple(row[1:-1]) for row in rows}):
                 continue
             totals = Counter()
-            for _, *values, holders in rows:
-                totals[tuple(values)] += holders
+            for _, *values, n in rows:
+                totals[tuple(values)] += n
             ids = [row[0] for row in rows]
             for start in range(0, len(ids), CHUNK):
                 model.objects.filter(pk__in=ids[start : start + CHUNK]).delete()
             model.objects.bulk_create(
-                model(**dict(zip(key, values, strict=True)), holders=n)
+                model(**dict(zip(key, values, strict=True)), **{total: n})
                 for values, n in sorted(totals.items())
                 if n
             )
@@ -581,7 +638,8 @@ def lock_counters() -> None:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"LOCK TABLE {ProductCount._meta.db_table}, {OfferCount._meta.db_table}, "
-                f"{ProductWeek._meta.db_table} IN EXCLUSIVE MODE"
+                f"{ProductWeek._meta.db_table}, {ContactStateCount._meta.db_table} "
+                "IN EXCLUSIVE MODE"
             )
 
 
@@ -607,14 +665,12 @@ def reconcile_access_facts(*, fix: bool = False, now: datetime | None = None) ->
             contacts = Contact.objects.filter(pk__gt=last).order_by("pk")
             if fix:
                 contacts = contacts.select_for_update()
-            rows = list(contacts.values_list("pk", *SUMMARY_FIELDS)[:CHUNK])
+            rows = list(contacts.values_list("pk", "site_id", *SUMMARY_FIELDS)[:CHUNK])
             if not rows:
                 break
             last = rows[-1][0]
-            summaries = {pk: tuple(values) for pk, *values in rows}
-            diff = _difference(
-                facts_of(list(summaries), now), _stored(summaries, chart_mondays(now)[0])
-            )
+            stored = _stored(*_summaries(rows), chart_mondays(now)[0])
+            diff = _difference(facts_of(list(stored.summaries), now), stored)
             differences += diff.describe()
             if fix and diff:
                 _write(diff)
@@ -638,7 +694,49 @@ def reconcile_access_facts(*, fix: bool = False, now: datetime | None = None) ->
                         holders=wanted[values] - counted[values],
                     )
         differences += _reconcile_weeks(chart_mondays(now)[0], fix)
+        differences += _reconcile_states(fix)
     return differences
+
+
+def _reconcile_states(fix: bool) -> list[str]:
+    """The sites' state counters against their contacts' summaries."""
+    bits = {
+        f"bit_{s}": F("subscription_states").bitand(bit) for s, bit in SUBSCRIPTION_BITS.items()
+    }
+    tests = {"has_access": Q(products_count__gt=0), "revoked": Q(has_revoked_access=True)}
+    tests |= {f"billing_{s}": Q(**{f"bit_{s}__gt": 0}) for s in SUBSCRIPTION_BITS}
+    wanted = Counter()
+    rows = (
+        Contact.objects.annotate(**bits)
+        .order_by()
+        .values("site_id")
+        .annotate(**{state: Count("pk", filter=test) for state, test in tests.items()})
+    )
+    for row in rows:
+        for state in tests:
+            wanted[row["site_id"], state] = row[state]
+    counted = _totals(ContactStateCount, ("site_id", "state"), Sum("contacts"))
+    differences = []
+    for key in sorted(wanted.keys() | counted.keys()):
+        if wanted[key] == counted[key]:
+            continue
+        differences.append(f"site {key[0]}, {key[1]}: {counted[key]} counted, {wanted[key]} are")
+        if fix:
+            ContactStateCount.objects.create(
+                site_id=key[0], state=key[1], contacts=wanted[key] - counted[key]
+            )
+    return differences
+
+
+def state_counts(site) -> Counter:
+    """How many contacts of a site are in each state of `contact_states`. One query."""
+    rows = (
+        ContactStateCount.objects.filter(site=site)
+        .order_by()
+        .values_list("state")
+        .annotate(n=Sum("contacts"))
+    )
+    return Counter(dict(rows))
 
 
 def _reconcile_weeks(since: date, fix: bool) -> list[str]:

@@ -14,7 +14,11 @@ from django.utils import timezone
 
 from kajaccess.actors import Actor
 from products.models import Offer
-from purchases.access.facts import catch_up_access_facts, compact_access_counts
+from purchases.access.facts import (
+    catch_up_access_facts,
+    compact_access_counts,
+    refresh_access_facts,
+)
 from purchases.access.services import expire_grants
 from purchases.billing.gateways import ChargeResult, GatewayError, PaymentGateway, get_gateway
 from purchases.billing.services import (
@@ -128,6 +132,7 @@ def charge_subscriptions(
         Payment.objects.bulk_create(payments)
         _save_charged(due, payments)
         AccessEvent.objects.bulk_create(events)
+        refresh_access_facts(contact_ids={sub.grant.contact_id for sub in due}, now=now)
         for payment in payments:
             if payment.status == Payment.Status.FAILED:
                 transaction.on_commit(

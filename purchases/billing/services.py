@@ -25,6 +25,7 @@ from kajaccess.actors import Actor
 from kajaccess.outcomes import Outcome
 from products.models import Offer
 from purchases.access.events import _event
+from purchases.access.facts import refresh_access_facts
 from purchases.access.services import revoke_grants
 from purchases.models import AccessEvent, Subscription
 from purchases.signals import subscription_canceled
@@ -245,6 +246,8 @@ def _end_all(subs: list[Subscription], actor: Actor, now: datetime) -> None:
             status=Status.CANCELED, canceled_at=now, cancel_at=cancel_at
         )
     AccessEvent.objects.bulk_create(events)
+    # The subscriptions' state in their contacts' facts, whether or not a grant is revoked.
+    refresh_access_facts(contact_ids={sub.grant.contact_id for sub in subs}, now=now)
     for kind in sorted({sub.get_kind_display() for sub in subs}):
         revoke_grants(
             grant_ids=[sub.grant_id for sub in subs if sub.get_kind_display() == kind],
@@ -303,6 +306,7 @@ def pause_subscription(
         sub.status = Status.PAUSED
         sub.paused_until = paused_until
         sub.save(update_fields=["status", "paused_until"])
+        refresh_access_facts(contact_ids=[sub.grant.contact_id], now=now)
         _record(
             AccessEvent.Kind.SUBSCRIPTION_PAUSED,
             sub,
@@ -336,6 +340,7 @@ def resume_subscription(
         if sub.next_billing_at is not None and sub.next_billing_at < now:
             sub.next_billing_at = now
         sub.save(update_fields=["status", "paused_until", "next_billing_at"])
+        refresh_access_facts(contact_ids=[sub.grant.contact_id], now=now)
         _record(
             AccessEvent.Kind.SUBSCRIPTION_RESUMED,
             sub,

@@ -12,6 +12,7 @@ from purchases.models.automation import Automation
 from purchases.models.billing import Payment, Purchase, Subscription
 from purchases.models.bulk import BulkAction, BulkActionContact
 from purchases.models.facts import (
+    ContactStateCount,
     OfferCount,
     OfferHolder,
     ProductCount,
@@ -27,6 +28,7 @@ __all__ = [
     "Automation",
     "BulkAction",
     "BulkActionContact",
+    "ContactStateCount",
     "Grant",
     "OfferCount",
     "OfferHolder",

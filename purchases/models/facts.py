@@ -10,6 +10,7 @@ summary lives on `Contact` (`is_customer`, `products_count`, `has_revoked_access
 from django.db import models
 
 from contacts.models import Contact
+from kajaccess.models import Site
 from products.models import Offer, Product
 
 
@@ -130,3 +131,18 @@ class ProductWeek(models.Model):
 
     def __str__(self) -> str:
         return f"{self.granted:+d} grants, {self.revoked:+d} revokes of {self.product_id}"
+
+
+class ContactStateCount(models.Model):
+    """A change in how many contacts of a site are in a state the Contacts tab filters by
+    (`has_access`, `revoked`, or `billing:<subscription status>`)."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=30)
+    contacts = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["site", "state"], name="statecount_site_state")]
+
+    def __str__(self) -> str:
+        return f"{self.contacts:+d} contacts of {self.site_id} {self.state}"

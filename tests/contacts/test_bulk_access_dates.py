@@ -222,6 +222,7 @@ def test_the_popup_says_billing_is_untouched_where_subscriptions_still_bill(clie
     Subscription.objects.filter(grant__contact=shop.people[0]).update(
         status=Subscription.Status.CANCELED
     )
+    refresh_access_facts(contact_ids=[shop.people[0].pk])  # written by hand
     response = client.post(reverse("bulk:preview"), {**data, "action": "set_end_date"})
     assert "Billing is untouched: 1 subscription still bills" in response.content.decode()
     one_time = client.post(

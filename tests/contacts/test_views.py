@@ -5,6 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from contacts.filters import ContactFilter
 from contacts.models import Contact
 from kajaccess.actors import Actor
 from purchases.access import services
@@ -167,6 +168,27 @@ def test_an_offer_or_product_filter_counts_its_holders_from_the_counters(
     # With another filter beside it, the rows that match are counted.
     narrowed = creator_client.get(url, {alone: subject.pk, "q": "learner1", "per_page": 10})
     assert narrowed.context["table"].page.count == 3  # learner1, learner10, learner11
+
+
+@pytest.mark.parametrize(
+    "alone", [{"access": "has_access"}, {"access": "revoked"}, {"billing": "active"}]
+)
+def test_an_access_or_subscription_filter_counts_from_the_site_counters(
+    creator_client, academy, alone
+):
+    actor = Actor.creator(academy.creator)
+    for i in range(6):
+        contact = ContactFactory(site=academy.site, email=f"member{i}@example.com")
+        services.grant_offer(contact=contact, offer=academy.membership, actor=actor)
+        if i % 2:
+            services.revoke_product(grant=contact.grants.get(), product=academy.vault, actor=actor)
+    filtered = ContactFilter(
+        alone, queryset=Contact.objects.filter(site=academy.site), site=academy.site
+    )
+    assert filtered.counted() is not None
+    expected = filtered.qs.count()
+    response = creator_client.get(reverse("contacts:list"), alone)
+    assert response.context["table"].page.count == expected > 0
 
 
 def test_a_filter_naming_another_sites_offer_says_so_and_lists_no_one(creator_client, academy):

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from kajaccess.actors import Actor
 from products.models import Offer
 from purchases.access import selectors, services
+from purchases.access.facts import refresh_access_facts
 from purchases.billing import runs as billing_runs
 from purchases.billing import services as billing
 from purchases.billing.gateways import ChargeResult, GatewayError, PaymentGateway
@@ -563,6 +564,7 @@ def test_end_subscriptions_ends_each_once_and_revokes_its_grant(
     membership, plan = paid(vault), paid(coaching)
     finished = paid(coaching)
     Subscription.objects.filter(pk=finished.pk).update(status=Status.COMPLETED)
+    refresh_access_facts(contact_ids=[finished.grant.contact_id])  # written by hand
     ended = []
 
     def listener(sender, subscription, **kwargs):

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from kajaccess.actors import Actor
 from purchases.access import selectors, services
+from purchases.access.facts import refresh_access_facts
 from purchases.billing import selectors as billing_selectors
 from purchases.models import Grant
 from purchases.reports import selectors as reports_selectors
@@ -257,4 +258,5 @@ def test_billing_subscriptions_are_those_still_taking_money(shop):
     assert billing_selectors.billing_subscriptions(loaded) == [subscription]
     subscription.status = "canceled"
     subscription.save()
+    refresh_access_facts(contact_ids=[shop.ada.pk])  # written by hand
     assert billing_selectors.billing_subscriptions(selectors.contact_grants(shop.ada).get()) == []
