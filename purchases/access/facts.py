@@ -58,12 +58,13 @@ SUMMARY_FIELDS = (
 )
 # A bit of Contact.subscription_states for each state a subscription can be in.
 SUBSCRIPTION_BITS = {status: 1 << i for i, status in enumerate(Subscription.Status.values)}
-# Each counter of change rows, the key it counts by, and the field it sums (the counters
+# Each counter of change rows, the key it counts by, and the fields it sums (the counters
 # that `compact_access_counts` folds).
 FOLDED = (
-    (ProductCount, ("product_id", "access_rank", "lessons_done"), "holders"),
-    (OfferCount, ("offer_id", "access_rank"), "holders"),
-    (ContactStateCount, ("site_id", "state"), "contacts"),
+    (ProductCount, ("product_id", "access_rank", "lessons_done"), ("holders",)),
+    (OfferCount, ("offer_id", "access_rank"), ("holders",)),
+    (ContactStateCount, ("site_id", "state"), ("contacts",)),
+    (ProductWeek, ("product_id", "week"), ("granted", "revoked")),
 )
 # Each kind of holder, its counter, and the key the counter counts by.
 COUNTERS = (
@@ -525,58 +526,36 @@ def catch_up_access_facts(*, site=None, now: datetime | None = None) -> int:
 
 
 def compact_access_counts() -> int:
-    """Fold the counters' change rows into one row per counter; how many rows were folded.
+    """Fold the counters' change rows into one row per counter, and drop the weeks the chart
+    no longer shows; how many rows were folded or dropped.
 
     Only the rows read are deleted, so a change committed meanwhile is kept for next time.
     """
-    folded = 0
-    for model, key, total in FOLDED:
+    since = chart_mondays(timezone.now())[0]
+    with transaction.atomic():
+        folded = WeekHolder.objects.filter(week__lt=since).delete()[0]
+        folded += ProductWeek.objects.filter(week__lt=since).delete()[0]
+    for model, key, sums in FOLDED:
         with transaction.atomic():
-            rows = list(model.objects.select_for_update().values_list("pk", *key, total))
-            if len(rows) <= len({tuple(row[1:-1]) for row in rows}):
+            rows = list(model.objects.select_for_update().values_list("pk", *key, *sums))
+            width = len(key)
+            if len(rows) <= len({row[1 : 1 + width] for row in rows}):
                 continue
-            totals = Counter()
-            for _, *values, n in rows:
-                totals[tuple(values)] += n
+            totals: dict[tuple, list[int]] = {}
+            for row in rows:
+                total = totals.setdefault(row[1 : 1 + width], [0] * len(sums))
+                for i, n in enumerate(row[1 + width :]):
+                    total[i] += n
             ids = [row[0] for row in rows]
             for start in range(0, len(ids), CHUNK):
                 model.objects.filter(pk__in=ids[start : start + CHUNK]).delete()
             model.objects.bulk_create(
-                model(**dict(zip(key, values, strict=True)), **{total: n})
+                model(**dict(zip(key, values, strict=True)), **dict(zip(sums, n, strict=True)))
                 for values, n in sorted(totals.items())
-                if n
+                if any(n)
             )
             folded += len(rows)
-    return folded + _compact_weeks(timezone.now())
-
-
-def _compact_weeks(now: datetime) -> int:
-    """Fold the weekly change rows into one per Product and week; drop the weeks the chart
-    no longer shows. How many rows were folded or dropped."""
-    since = chart_mondays(now)[0]
-    with transaction.atomic():
-        dropped = WeekHolder.objects.filter(week__lt=since).delete()[0]
-        dropped += ProductWeek.objects.filter(week__lt=since).delete()[0]
-        rows = list(
-            ProductWeek.objects.select_for_update().values_list(
-                "pk", "product_id", "week", *CHANGES
-            )
-        )
-        if len(rows) <= len({(p, w) for _, p, w, *_ in rows}):
-            return dropped
-        totals = defaultdict(lambda: [0, 0])
-        for _, product_id, week, *changes in rows:
-            for i, n in enumerate(changes):
-                totals[product_id, week][i] += n
-        ids = [row[0] for row in rows]
-        for start in range(0, len(ids), CHUNK):
-            ProductWeek.objects.filter(pk__in=ids[start : start + CHUNK]).delete()
-        ProductWeek.objects.bulk_create(
-            ProductWeek(product_id=p, week=w, granted=g, revoked=r)
-            for (p, w), (g, r) in sorted(totals.items())
-            if g or r
-        )
-    return dropped + len(rows)
+    return folded
 
 
 def product_weeks(product_id: int, now: datetime | None = None) -> dict[date, tuple[int, int]]:
