@@ -1,4 +1,5 @@
-"""The Contacts tab's pages, found by keyset: the last page costs what the first does.
+"""The Contacts tab's pages (and the Progress report's and the Activity tab's), found by
+keyset: the last page costs what the first does.
 
 A page's address names where it starts, not how many rows come before it: Next carries
 the sort values and id of the page's last row, Previous those of its first, and the
@@ -114,12 +115,14 @@ def _values(record, fields) -> list:
 
 
 @dataclass
-class ContactPage:
-    """One page of the Contacts tab, with the addresses of First, Previous, Next and Last."""
+class KeysetPage:
+    """One page of a list, with the addresses of First, Previous, Next and Last."""
 
-    contacts: list
-    count: int
+    object_list: list
+    # None when there are too many rows to count on every request (the site's Activity).
+    count: int | None
     per_page: int
+    # 0 when not known: a page reached from the end of an uncounted list.
     start_index: int
     has_previous: bool
     has_next: bool
@@ -128,14 +131,18 @@ class ContactPage:
 
     @property
     def end_index(self) -> int:
-        return self.start_index + len(self.contacts) - 1
+        return self.start_index + len(self.object_list) - 1 if self.start_index else 0
 
     @property
-    def num_pages(self) -> int:
+    def num_pages(self) -> int | None:
+        if self.count is None:
+            return None
         return max(1, math.ceil(self.count / self.per_page))
 
     @property
-    def number(self) -> int:
+    def number(self) -> int | None:
+        if self.count is None:
+            return (self.start_index - 1) // self.per_page + 1 if self.start_index else None
         if self.is_last or not self.has_next:
             return self.num_pages
         return min(self.num_pages, (self.start_index - 1) // self.per_page + 1)
@@ -157,9 +164,9 @@ class ContactPage:
         return self.has_previous or self.has_next
 
 
-class ContactPager:
-    """Reads a page of `queryset` (the filtered Contacts tab, or another list of contacts with
-    its own `sorts`) in the order of `sort`."""
+class KeysetPager:
+    """Reads a page of `queryset` (the filtered Contacts tab, or another list with its own
+    `sorts`) in the order of `sort`."""
 
     def __init__(
         self,
@@ -167,7 +174,7 @@ class ContactPager:
         *,
         sort: str,
         per_page: int,
-        count: int,
+        count: int | None,
         sorts: dict[str, SortKey] = SORTS,
         salt: str = CURSOR_SALT,
     ):
@@ -214,25 +221,25 @@ class ContactPager:
 
     # --- pages -----------------------------------------------------------------------
 
-    def first(self) -> ContactPage:
+    def first(self) -> KeysetPage:
         rows = self._read(self.per_page + 1)
         return self._page(
             rows[: self.per_page], start=1, previous=False, more=len(rows) > self.per_page
         )
 
-    def last(self) -> ContactPage:
+    def last(self) -> KeysetPage:
         rows = self._read(self.per_page + 1, backwards=True)
         shown = rows[: self.per_page][::-1]
         if len(rows) <= self.per_page:
             return self.first()
-        start = max(1, self.count - len(shown) + 1)
+        start = max(1, self.count - len(shown) + 1) if self.count is not None else 0
         return self._page(shown, start=start, previous=True, more=False, is_last=True)
 
-    def numbered(self, number: int) -> ContactPage:
+    def numbered(self, number: int) -> KeysetPage:
         """Page `number`, read from the start: only NUMBERED_PAGES deep, or the last page."""
         if number <= 1:
             return self.first()
-        if (number - 1) * self.per_page >= self.count:
+        if self.count is not None and (number - 1) * self.per_page >= self.count:
             return self.last()
         if number > NUMBERED_PAGES:
             raise StalePage(
@@ -247,25 +254,25 @@ class ContactPager:
         more = len(rows) > self.per_page
         return self._page(rows[: self.per_page], start=skip + 1, previous=True, more=more)
 
-    def following(self, values, start: int) -> ContactPage:
+    def following(self, values, start: int) -> KeysetPage:
         rows = self._read(self.per_page + 1, after=values)
         if not rows:
             # Everything after it has gone since: the end of the list is the nearest page.
             return self.last()
         more = len(rows) > self.per_page
-        start = min(max(start, 2), max(2, self.count - len(rows[: self.per_page]) + 1))
+        if start and self.count is not None:
+            start = min(max(start, 2), max(2, self.count - len(rows[: self.per_page]) + 1))
         return self._page(rows[: self.per_page], start=start, previous=True, more=more)
 
-    def preceding(self, values, start: int) -> ContactPage:
+    def preceding(self, values, start: int) -> KeysetPage:
         rows = self._read(self.per_page + 1, after=values, backwards=True)
         if len(rows) <= self.per_page:
             # Fewer than a page before it: that is the first page, shown whole.
             return self.first()
-        return self._page(
-            rows[: self.per_page][::-1], start=max(start, 2), previous=True, more=True
-        )
+        start = max(start, 2) if start else 0
+        return self._page(rows[: self.per_page][::-1], start=start, previous=True, more=True)
 
-    def page(self, asked: str | None) -> ContactPage:
+    def page(self, asked: str | None) -> KeysetPage:
         """The page an address's `page` names: a number, "last", or a link's cursor."""
         asked = (asked or "").strip()
         if asked in ("", "first"):
@@ -281,14 +288,14 @@ class ContactPager:
 
     # --- addresses -------------------------------------------------------------------
 
-    def _page(self, contacts, *, start, previous, more, is_last=False) -> ContactPage:
-        if contacts:
-            prefetch_related_objects(contacts, *self.lookups)
-        page = ContactPage(
-            contacts=contacts,
+    def _page(self, rows, *, start, previous, more, is_last=False) -> KeysetPage:
+        if rows:
+            prefetch_related_objects(rows, *self.lookups)
+        page = KeysetPage(
+            object_list=rows,
             count=self.count,
             per_page=self.per_page,
-            start_index=start if contacts else 0,
+            start_index=start if rows else 0,
             has_previous=previous,
             has_next=more,
             is_last=is_last,
@@ -296,10 +303,10 @@ class ContactPager:
         if previous:
             page.links["first"] = "first"
             page.links["previous"] = self._token(
-                "before", contacts[0], max(1, start - self.per_page)
+                "before", rows[0], max(1, start - self.per_page) if start else 0
             )
         if more:
-            page.links["next"] = self._token("after", contacts[-1], start + len(contacts))
+            page.links["next"] = self._token("after", rows[-1], start + len(rows) if start else 0)
             page.links["last"] = "last"
         return page
 
@@ -327,7 +334,7 @@ class ContactPager:
             values = self._read_values(payload["v"])
             start = int(payload["n"])
             direction = payload["d"]
-            if direction not in ("after", "before"):
+            if direction not in ("after", "before") or start < 0:
                 raise ValueError(direction)
         except (KeyError, TypeError, ValueError):
             raise StalePage(
@@ -361,6 +368,13 @@ class ContactPager:
 
 def _written(value):
     return value.isoformat() if isinstance(value, datetime) else value
+
+
+def count_up_to(queryset: QuerySet, limit: int) -> int | None:
+    """How many rows `queryset` has, or None when more than `limit`: a list too long to
+    count on every request (a site's audit trail) reads at most `limit` index entries."""
+    counted = queryset.order_by().values("pk")[: limit + 1].count()
+    return counted if counted <= limit else None
 
 
 def page_query(query: QueryDict, page: str) -> str:

@@ -147,7 +147,7 @@ class ContactTable(tables.Table):
                 + "".join(f"<td {td}>{render(record)}</td>" for render, td in columns)
                 + "</tr>"
             )
-            for record in self.page.contacts
+            for record in self.page.object_list
         ]
 
     def render_select(self, record):

@@ -21,7 +21,7 @@ from contacts.bulk.pasted import PastedBanner, pasted_selection_for
 from contacts.bulk.selection import selected_contacts
 from contacts.filters import ContactFilter
 from contacts.models import Contact
-from contacts.paging import ContactPager, StalePage, page_query, sort_of
+from contacts.paging import KeysetPager, StalePage, page_query, sort_of
 from contacts.selectors import contacts_count
 from contacts.table import PER_PAGE_DEFAULT, ContactTable, clamp_per_page
 from kajaccess.web import NotFound, member_permissions, permission_required, wants_partial
@@ -106,7 +106,7 @@ def _contacts_tab(request, open_contact: int | None = None) -> tuple[dict, int]:
     if table.order_by:
         table.order_by = sort
     narrowed = pasted is not None or filters.narrows
-    pager = ContactPager(
+    pager = KeysetPager(
         filters.qs,
         sort=sort,
         per_page=clamp_per_page(request.GET.get("per_page")),

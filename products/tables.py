@@ -53,7 +53,7 @@ class ProgressTable(tables.Table):
     @property
     def paginated_rows(self):
         # The page comes from contacts.paging, by keyset, not from django-tables2's paginator.
-        return tables.rows.BoundRows(self.page.contacts, table=self)
+        return tables.rows.BoundRows(self.page.object_list, table=self)
 
     def render_name(self, record):
         # The contact's preview on the Contacts tab: a page of its own, not a part of the report.

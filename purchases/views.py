@@ -6,6 +6,7 @@ refresh themselves on the `accessChanged` event and the popup closes.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -16,6 +17,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from contacts.models import Contact
+from contacts.paging import KeysetPager, SortKey, StalePage, count_up_to, page_query
 from kajaccess.actors import Actor
 from kajaccess.outcomes import Outcome
 from kajaccess.team.permissions import can_manage_team
@@ -39,6 +41,9 @@ from purchases.forms import AccessChangeForm, AccessDatesForm, GrantOfferForm
 from purchases.models import Grant
 
 EVENTS_PER_PAGE = 50
+# A site's trail is counted up to this many changes; beyond it the tab says "more than".
+EVENTS_COUNTED = 10_000
+EVENT_SORTS = {"at": SortKey(("at", "pk"), kind=datetime)}
 TEAM_EVENTS_PER_PAGE = 20
 
 
@@ -326,16 +331,40 @@ def _team_page(request):
 
 @permission_required("kajaccess.view_contacts")
 @require_GET
+def _events_page(request, events):
+    """The page of the trail asked for, by keyset (contacts/paging.py): the oldest changes
+    of a site with millions cost what the newest do. A forged or stale page link shows
+    the newest changes and says why."""
+    pager = KeysetPager(
+        events,
+        sort="-at",
+        per_page=EVENTS_PER_PAGE,
+        count=count_up_to(events, EVENTS_COUNTED),
+        sorts=EVENT_SORTS,
+        salt="purchases.activity.page",
+    )
+    refused = ""
+    try:
+        page = pager.page(request.GET.get("page"))
+    except StalePage as error:
+        refused = error.messages[0]
+        page = pager.first()
+    page.links = {name: page_query(request.GET, value) for name, value in page.links.items()}
+    return page, refused
+
+
 def activity(request):
     if wants_partial(request) and request.htmx.target == "team-activity":
         team_page = _team_page(request)
         if team_page is not None:
             return render(request, "team/partials/events.html", {"team_page": team_page})
     filters = ActivityFilter(request.GET, site=request.site)
-    paginator = Paginator(filters.qs, EVENTS_PER_PAGE)
+    page, page_refused = _events_page(request, filters.qs)
     context = {
         "filters": filters,
-        "page": paginator.get_page(request.GET.get("page")),
+        "page": page,
+        "page_refused": page_refused,
+        "counted_to": EVENTS_COUNTED,
         "active_tab": "activity",
     }
     status = 200 if filters.is_valid() else 400

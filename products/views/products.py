@@ -12,7 +12,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
-from contacts.paging import ContactPager, SortKey, StalePage, page_query, sort_of
+from contacts.paging import KeysetPager, SortKey, StalePage, page_query, sort_of
 from contacts.table import clamp_per_page
 from kajaccess.spreadsheet import csv_response
 from kajaccess.web import permission_required, wants_partial
@@ -117,7 +117,7 @@ def _paginate(table: ProgressTable, query, rows, count: int) -> str:
         per_page = PER_PAGE
     sort = sort_of(table.order_by, PROGRESS_SORTS, "name")
     table.order_by = sort
-    pager = ContactPager(
+    pager = KeysetPager(
         rows,
         sort=sort,
         per_page=per_page,

@@ -761,7 +761,7 @@ def _walk(client, url, step="next"):
         response = client.get(url)
         assert response.status_code == 200
         page = response.context["table"].page
-        seen += [record.pk for record in page.contacts]
+        seen += [record.pk for record in page.object_list]
         pages += 1
         query = page.links.get(step)
         url = f"{url.split('?')[0]}{query}" if query else None

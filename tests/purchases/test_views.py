@@ -1,6 +1,7 @@
 """Revoke Access, Restore access and Grant offer from the dashboard; the Activity tab."""
 
 import json
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -398,6 +399,82 @@ def test_the_activity_tab_runs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(8):
         response = creator_client.get(reverse("purchases:activity"), {"page": "2"})
     assert response.content.decode().count("<tr>") == 51  # the header and 50 events
+
+
+ROW = re.compile(r"<strong>([^<]+)</strong>.*?<span class=\"muted\">([^<]*)</span>", re.S)
+
+
+def _listed(html: str) -> list[tuple[str, str]]:
+    """The Activity tab's rows as (what happened, contact's email)."""
+    body = html[html.index("<tbody>") : html.index("</tbody>")]
+    return [ROW.search(row).groups() for row in body.split("<tr>")[1:]]
+
+
+def _link(html: str, rel: str) -> str | None:
+    found = re.search(rf'<a href="([^"]+)"[^>]* rel="{rel}">', html)
+    return found and found.group(1).replace("&amp;", "&")
+
+
+@pytest.fixture
+def long_trail(academy, monkeypatch):
+    """Pages of 4 changes, counted up to 5; a third of them at the very same moment."""
+    monkeypatch.setattr("purchases.views.EVENTS_PER_PAGE", 4)
+    monkeypatch.setattr("purchases.views.EVENTS_COUNTED", 5)
+    offer = OfferFactory(site=academy.site, products=[ProductFactory(site=academy.site)])
+    actor = Actor.creator(academy.creator)
+    for contact in ContactFactory.create_batch(9, site=academy.site):
+        services.grant_offer(contact=contact, offer=offer, actor=actor)
+    trail = AccessEvent.objects.filter(site=academy.site).order_by("-at", "-pk")
+    tied = list(trail.values_list("pk", flat=True)[3:9])
+    AccessEvent.objects.filter(pk__in=tied).update(at=trail[3].at)
+    return [(event.get_kind_display(), event.contact.email) for event in trail]
+
+
+def test_the_activity_tab_pages_a_trail_too_long_to_count_by_keyset(creator_client, long_trail):
+    url = reverse("purchases:activity")
+    first = creator_client.get(url).content.decode()
+    assert "1–4 of more than 5 changes" in first
+    assert '<span aria-current="page">Page 1</span>' in first
+    seen, html = [], first
+    while True:
+        seen += _listed(html)
+        following = _link(html, "next")
+        if following is None:
+            break
+        html = creator_client.get(following).content.decode()
+    assert seen == long_trail  # every change once, newest first, ties by their order
+    start = (len(long_trail) - 1) // 4 * 4 + 1
+    assert f"{start}–{len(long_trail)} of more than 5 changes" in html
+    last = creator_client.get(_link(first, "last")).content.decode()
+    assert _listed(last) == long_trail[-4:]
+    assert '<span aria-current="page">Oldest</span>' in last
+    assert "4 of more than 5 changes" in last
+    walked, html = [], last
+    while (preceding := _link(html, "prev")) is not None:
+        html = creator_client.get(preceding).content.decode()
+        walked.append(_listed(html))
+    # Back from the oldest four of eleven: the four before them, then the first page whole.
+    assert len(long_trail) == 11
+    assert walked == [long_trail[3:7], long_trail[:4]]
+    assert "1–4 of more than 5 changes" in html
+
+
+def test_a_forged_activity_page_link_shows_the_newest_changes_and_says_why(
+    creator_client, long_trail
+):
+    response = creator_client.get(reverse("purchases:activity"), {"page": "not-a-link"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "This page link was not made by this table" in html
+    assert _listed(html) == long_trail[:4]
+
+
+def test_an_activity_trail_short_enough_is_counted(creator_client, long_trail, monkeypatch):
+    monkeypatch.setattr("purchases.views.EVENTS_COUNTED", 10_000)
+    html = creator_client.get(reverse("purchases:activity")).content.decode()
+    pages = -(-len(long_trail) // 4)
+    assert f"1–4 of {len(long_trail)} changes" in html
+    assert f'<span aria-current="page">Page 1 of {pages}</span>' in html
 
 
 # --- Scoped to the site ---------------------------------------------------------------
