@@ -166,7 +166,8 @@ class UndoAction(BulkActionType):
         return preview
 
     def lock(self, contact_ids: list[int], grant_ids: list[int]) -> None:
-        """Lock what the service will, in its order, before the verdicts are read."""
+        """Lock what the service will, in its order (contacts, then their grants), before the
+        verdicts are read."""
         list(
             Contact.objects.select_for_update(no_key=True)
             .filter(pk__in=contact_ids)
@@ -232,16 +233,6 @@ class UndoRevokeAction(UndoAction):
             (OFFER_DELETED, Q(offer__deleted_at__isnull=False)),
             (HAS_OFFER_AGAIN, Q(Exists(again))),
         ]
-
-    def lock(self, contact_ids, grant_ids):
-        # restore_grants locks the contacts before their grants; so does this.
-        list(
-            Contact.objects.select_for_update(no_key=True)
-            .filter(pk__in=contact_ids)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        super().lock(contact_ids, grant_ids)
 
     def apply(self, grant_ids):
         return access_services.restore_grants(

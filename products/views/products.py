@@ -7,14 +7,13 @@ from urllib.parse import urlencode
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
 from contacts.paging import KeysetPager, SortKey, StalePage, page_query, sort_of
 from contacts.table import clamp_per_page
-from kajaccess.spreadsheet import csv_response
+from kajaccess.spreadsheet import IsoTime, csv_response
 from kajaccess.web import permission_required, wants_partial
 from products.charts import completion_chart, weekly_chart
 from products.filters import ProgressFilter
@@ -154,7 +153,7 @@ def product_progress_csv(request, product_id: int):
             content_type="text/plain; charset=utf-8",
         )
     contacts = report.qs.order_by("name", "email", "pk").values_list(
-        "name", "email", "lessons_done", "last_completed_at", "access_rank"
+        "name", "email", "lessons_done", IsoTime("last_completed_at"), "access_rank"
     )
     header = [
         "Name",
@@ -166,21 +165,12 @@ def product_progress_csv(request, product_id: int):
         "Access",
     ]
 
-    zone = timezone.get_current_timezone()
     labels = {state.rank: state.label for state in AccessState}
 
     def rows():
         for name, email, done, last, rank in contacts.iterator(chunk_size=2000):
             percent = percent_done(done, lessons_total)
-            yield [
-                name,
-                email,
-                done,
-                lessons_total,
-                percent,
-                last.astimezone(zone).isoformat(timespec="seconds") if last else "",
-                labels[rank],
-            ]
+            yield [name, email, done, lessons_total, percent, last or "", labels[rank]]
 
     filename = f"{slugify(product.title) or 'product'}-progress.csv"
     return csv_response(header, rows(), filename=filename)

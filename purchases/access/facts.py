@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q, Sum
 from django.dispatch import receiver
 from django.utils import timezone
+from fast_update.query import FastUpdateQuerySet
 
 from contacts.models import Contact
 from kajaccess.actors import ActorKind
@@ -409,13 +410,19 @@ def _weeks_difference(diff: Difference, wanted: dict, stored: dict) -> None:
                 counted[i] -= was[i]
 
 
+def _update(model, rows: list, fields) -> None:
+    """UPDATE ... FROM VALUES: Django's bulk_update builds a CASE per row and field, which
+    cost a chunk of 500 contacts seconds of Python."""
+    FastUpdateQuerySet(model).fast_update(rows, fields)
+
+
 def _write(diff: Difference) -> None:
     if diff.summaries:
         contacts = [
             Contact(pk=pk, **{n: getattr(f, n) for n in SUMMARY_FIELDS})
             for pk, f in diff.summaries.items()
         ]
-        Contact.objects.bulk_update(contacts, SUMMARY_FIELDS)
+        _update(Contact, contacts, SUMMARY_FIELDS)
     if diff.products_gone:
         ProductHolder.objects.filter(pk__in=diff.products_gone).delete()
     if diff.offers_gone:
@@ -423,11 +430,13 @@ def _write(diff: Difference) -> None:
     ProductHolder.objects.bulk_create(diff.products_added)
     OfferHolder.objects.bulk_create(diff.offers_added)
     if diff.products_changed:
-        ProductHolder.objects.bulk_update(
-            diff.products_changed, ["access_rank", "lessons_done", "last_completed_at"]
+        _update(
+            ProductHolder,
+            diff.products_changed,
+            ["access_rank", "lessons_done", "last_completed_at"],
         )
     if diff.offers_changed:
-        OfferHolder.objects.bulk_update(diff.offers_changed, ["access_rank"])
+        _update(OfferHolder, diff.offers_changed, ["access_rank"])
     ProductCount.objects.bulk_create(
         ProductCount(product_id=p, access_rank=r, lessons_done=d, holders=n)
         for (p, r, d), n in sorted(diff.product_counts.items())
@@ -442,7 +451,7 @@ def _write(diff: Difference) -> None:
         WeekHolder.objects.filter(pk__in=diff.weeks_gone).delete()
     WeekHolder.objects.bulk_create(diff.weeks_added)
     if diff.weeks_changed:
-        WeekHolder.objects.bulk_update(diff.weeks_changed, CHANGES)
+        _update(WeekHolder, diff.weeks_changed, CHANGES)
     ProductWeek.objects.bulk_create(
         ProductWeek(product_id=p, week=w, granted=g, revoked=r)
         for (p, w), (g, r) in sorted(diff.week_counts.items())

@@ -3,6 +3,7 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
+from datetime import UTC
 from decimal import Decimal
 
 import pytest
@@ -10,7 +11,7 @@ from django.http import QueryDict
 from django.test import Client
 from django.urls import reverse
 
-from products.models import Offer
+from products.models import LessonCompletion, Offer
 from purchases.access import selectors
 from purchases.access import services as access
 from purchases.access.states import AccessState
@@ -337,6 +338,11 @@ def test_export_csv_streams_the_filtered_rows(creator_client, academy):
     ]
     assert [row[0] for row in rows[1:]] == ["Ada Lovelace", "Grace Hopper"]
     assert rows[1][1:5] == ["ada@example.com", "3", "5", "60"]
+    last = LessonCompletion.objects.filter(
+        contact=academy["ada"], lesson__product=academy["basics"]
+    ).latest("completed_at")
+    # In UTC, to the second, as every export writes a moment.
+    assert rows[1][5] == last.completed_at.astimezone(UTC).isoformat(timespec="seconds")
     assert rows[1][6] == "Has access"
 
 
