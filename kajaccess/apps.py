@@ -6,5 +6,6 @@ class KajAccessConfig(AppConfig):
     verbose_name = "KajAccess"
 
     def ready(self):
-        # The roles' permissions are registered with `rules` as the module loads.
-        from kajaccess import roles  # noqa: F401
+        # Registered as the modules load: the roles' permissions with `rules`, and
+        # the `field__any=ids` lookup (kajaccess/lookups.py).
+        from kajaccess import lookups, roles  # noqa: F401

@@ -329,8 +329,6 @@ def _team_page(request):
     return paginator.get_page(request.GET.get("team_page"))
 
 
-@permission_required("kajaccess.view_contacts")
-@require_GET
 def _events_page(request, events):
     """The page of the trail asked for, by keyset (contacts/paging.py): the oldest changes
     of a site with millions cost what the newest do. A forged or stale page link shows
@@ -353,6 +351,8 @@ def _events_page(request, events):
     return page, refused
 
 
+@permission_required("kajaccess.view_contacts")
+@require_GET
 def activity(request):
     if wants_partial(request) and request.htmx.target == "team-activity":
         team_page = _team_page(request)

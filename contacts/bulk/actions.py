@@ -276,9 +276,9 @@ class RevokeOfferAction(OfferAction):
 
     def _split(self, contact_ids) -> tuple[dict[int, int], Counter]:
         """The active grant of each contact that has one, and why the others are skipped."""
-        grants = Grant.objects.filter(offer=self.offer, contact_id__in=contact_ids)
+        grants = Grant.objects.filter(offer=self.offer, contact_id__any=contact_ids)
         active = dict(grants.filter(status=AccessStatus.ACTIVE).values_list("contact_id", "pk"))
-        held = grants.exclude(contact_id__in=active).values("contact_id").distinct().count()
+        held = grants.exclude(contact_id__any=active).values("contact_id").distinct().count()
         reasons = Counter()
         if held:
             reasons["already revoked"] = held

@@ -111,12 +111,14 @@ class UndoAction(BulkActionType):
         every grant of the Offer, once a chunk.
         """
         candidates = (
-            Grant.objects.filter(contact_id__in=contact_ids, offer_id=self.original.params["offer"])
+            Grant.objects.filter(
+                contact_id__any=contact_ids, offer_id=self.original.params["offer"]
+            )
             .order_by()
             .values_list("pk", flat=True)
         )
         events = AccessEvent.objects.filter(
-            bulk_action_id=self.original.pk, kind=self.event_kind, grant_id__in=list(candidates)
+            bulk_action_id=self.original.pk, kind=self.event_kind, grant_id__any=list(candidates)
         ).order_by()
         return sorted(set(events.values_list("grant_id", flat=True)))
 
@@ -170,20 +172,20 @@ class UndoAction(BulkActionType):
         verdicts are read."""
         list(
             Contact.objects.select_for_update(no_key=True)
-            .filter(pk__in=contact_ids)
+            .filter(pk__any=contact_ids)
             .order_by("pk")
             .values_list("pk", flat=True)
         )
         list(
             Grant.objects.select_for_update()
-            .filter(pk__in=grant_ids)
+            .filter(pk__any=grant_ids)
             .order_by("pk")
             .values_list("pk", flat=True)
         )
 
     def choose(self, grant_ids: list[int]) -> tuple[list[int], Counter]:
         """The grants to put back, as `apply` takes them, and why the others are not."""
-        rows = self.judged(Grant.objects.filter(pk__in=grant_ids), within=grant_ids).order_by("pk")
+        rows = self.judged(Grant.objects.filter(pk__any=grant_ids), within=grant_ids).order_by("pk")
         chosen, reasons = [], Counter()
         for pk, verdict, who in rows.values_list("pk", "verdict", "who"):
             reason = self.reason(verdict, who)
@@ -227,7 +229,7 @@ class UndoRevokeAction(UndoAction):
             # Led by the chunk's own contacts: left unbounded, a planner may hash every
             # active grant of the site once a chunk, more of them as the Undo goes on.
             again = again.filter(
-                contact_id__in=Grant.objects.filter(pk__in=within).values("contact_id")
+                contact_id__in=Grant.objects.filter(pk__any=within).values("contact_id")
             )
         return [
             (OFFER_DELETED, Q(offer__deleted_at__isnull=False)),

@@ -153,7 +153,7 @@ def facts_of(contact_ids: list[int], now: datetime) -> dict[int, ContactFacts]:
     facts = {pk: ContactFacts() for pk in contact_ids}
     # Unordered, each of them: a model's ordering would sort (and join) every chunk's rows.
     grants = (
-        Grant.objects.filter(contact_id__in=contact_ids).order_by().values_list(*_GrantRow._fields)
+        Grant.objects.filter(contact_id__any=contact_ids).order_by().values_list(*_GrantRow._fields)
     )
     grants_by_id = {}
     for grant in map(_GrantRow._make, grants):
@@ -168,7 +168,7 @@ def facts_of(contact_ids: list[int], now: datetime) -> dict[int, ContactFacts]:
         ):
             entry.access_changes_at = change
     accesses = (
-        ProductAccess.objects.filter(grant_id__in=grants_by_id)
+        ProductAccess.objects.filter(grant_id__any=grants_by_id)
         .order_by()
         .values_list("grant_id", *_AccessRow._fields[:-1])
     )
@@ -188,7 +188,7 @@ def facts_of(contact_ids: list[int], now: datetime) -> dict[int, ContactFacts]:
         held[access.product_id] = min(state.rank, held.get(access.product_id, state.rank))
     progress = {
         (row["contact_id"], row["lesson__product_id"]): (row["done"], row["last"])
-        for row in LessonCompletion.objects.filter(contact_id__in=list(ranks))
+        for row in LessonCompletion.objects.filter(contact_id__any=list(ranks))
         .order_by()
         .values("contact_id", "lesson__product_id")
         .annotate(done=Count("pk"), last=Max("completed_at"))
@@ -201,7 +201,7 @@ def facts_of(contact_ids: list[int], now: datetime) -> dict[int, ContactFacts]:
             entry.products[product_id] = (rank, done, last)
         entry.products_count = sum(1 for rank in held.values() if rank == active)
     _count_weeks(facts, products_of, now)
-    subscriptions = Subscription.objects.filter(grant_id__in=grants_by_id).order_by()
+    subscriptions = Subscription.objects.filter(grant_id__any=grants_by_id).order_by()
     for grant_id, status in subscriptions.values_list("grant_id", "status"):
         facts[grants_by_id[grant_id].contact_id].subscription_states |= SUBSCRIPTION_BITS[status]
     return facts
@@ -230,7 +230,7 @@ def _count_weeks(facts: dict[int, ContactFacts], products_of, now: datetime) -> 
     start = timezone.make_aware(datetime.combine(chart_mondays(now)[0], time.min))
     events = (
         AccessEvent.objects.filter(
-            contact_id__in=list(facts),
+            contact_id__any=list(facts),
             at__gte=start,
             kind__in=[kinds.GRANTED, kinds.REVOKED, kinds.PRODUCT_REVOKED],
         )
@@ -269,20 +269,20 @@ def _stored(
     """The stored facts of these contacts (their summaries and sites as read, locked, by the
     caller); of the weeks, those from `since` on."""
     ids = list(summaries)
-    weeks = WeekHolder.objects.filter(contact_id__in=ids)
+    weeks = WeekHolder.objects.filter(contact_id__any=ids)
     if since is not None:
         weeks = weeks.filter(week__gte=since)
     products = {
         (c, p): (pk, (rank, done, last))
         for pk, c, p, rank, done, last in ProductHolder.objects.filter(
-            contact_id__in=ids
+            contact_id__any=ids
         ).values_list(
             "pk", "contact_id", "product_id", "access_rank", "lessons_done", "last_completed_at"
         )
     }
     offers = {
         (c, o): (pk, rank)
-        for pk, c, o, rank in OfferHolder.objects.filter(contact_id__in=ids).values_list(
+        for pk, c, o, rank in OfferHolder.objects.filter(contact_id__any=ids).values_list(
             "pk", "contact_id", "offer_id", "access_rank"
         )
     }
@@ -454,9 +454,9 @@ def _write(diff: Difference) -> None:
         ]
         _update(Contact, contacts, SUMMARY_FIELDS)
     if diff.products_gone:
-        ProductHolder.objects.filter(pk__in=diff.products_gone).delete()
+        ProductHolder.objects.filter(pk__any=diff.products_gone).delete()
     if diff.offers_gone:
-        OfferHolder.objects.filter(pk__in=diff.offers_gone).delete()
+        OfferHolder.objects.filter(pk__any=diff.offers_gone).delete()
     ProductHolder.objects.bulk_create(diff.products_added)
     OfferHolder.objects.bulk_create(diff.offers_added)
     if diff.products_changed:
@@ -478,7 +478,7 @@ def _write(diff: Difference) -> None:
         if n
     )
     if diff.weeks_gone:
-        WeekHolder.objects.filter(pk__in=diff.weeks_gone).delete()
+        WeekHolder.objects.filter(pk__any=diff.weeks_gone).delete()
     WeekHolder.objects.bulk_create(diff.weeks_added)
     if diff.weeks_changed:
         _update(WeekHolder, diff.weeks_changed, CHANGES)
@@ -512,7 +512,7 @@ def refresh_access_facts(*, contact_ids: Iterable[int], now: datetime | None = N
         for ids in _chunks(contact_ids):
             rows = list(
                 Contact.objects.select_for_update(no_key=True)
-                .filter(pk__in=ids)
+                .filter(pk__any=ids)
                 .order_by("pk")
                 .values_list("pk", "site_id", *SUMMARY_FIELDS)
             )
@@ -535,7 +535,7 @@ def forget_access_facts(*, contact_ids: Iterable[int]) -> None:
         for ids in _chunks(contact_ids):
             rows = list(
                 Contact.objects.select_for_update(no_key=True)
-                .filter(pk__in=ids)
+                .filter(pk__any=ids)
                 .order_by("pk")
                 .values_list("pk", "site_id", *SUMMARY_FIELDS)
             )
@@ -587,7 +587,7 @@ def compact_access_counts() -> int:
                     total[i] += n
             ids = [row[0] for row in rows]
             for start in range(0, len(ids), CHUNK):
-                model.objects.filter(pk__in=ids[start : start + CHUNK]).delete()
+                model.objects.filter(pk__any=ids[start : start + CHUNK]).delete()
             model.objects.bulk_create(
                 model(**dict(zip(key, values, strict=True)), **dict(zip(sums, n, strict=True)))
                 for values, n in sorted(totals.items())

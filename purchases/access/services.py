@@ -179,13 +179,13 @@ def _lock_contacts_without(offer: Offer, contact_ids: Iterable[int]) -> list[int
     """
     locked = list(
         Contact.objects.select_for_update(no_key=True)
-        .filter(pk__in=list(contact_ids), site_id=offer.site_id)
+        .filter(pk__any=list(contact_ids), site_id=offer.site_id)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
     holding = set(
         Grant.objects.filter(
-            offer=offer, contact_id__in=locked, status=AccessStatus.ACTIVE
+            offer=offer, contact_id__any=locked, status=AccessStatus.ACTIVE
         ).values_list("contact_id", flat=True)
     )
     return [pk for pk in locked if pk not in holding]
@@ -309,7 +309,7 @@ def revoke_grants(
         _lock_contacts_of(grant_ids)
         rows = list(
             Grant.objects.select_for_update()
-            .filter(pk__in=list(grant_ids), status=AccessStatus.ACTIVE)
+            .filter(pk__any=list(grant_ids), status=AccessStatus.ACTIVE)
             .order_by("pk")
             .values_list("pk", "site_id", "contact_id")
         )
@@ -317,7 +317,7 @@ def revoke_grants(
             return []
         now = now or timezone.now()  # taken once the locks are held: events in true order
         ids = [row[0] for row in rows]
-        Grant.objects.filter(pk__in=ids).update(
+        Grant.objects.filter(pk__any=ids).update(
             status=AccessStatus.REVOKED,
             revoked_at=now,
             revoked_by=actor.user,
@@ -389,7 +389,7 @@ def restore_grants(
         candidates = list(
             # Only the grants are locked: the Offer is read, never changed.
             Grant.objects.select_for_update(of=("self",))
-            .filter(pk__in=grant_ids)
+            .filter(pk__any=grant_ids)
             .filter(
                 Q(status=AccessStatus.REVOKED) | Q(status=AccessStatus.ACTIVE, expires_at__lte=now)
             )
@@ -423,7 +423,7 @@ def _lock_contacts_of(grant_ids: list[int]) -> None:
     """Lock the contacts of these grants, in primary-key order, before the grants."""
     list(
         Contact.objects.select_for_update(no_key=True)
-        .filter(pk__in=Grant.objects.filter(pk__in=grant_ids).values("contact_id"))
+        .filter(pk__in=Grant.objects.filter(pk__any=grant_ids).values("contact_id"))
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -435,8 +435,8 @@ def _restorable(candidates: list) -> list:
     blocked = set(
         Grant.objects.filter(
             status=AccessStatus.ACTIVE,
-            contact_id__in={g.contact_id for g in revoked},
-            offer_id__in={g.offer_id for g in revoked},
+            contact_id__any={g.contact_id for g in revoked},
+            offer_id__any={g.offer_id for g in revoked},
         ).values_list("contact_id", "offer_id")
     )
     seen = set()
@@ -472,10 +472,10 @@ def _switch_on(grants: list, now: datetime) -> set[int]:
         "revoke_reason": "",
     }
     if plain:
-        Grant.objects.filter(pk__in=plain).update(**restored)
+        Grant.objects.filter(pk__any=plain).update(**restored)
     for days, ids in fresh_by_days.items():
         expires_at = now + timedelta(days=days) if days else None
-        Grant.objects.filter(pk__in=ids).update(**restored, expires_at=expires_at)
+        Grant.objects.filter(pk__any=ids).update(**restored, expires_at=expires_at)
     return plain
 
 
@@ -743,7 +743,7 @@ def set_end_dates(
         _lock_contacts_of(list(ends))
         grants = list(
             Grant.objects.select_for_update()
-            .filter(pk__in=list(ends), status=AccessStatus.ACTIVE)
+            .filter(pk__any=list(ends), status=AccessStatus.ACTIVE)
             .order_by("pk")
         )
         now = now or timezone.now()

@@ -1,0 +1,36 @@
+"""`field__any=ids`: a list of ids matched as one array on PostgreSQL, `= ANY(%s)`.
+
+A chunk of a bulk action filters a dozen times by hundreds of ids. Written as IN, each
+query is a new text of a thousand placeholders, which psycopg parses anew (it caches only
+short ones) and Django prepares value by value: a fifth of a chunk's time, in Python. As
+one array the text is the same for every chunk. Elsewhere it is a plain IN. Django has no
+such lookup, and the one library that adds array lookups does so for array columns only.
+"""
+
+from django.core.exceptions import EmptyResultSet
+from django.db.models import Field, ForeignObject, Lookup
+
+
+# On Field, and on ForeignObject, whose lookups are its own (`contact_id__any`).
+@ForeignObject.register_lookup
+@Field.register_lookup
+class AnyOf(Lookup):
+    lookup_name = "any"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        # Ids only: anything else is refused here, as it would be by the column.
+        return sorted({int(value) for value in self.rhs})
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        if not self.rhs:
+            raise EmptyResultSet
+        marks = ", ".join(["%s"] * len(self.rhs))
+        return f"{lhs} IN ({marks})", (*params, *self.rhs)
+
+    def as_postgresql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        if not self.rhs:
+            raise EmptyResultSet
+        return f"{lhs} = ANY(%s::bigint[])", (*params, self.rhs)
