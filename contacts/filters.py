@@ -8,6 +8,7 @@ from django.http import QueryDict
 
 from contacts.models import ContactTag, Tag
 from contacts.search import search_contacts
+from contacts.selectors import contacts_count
 from kajaccess.filters import RefusingFilterSet
 from kajaccess.models import Site
 from products.models import Offer, Product
@@ -95,8 +96,8 @@ class ContactFilter(RefusingFilterSet):
 
     def counted(self) -> int | None:
         """How many contacts the list holds, from the access counters, when a Product, an
-        Offer, "Has access", "Revoked" or a subscription state is the only filter set;
-        None when the rows must be counted (through an index)."""
+        Offer, an access state or a subscription state is the only filter set; None when
+        the rows must be counted (through an index)."""
         if not self.is_valid():
             return None
         chosen = self._set()
@@ -109,7 +110,9 @@ class ContactFilter(RefusingFilterSet):
             return sum(offer_holders([value.pk]).values())
         if name == "billing":
             return state_counts(self.site)[f"billing_{value}"]
-        if name == "access" and value != "none":
+        if name == "access" and value == "none":
+            return contacts_count(self.site) - state_counts(self.site)["has_access"]
+        if name == "access":
             return state_counts(self.site)[value]
         return None
 

@@ -2,6 +2,7 @@
 run (the times themselves are read from the bench, never asserted); the site grown by
 copies of its first customers, as the bench grows it to a million."""
 
+import csv
 import io
 import os
 from io import StringIO
@@ -11,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.urls import reverse
 
 from contacts.filters import contacts_matching
 from contacts.models import Contact, PastedSelection
@@ -23,7 +25,7 @@ from kajaccess.management.commands.bench import (
     search_sql,
 )
 from kajaccess.models import Site
-from kajaccess.scale import ISSUE_PAGES, parse_sizes, scale_table
+from kajaccess.scale import ISSUE_PAGES, World, clients, parse_sizes, progress_rows_sql, scale_table
 from purchases.access.facts import reconcile_access_facts
 from purchases.models import Payment, ProductHolder
 from tests.factories import ContactFactory, MembershipFactory, OfferFactory, ProductFactory
@@ -182,7 +184,7 @@ def test_the_bench_measures_every_page_of_the_issue_at_each_size(demo):
     assert demo.contacts.filter(email__startswith="customer").count() == 8
     for figures in sizes.values():
         assert set(figures["pages"]) == set(ISSUE_PAGES)
-        assert "search" in figures["baselines"]
+        assert {"search", "counters", "rows"} <= set(figures["baselines"])
         for page in figures["pages"].values():
             assert page["queries"] > 0 and page["seconds"] > 0
             assert page["vs_admin"] > 0 and page["vs_smallest"] > 0
@@ -194,6 +196,22 @@ def test_the_bench_measures_every_page_of_the_issue_at_each_size(demo):
     assert table.splitlines()[0].startswith("| page | queries | 4 ms | 8 ms |")
     for name in ISSUE_PAGES:
         assert f"| {name} |" in table
+
+
+def test_the_progress_rows_by_hand_are_the_rows_of_the_progress_csv(demo):
+    world = World.of(demo)
+    response = clients()["creator"].get(
+        reverse("products:progress_csv", args=[world.python_basics])
+    )
+    written = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))[1:]
+    sql, params = progress_rows_sql(world)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    assert len(rows) > 1
+    assert [(name, email, str(done)) for name, email, done, *_ in rows] == [
+        (name, email, done) for name, email, done, *_ in written
+    ]
 
 
 def test_sizes_are_numbers():

@@ -171,7 +171,8 @@ def test_an_offer_or_product_filter_counts_its_holders_from_the_counters(
 
 
 @pytest.mark.parametrize(
-    "alone", [{"access": "has_access"}, {"access": "revoked"}, {"billing": "active"}]
+    "alone",
+    [{"access": "has_access"}, {"access": "revoked"}, {"access": "none"}, {"billing": "active"}],
 )
 def test_an_access_or_subscription_filter_counts_from_the_site_counters(
     creator_client, academy, alone
@@ -182,6 +183,8 @@ def test_an_access_or_subscription_filter_counts_from_the_site_counters(
         services.grant_offer(contact=contact, offer=academy.membership, actor=actor)
         if i % 2:
             services.revoke_product(grant=contact.grants.get(), product=academy.vault, actor=actor)
+        if i % 3 == 0:
+            services.revoke_grants(grant_ids=[contact.grants.get().pk], actor=actor)
     filtered = ContactFilter(
         alone, queryset=Contact.objects.filter(site=academy.site), site=academy.site
     )

@@ -18,6 +18,7 @@ from hypothesis.extra.django import TestCase
 
 from contacts.bulk.runner import run_bulk_action, start_bulk_action, start_undo
 from contacts.bulk.selection import preview
+from contacts.filters import ACCESS_CHOICES, ContactFilter
 from contacts.models import Contact
 from kajaccess.actors import Actor, ActorKind
 from products.models import LessonCompletion
@@ -33,7 +34,7 @@ from purchases.access.states import (
     revoked_access_q,
 )
 from purchases.billing.runs import process_access
-from purchases.models import AccessEvent, BulkAction, Grant, ProductAccess
+from purchases.models import AccessEvent, BulkAction, Grant, ProductAccess, Subscription
 from purchases.offers.services import add_product_to_offer, remove_product_from_offer
 from purchases.reports.selectors import (
     offer_customer_counts,
@@ -282,3 +283,13 @@ class AccessFactsProperty(TestCase):
         }
         counted = offer_customer_counts(world.site)
         self.assertEqual({pk: counted.get(pk, 0) for pk in customers}, customers)
+        # The Contacts tab's count of a filter set alone, read from the counters, is the
+        # number of rows the filter lists.
+        alone = [{"access": value} for value, _ in ACCESS_CHOICES]
+        alone += [{"billing": value} for value in Subscription.Status.values]
+        alone += [{"product": p.pk} for p in world.products]
+        alone += [{"offer": o.pk} for o in world.offers]
+        for chosen in alone:
+            contacts = Contact.objects.filter(site=world.site)
+            filters = ContactFilter(chosen, queryset=contacts, site=world.site)
+            self.assertEqual(filters.counted(), filters.qs.count(), chosen)
