@@ -8,11 +8,12 @@ from urllib.parse import parse_qs
 import pytest
 from django.core import signing
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from contacts import services
-from contacts.paging import CURSOR_SALT, NUMBERED_PAGES
+from contacts.paging import CURSOR_SALT, NUMBERED_PAGES, KeysetPage
 from kajaccess.actors import Actor
 from tests.academy import build_academy
 from tests.factories import ContactFactory, MembershipFactory, TagFactory
@@ -184,3 +185,28 @@ def test_another_sites_contacts_never_fill_a_page(client, academy):
     client.force_login(academy.creator)
     response = client.get(URL, {"page": "last", "per_page": 10})
     assert sorted(ids(response)) == sorted([academy.ada.pk, academy.grace.pk])
+
+
+@pytest.mark.parametrize(
+    "count, shown",
+    [
+        (1_000_005, "1,000,001–1,000,005 of 1,000,005 contacts"),
+        (None, "1,000,001–1,000,005 of more than 10,000 contacts"),
+    ],
+)
+def test_a_long_list_says_its_numbers_in_groups_of_thousands(count, shown):
+    page = KeysetPage(
+        object_list=list(range(5)),
+        count=count,
+        per_page=50,
+        start_index=1_000_001,
+        has_previous=True,
+        has_next=False,
+        links={"first": "?page=1"},
+    )
+    html_text = render_to_string(
+        "partials/keyset_pager.html", {"page": page, "counted_to": 10_000, "noun": "contacts"}
+    )
+    assert shown in html_text
+    if count:
+        assert "Page 20,001 of 20,001" in html_text
