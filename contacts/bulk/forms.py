@@ -158,7 +158,7 @@ class ConfirmForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.selected = selected
         if selected > CONFIRM_ABOVE:
-            self.fields["confirm_count"].label = f"Type {selected} to confirm"
+            self.fields["confirm_count"].label = f"Type {selected:,} to confirm"
         else:
             del self.fields["confirm_count"]
 
@@ -166,7 +166,7 @@ class ConfirmForm(forms.Form):
         typed = re.sub(r"[\s,.]", "", self.cleaned_data["confirm_count"])
         if typed != str(self.selected):
             raise ValidationError(
-                f"Type {self.selected}, the number of selected contacts, to confirm."
+                f"Type {self.selected:,}, the number of selected contacts, to confirm."
             )
         return self.selected
 
@@ -175,8 +175,8 @@ class ConfirmForm(forms.Form):
         previewed = data.get("previewed")
         if previewed is not None and previewed != self.selected:
             raise ValidationError(
-                f"The selection changed since the preview: it has {self.selected} contacts "
-                f"now, not {previewed}. Check what will change, then confirm again."
+                f"The selection changed since the preview: it has {self.selected:,} contacts "
+                f"now, not {previewed:,}. Check what will change, then confirm again."
             )
         return data
 

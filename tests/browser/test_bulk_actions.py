@@ -215,7 +215,7 @@ def test_the_progress_bar_follows_the_run_and_stops_polling_when_done(
     BulkAction.objects.filter(pk=bulk.pk).update(status=BulkAction.Status.RUNNING, processed=500)
     expect(progress).to_have_attribute("value", "500")
     expect(page.locator("#bulk-progress")).to_contain_text("Running")
-    expect(page.locator("#bulk-progress")).to_contain_text("500 of 1200 contacts done")
+    expect(page.locator("#bulk-progress")).to_contain_text("500 of 1,200 contacts done")
     screenshot("bulk-progress-running")
 
     BulkAction.objects.filter(pk=bulk.pk).update(

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from contacts.bulk.runner import run_bulk_action
 from contacts.models import Contact, ContactTag, Tag
+from contacts.services import contacts_recount
 from kajaccess.actors import Actor
 from purchases.access import services
 from purchases.models import AccessEvent, AccessStatus, BulkAction, Grant
@@ -63,13 +64,13 @@ def html(response) -> str:
 
 def numbers(response) -> dict[str, int]:
     """The preview's or summary's figures: {"Selected": 5, "Will change": 2, ...}."""
-    found = re.findall(r"<dt>([^<]+)</dt><dd>(\d+)</dd>", html(response))
-    return {label: int(value) for label, value in found}
+    found = re.findall(r"<dt>([^<]+)</dt><dd>([\d,]+)</dd>", html(response))
+    return {label: int(value.replace(",", "")) for label, value in found}
 
 
 def reasons(response) -> dict[str, int]:
-    found = re.findall(r"<li>([^<:]+): <strong>(\d+)</strong></li>", html(response))
-    return {reason: int(count) for reason, count in found}
+    found = re.findall(r"<li>([^<:]+): <strong>([\d,]+)</strong></li>", html(response))
+    return {reason: int(count.replace(",", "")) for reason, count in found}
 
 
 def bootcamp_status(contact) -> str:
@@ -304,6 +305,21 @@ def test_above_100_contacts_the_creator_types_their_number(post, academy):
     right = post("bulk:start", {**data, "confirm_count": "101"})
     assert right.status_code == 200
     assert ContactTag.objects.filter(tag__name="Cohort").count() == 101
+
+
+def test_thousands_are_shown_in_groups_and_typed_with_or_without_them(post, academy):
+    Contact.objects.bulk_create(
+        Contact(site=academy.site, email=f"learner{n}@example.com") for n in range(1_196)
+    )
+    contacts_recount(site=academy.site)
+    data = {"action": "add_tag", "tag": "Cohort", "select_all": "on", "query": ""}
+    preview = post("bulk:preview", data)
+    assert "<dt>Selected</dt><dd>1,200</dd>" in html(preview)
+    assert "Type 1,200 to confirm" in html(preview)
+    wrong = post("bulk:start", {**data, "confirm_count": "120"})
+    assert "Type 1,200, the number of selected contacts, to confirm." in html(wrong)
+    assert post("bulk:start", {**data, "confirm_count": "1,200"}).status_code == 200
+    assert ContactTag.objects.filter(tag__name="Cohort").count() == 1_200
 
 
 def test_up_to_100_contacts_need_no_typed_number(post, academy):
@@ -585,7 +601,7 @@ def test_the_progress_polls_while_the_run_goes_on_and_stops_when_done(creator_cl
     running = html(creator_client.get(url, **HTMX))
     assert f'hx-get="{url}" hx-trigger="every 1s"' in running
     assert '<progress id="bulk-progress-bar" max="1200" value="500">' in running
-    assert "500 of 1200 contacts done" in running
+    assert "500 of 1,200 contacts done" in running
     assert "<html" not in running
 
     BulkAction.objects.filter(pk=bulk.pk).update(status="done", processed=1200, changed=1200)
