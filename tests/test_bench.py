@@ -226,3 +226,8 @@ def test_seed_demo_replays_the_first_block_and_copies_it_for_the_rest():
     site = Site.objects.get(slug=DEMO_ACADEMY)
     assert site.contacts.filter(email__startswith="customer").count() == 8
     assert "Copied 4 contacts" in out.getvalue()
+
+
+def test_the_export_is_measured_by_its_rows(demo):
+    figures = Command().measure_export(demo)
+    assert figures["rows"] == demo.contacts.count() > 4

@@ -347,7 +347,8 @@ class Command(BaseCommand):
 
     def measure_export(self, site) -> dict:
         start = time.perf_counter()
-        rows = sum(1 for _ in csv_lines(contacts_matching(site, ""))) - 1
+        # Each piece holds a few hundred lines; a name or email holds no line break.
+        rows = sum(piece.count("\r\n") for piece in csv_lines(contacts_matching(site, ""))) - 1
         seconds = time.perf_counter() - start
         tracemalloc.start()
         for _ in csv_lines(contacts_matching(site, "")):
