@@ -22,10 +22,17 @@ from kajaccess.management.commands.bench import (
     Command,
     measure_search_and_library,
     report_search_and_library,
-    search_sql,
 )
 from kajaccess.models import Site
-from kajaccess.scale import ISSUE_PAGES, World, clients, parse_sizes, progress_rows_sql, scale_table
+from kajaccess.scale import (
+    ISSUE_PAGES,
+    World,
+    clients,
+    parse_sizes,
+    progress_rows_sql,
+    scale_table,
+    search_sql,
+)
 from purchases.access.facts import reconcile_access_facts
 from purchases.models import Payment, ProductHolder
 from tests.factories import ContactFactory, MembershipFactory, OfferFactory, ProductFactory

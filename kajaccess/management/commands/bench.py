@@ -35,7 +35,15 @@ from contacts.models import Contact, PastedSelection
 from contacts.services import contacts_recount
 from kajaccess.demo.copies import grow_demo_academy, refresh_all_access_facts
 from kajaccess.models import Site
-from kajaccess.scale import judge_sizes, measure_issue_pages, median_time, parse_sizes, scale_table
+from kajaccess.scale import (
+    judge_sizes,
+    measure_issue_pages,
+    median_time,
+    parse_sizes,
+    scale_table,
+    search_params,
+    search_sql,
+)
 from products.models import Offer, Product
 from purchases.models import AccessStatus, Grant
 
@@ -70,21 +78,6 @@ def raw_contacts_sql(vendor: str) -> str:
     """
 
 
-def search_sql(vendor: str) -> str:
-    """The search's first page and count by hand: the very predicate the trigram indexes
-    hold on PostgreSQL, a plain LIKE over the contacts on SQLite."""
-    if vendor == "postgresql":
-        match = "(UPPER(name::text) LIKE UPPER(%s) OR UPPER(email::text) LIKE UPPER(%s))"
-    else:
-        match = "(name LIKE %s ESCAPE '\\' OR email LIKE %s ESCAPE '\\')"
-    return f"""
-        SELECT id, name, email, created_at, last_activity_at,
-          (SELECT COUNT(*) FROM contacts_contact n WHERE n.site_id = %s AND {match}) AS total
-        FROM contacts_contact WHERE site_id = %s AND {match}
-        ORDER BY created_at DESC, id DESC LIMIT 50
-    """
-
-
 def measure_search_and_library(site, repeat: int, text: str = "customer0001") -> dict:
     """The Contacts tab searching `text` against the same rows by hand, and ada@example.com's
     Library against the admin changelist of the whole site, in the same run."""
@@ -112,11 +105,11 @@ def measure_search_and_library(site, repeat: int, text: str = "customer0001") ->
             get()
         figure[f"{name}_queries"] = len(queries)
         figure[f"{name}_seconds"] = median_time(get, repeat)
-    sql, pattern = search_sql(connection.vendor), f"%{text}%"
+    sql, params = search_sql(connection.vendor), search_params(site.pk, text)
 
     def by_hand():
         with connection.cursor() as cursor:
-            cursor.execute(sql, [site.pk, pattern, pattern, site.pk, pattern, pattern])
+            cursor.execute(sql, params)
             cursor.fetchall()
 
     figure["by_hand_seconds"] = median_time(by_hand, repeat)
