@@ -227,7 +227,7 @@ def test_the_progress_bar_follows_the_run_and_stops_polling_when_done(
         finished_at=timezone.now(),
     )
     expect(progress).to_have_attribute("value", "1200")
-    expect(page.locator(".bulk-summary__item--changed dd")).to_have_text("1100")
+    expect(page.locator(".bulk-summary__item--changed dd")).to_have_text("1,100")
     expect(page.locator(".bulk-summary")).to_contain_text("Already revoked: 60")
     expect(page.locator(".bulk-summary")).to_contain_text("No such grant: 40")
     screenshot("bulk-progress-done")
