@@ -371,6 +371,7 @@ SCREENS = (
     ),
     Screen("delete-offer-popup", CREATOR, "/offers/", (Open("/offers/{bootcamp}/delete/", True),)),
     Screen("activity", CREATOR, "/activity/"),
+    Screen("activity-page-link-refused", CREATOR, "/activity/?page=not-a-page-link"),
     Screen("profile", CREATOR, "/contacts/{ada}/"),
     Screen("profile-products", CREATOR, "/contacts/{ada}/products/"),
     Screen("profile-more-info", CREATOR, "/contacts/{ada}/products/{basics}/"),
