@@ -25,7 +25,8 @@ from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Q, Sum
+from django.db.models import Count, DateField, F, Max, Q, Sum
+from django.db.models.functions import TruncWeek
 from django.dispatch import receiver
 from django.utils import timezone
 from fast_update.query import FastUpdateQuerySet
@@ -82,11 +83,6 @@ def chart_mondays(now: datetime) -> list[date]:
     today = timezone.localtime(now).date()
     monday = today - timedelta(days=today.weekday())
     return [monday - timedelta(weeks=CHART_WEEKS - 1 - i) for i in range(CHART_WEEKS)]
-
-
-def _monday(at: datetime) -> date:
-    day = timezone.localtime(at).date()
-    return day - timedelta(days=day.weekday())
 
 
 @dataclass
@@ -236,9 +232,15 @@ def _count_weeks(facts: dict[int, ContactFacts], products_of, now: datetime) -> 
         )
         .exclude(actor_kind=ActorKind.EXPIRY)
         .order_by()
-        .values_list("contact_id", "grant_id", "product_id", "kind", "at")
+        .values_list(
+            "contact_id",
+            "grant_id",
+            "product_id",
+            "kind",
+            TruncWeek("at", output_field=DateField()),
+        )
     )
-    for contact_id, grant_id, product_id, kind, at in events:
+    for contact_id, grant_id, product_id, kind, monday in events:
         if kind == kinds.PRODUCT_REVOKED:
             products = [product_id] if product_id else []
         elif product_id is None:
@@ -247,7 +249,7 @@ def _count_weeks(facts: dict[int, ContactFacts], products_of, now: datetime) -> 
             continue
         column = CHANGES.index("granted" if kind == kinds.GRANTED else "revoked")
         for product in products:
-            facts[contact_id].weeks[product, _monday(at)][column] += 1
+            facts[contact_id].weeks[product, monday][column] += 1
 
 
 @dataclass

@@ -17,8 +17,15 @@ from products.models import Offer, Product
 class ProductHolder(models.Model):
     """A contact who holds or held a Product: their best state in it, and their progress."""
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="product_holds")
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="holders")
+    # No index of their own on the keys, here and in the holders and counters below: each
+    # key leads a unique constraint or an index already, and every index more is written
+    # on every change of access.
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="product_holds", db_index=False
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="holders", db_index=False
+    )
     # AccessState.rank of the best of the contact's accesses to the Product.
     access_rank = models.PositiveSmallIntegerField()
     lessons_done = models.PositiveIntegerField(default=0)
@@ -45,8 +52,12 @@ class ProductHolder(models.Model):
 class OfferHolder(models.Model):
     """A contact who holds or held a Grant of an Offer: the best own state of their grants."""
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="offer_holds")
-    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="holders")
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="offer_holds", db_index=False
+    )
+    offer = models.ForeignKey(
+        Offer, on_delete=models.CASCADE, related_name="holders", db_index=False
+    )
     access_rank = models.PositiveSmallIntegerField()
 
     class Meta:
@@ -67,7 +78,7 @@ class OfferHolder(models.Model):
 class ProductCount(models.Model):
     """A change in how many holders of a Product are in a state with so many lessons done."""
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_index=False)
     access_rank = models.PositiveSmallIntegerField()
     lessons_done = models.PositiveIntegerField()
     holders = models.IntegerField()
@@ -82,7 +93,7 @@ class ProductCount(models.Model):
 class OfferCount(models.Model):
     """A change in how many holders of an Offer are in a state."""
 
-    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="+")
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="+", db_index=False)
     access_rank = models.PositiveSmallIntegerField()
     holders = models.IntegerField()
 
@@ -100,7 +111,9 @@ class WeekHolder(models.Model):
     are dropped when the counters are compacted.
     """
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="week_holds")
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="week_holds", db_index=False
+    )
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
     week = models.DateField(help_text="The Monday the week starts on.")
     granted = models.PositiveIntegerField(default=0)
@@ -121,7 +134,7 @@ class WeekHolder(models.Model):
 class ProductWeek(models.Model):
     """A change in how many grants and revokes of a Product a week holds."""
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_index=False)
     week = models.DateField()
     granted = models.IntegerField(default=0)
     revoked = models.IntegerField(default=0)
@@ -137,7 +150,7 @@ class ContactStateCount(models.Model):
     """A change in how many contacts of a site are in a state the Contacts tab filters by
     (`has_access`, `revoked`, or `billing:<subscription status>`)."""
 
-    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+", db_index=False)
     state = models.CharField(max_length=30)
     contacts = models.IntegerField()
 
