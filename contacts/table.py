@@ -7,11 +7,12 @@ import django_tables2 as tables
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 
 from contacts.bulk.actions import registry
 from contacts.models import Contact
+from kajaccess.tables import RowsInOnePass
 
 PER_PAGE_CHOICES = (10, 25, 50, 100)
 
@@ -55,7 +56,7 @@ def ago(value, now) -> str:
     return "Just now"
 
 
-class ContactTable(tables.Table):
+class ContactTable(RowsInOnePass, tables.Table):
     # Checked rows travel in the bulk actions form that wraps the table; the header
     # checkbox (shown by the page's script) checks the whole page.
     select = tables.CheckBoxColumn(
@@ -126,29 +127,10 @@ class ContactTable(tables.Table):
         template_name = "contacts/contact_table.html"
         empty_text = "No contacts match this search."
 
-    @cached_property
-    def rows_html(self) -> list[SafeString]:
-        """The page's rows, built in one pass from the render methods below.
-
-        django-tables2 renders a cell through a generic path that inspects the render
-        method's signature every time; at fifty rows a page that was most of its time
-        (`make bench`), so the Contacts tab assembles its rows here, and the render
-        methods write their HTML directly, escaping what the contact typed. Same cells,
-        same order as the columns.
-        """
-        columns = [
-            (getattr(self, f"render_{column.name}"), column.attrs["td"].as_html())
-            for column in self.columns
-        ]
-        return [
-            mark_safe(
-                f'<tr id="contact-row-{record.pk}"'
-                + (' aria-current="true">' if record.pk == self.open_contact else ">")
-                + "".join(f"<td {td}>{render(record)}</td>" for render, td in columns)
-                + "</tr>"
-            )
-            for record in self.page.object_list
-        ]
+    def row_start(self, record) -> str:
+        # The row of the open panel's contact stays marked.
+        current = ' aria-current="true"' if record.pk == self.open_contact else ""
+        return f'<tr id="contact-row-{record.pk}"{current}>'
 
     def render_select(self, record):
         name = escape(record.display_name)

@@ -1,9 +1,13 @@
 import django_tables2 as tables
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from contacts.models import Contact
+from contacts.table import short_date
+from kajaccess.tables import RowsInOnePass
 from purchases.access.states import AccessState
 
 
@@ -12,7 +16,7 @@ def percent_done(done: int, total: int) -> int | None:
     return done * 100 // total if total else None
 
 
-class ProgressTable(tables.Table):
+class ProgressTable(RowsInOnePass, tables.Table):
     """The Product Progress report: one row per contact who holds or held the Product."""
 
     name = tables.Column(verbose_name="Name / email", order_by=("name", "email"))
@@ -29,11 +33,8 @@ class ProgressTable(tables.Table):
         order_by=("lessons_done",),
         attrs={"td": {"class": "progress-cell", "data-label": "Percent"}},
     )
-    last_completed_at = tables.DateTimeColumn(
-        verbose_name="Last activity",
-        format="M j, Y",
-        default="—",
-        attrs={"td": {"data-label": "Last activity"}},
+    last_completed_at = tables.Column(
+        verbose_name="Last activity", attrs={"td": {"data-label": "Last activity"}}
     )
     access_rank = tables.Column(verbose_name="Access")
 
@@ -44,22 +45,23 @@ class ProgressTable(tables.Table):
         template_name = "products/progress_table.html"
         order_by = ("name",)
         empty_text = "Nobody holds this product, or nobody matches these filters."
-        row_attrs = {"data-access": lambda record: AccessState.ranked(record.access_rank).value}
 
     def __init__(self, *args, lessons_total: int, **kwargs):
         self.lessons_total = lessons_total
         super().__init__(*args, **kwargs)
 
-    @property
-    def paginated_rows(self):
-        # The page comes from contacts.paging, by keyset, not from django-tables2's paginator.
-        return tables.rows.BoundRows(self.page.object_list, table=self)
+    def row_start(self, record) -> str:
+        return f'<tr data-access="{AccessState.ranked(record.access_rank).value}">'
+
+    @cached_property
+    def _preview_url(self) -> str:
+        return reverse("contacts:preview", args=[0]).replace("/0/", "/{}/")
 
     def render_name(self, record):
         # The contact's preview on the Contacts tab: a page of its own, not a part of the report.
         link = format_html(
             '<a class="contact-cell__name" href="{}" hx-boost="false"><strong>{}</strong></a>',
-            reverse("contacts:preview", args=[record.pk]),
+            self._preview_url.format(record.pk),
             record.name or record.email,
         )
         if record.name:
@@ -70,11 +72,11 @@ class ProgressTable(tables.Table):
             )
         return format_html('<span class="contact-cell">{}</span>', link)
 
-    def render_lessons_done(self, value):
-        return f"{value} of {self.lessons_total}"
+    def render_lessons_done(self, record):
+        return f"{record.lessons_done} of {self.lessons_total}"
 
-    def render_percent(self, value):
-        percent = percent_done(value, self.lessons_total)
+    def render_percent(self, record):
+        percent = percent_done(record.lessons_done, self.lessons_total)
         if percent is None:
             return "—"
         return format_html(
@@ -84,9 +86,14 @@ class ProgressTable(tables.Table):
             percent,
         )
 
-    def render_access_rank(self, value):
+    def render_last_completed_at(self, record):
+        if record.last_completed_at is None:
+            return "—"
+        return short_date(timezone.localtime(record.last_completed_at))
+
+    def render_access_rank(self, record):
         # The column is "Access", so its badges read the states' labels: "Has access".
-        state = AccessState.ranked(value)
+        state = AccessState.ranked(record.access_rank)
         return render_to_string(
             "partials/access_badge.html", {"state": state, "label": state.label}
         )

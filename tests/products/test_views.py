@@ -12,6 +12,8 @@ from django.http import QueryDict
 from django.test import Client
 from django.urls import reverse
 
+from contacts.models import Contact
+from kajaccess.actors import Actor
 from products.models import LessonCompletion, Offer
 from purchases.access import selectors
 from purchases.access import services as access
@@ -133,6 +135,26 @@ def test_progress_report_shows_every_customer_with_progress_and_state(creator_cl
     assert "Starts later" in row_of(html, "<strong>Barbara Liskov")
     assert "Export CSV" in html
     assert "Average completion" in html and "36%" in html
+
+
+def test_the_products_offers_and_progress_pages_write_thousands_in_groups(creator_client, academy):
+    site = academy["site"]
+    learners = Contact.objects.bulk_create(
+        Contact(site=site, email=f"learner{n}@example.com") for n in range(1_200)
+    )
+    access.grant_offer_to_contacts(
+        offer=academy["bootcamp"],
+        contact_ids=[contact.pk for contact in learners],
+        actor=Actor.creator(academy["owner"].user),
+    )
+    progress = creator_client.get(progress_url(academy)).text
+    assert "<dt>Customers with access</dt><dd>1,202</dd>" in progress
+    assert "<dt>Customers in total</dt><dd>1,205</dd>" in progress
+    assert 'Customers <span class="muted">(1,205)</span>' in progress
+    products = creator_client.get(reverse("products:list")).text
+    assert 'data-column="with-access">1,202</td>' in products
+    offers = creator_client.get(reverse("products:offers")).text
+    assert 'data-column="customers">1,202</td>' in offers
 
 
 def test_progress_report_totals_add_up_to_every_customer_listed(creator_client, academy):
