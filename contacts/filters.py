@@ -12,7 +12,7 @@ from contacts.selectors import contacts_count
 from kajaccess.filters import RefusingFilterSet
 from kajaccess.models import Site
 from products.models import Offer, Product
-from purchases.access.facts import offer_holders, product_counts, state_counts
+from purchases.access.facts import offer_counts, product_counts, state_counts
 from purchases.models import OfferHolder, ProductHolder, Subscription
 from purchases.reports.selectors import contacts_table
 
@@ -107,7 +107,7 @@ class ContactFilter(RefusingFilterSet):
         if name == "product":
             return sum(product_counts([value.pk])[value.pk].values())
         if name == "offer":
-            return sum(offer_holders([value.pk]).values())
+            return sum(offer_counts([value.pk]).values())
         if name == "billing":
             return state_counts(self.site)[f"billing_{value}"]
         if name == "access" and value == "none":

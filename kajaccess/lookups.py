@@ -19,7 +19,10 @@ class AnyOf(Lookup):
     prepare_rhs = False
 
     def get_prep_lookup(self):
-        # Ids only: anything else is refused here, as it would be by the column.
+        # Ids only: anything else is refused here, as it would be by the column. A query
+        # arrives already compiled, and would be read as no ids at all.
+        if hasattr(self.rhs, "resolve_expression"):
+            raise TypeError("field__any takes ids; for a query, use field__in.")
         return sorted({int(value) for value in self.rhs})
 
     def as_sql(self, compiler, connection):

@@ -45,3 +45,9 @@ def test_a_foreign_key_is_matched_by_its_ids(contacts):
 def test_anything_but_ids_is_refused_before_the_query(contacts):
     with pytest.raises(ValueError):
         Contact.objects.filter(pk__any=["1; drop table contacts_contact"])
+
+
+def test_a_query_is_refused_rather_than_read_as_no_ids(contacts):
+    ids = Contact.objects.filter(pk=contacts[0].pk).values_list("pk", flat=True)
+    with pytest.raises(TypeError, match="field__in"):
+        list(Contact.objects.filter(pk__any=ids))

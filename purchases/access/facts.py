@@ -184,7 +184,7 @@ def facts_of(contact_ids: list[int], now: datetime) -> dict[int, ContactFacts]:
         held[access.product_id] = min(state.rank, held.get(access.product_id, state.rank))
     progress = {
         (row["contact_id"], row["lesson__product_id"]): (row["done"], row["last"])
-        for row in LessonCompletion.objects.filter(contact_id__any=list(ranks))
+        for row in LessonCompletion.objects.filter(contact_id__any=ranks)
         .order_by()
         .values("contact_id", "lesson__product_id")
         .annotate(done=Count("pk"), last=Max("completed_at"))
@@ -226,7 +226,7 @@ def _count_weeks(facts: dict[int, ContactFacts], products_of, now: datetime) -> 
     start = timezone.make_aware(datetime.combine(chart_mondays(now)[0], time.min))
     events = (
         AccessEvent.objects.filter(
-            contact_id__any=list(facts),
+            contact_id__any=facts,
             at__gte=start,
             kind__in=[kinds.GRANTED, kinds.REVOKED, kinds.PRODUCT_REVOKED],
         )
@@ -630,26 +630,14 @@ def product_counts(product_ids: Iterable[int]) -> dict[int, Counter]:
     return counts
 
 
-def offer_counts(site, state: AccessState) -> dict[int, int]:
-    """Holders of each Offer of a site in one state, from the counters. One query."""
-    rows = (
-        OfferCount.objects.filter(offer__site=site, access_rank=state.rank)
-        .order_by()
-        .values_list("offer_id")
-        .annotate(n=Sum("holders"))
-    )
+def offer_counts(offers, state: AccessState | None = None) -> dict[int, int]:
+    """Contacts who hold these Offers (ids, or a query of them) in one state, or who hold or
+    held them in any, by Offer, from the counters. One query."""
+    rows = OfferCount.objects.filter(offer__in=offers)
+    if state is not None:
+        rows = rows.filter(access_rank=state.rank)
+    rows = rows.order_by().values_list("offer_id").annotate(n=Sum("holders"))
     return {offer_id: n for offer_id, n in rows if n}
-
-
-def offer_holders(offer_ids: Iterable[int]) -> dict[int, int]:
-    """Contacts who hold or held each Offer, in any state, from the counters. One query."""
-    rows = (
-        OfferCount.objects.filter(offer_id__in=list(offer_ids))
-        .order_by()
-        .values_list("offer_id")
-        .annotate(n=Sum("holders"))
-    )
-    return dict(rows)
 
 
 def lock_counters() -> None:

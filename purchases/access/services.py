@@ -179,7 +179,7 @@ def _lock_contacts_without(offer: Offer, contact_ids: Iterable[int]) -> list[int
     """
     locked = list(
         Contact.objects.select_for_update(no_key=True)
-        .filter(pk__any=list(contact_ids), site_id=offer.site_id)
+        .filter(pk__any=contact_ids, site_id=offer.site_id)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -309,7 +309,7 @@ def revoke_grants(
         _lock_contacts_of(grant_ids)
         rows = list(
             Grant.objects.select_for_update()
-            .filter(pk__any=list(grant_ids), status=AccessStatus.ACTIVE)
+            .filter(pk__any=grant_ids, status=AccessStatus.ACTIVE)
             .order_by("pk")
             .values_list("pk", "site_id", "contact_id")
         )
@@ -743,7 +743,7 @@ def set_end_dates(
         _lock_contacts_of(list(ends))
         grants = list(
             Grant.objects.select_for_update()
-            .filter(pk__any=list(ends), status=AccessStatus.ACTIVE)
+            .filter(pk__any=ends, status=AccessStatus.ACTIVE)
             .order_by("pk")
         )
         now = now or timezone.now()
