@@ -332,7 +332,7 @@ def _team_page(request):
 def _events_page(request, events):
     """The page of the trail asked for, by keyset (contacts/paging.py): the oldest changes
     of a site with millions cost what the newest do. A forged or stale page link shows
-    the newest changes and says why."""
+    the newest changes and says why (a 400, as on the Contacts tab)."""
     pager = KeysetPager(
         events,
         sort="-at",
@@ -367,7 +367,7 @@ def activity(request):
         "counted_to": EVENTS_COUNTED,
         "active_tab": "activity",
     }
-    status = 200 if filters.is_valid() else 400
+    status = 200 if filters.is_valid() and not page_refused else 400
     if wants_partial(request):
         return render(request, "purchases/partials/activity.html", context, status=status)
     context["team_page"] = _team_page(request)

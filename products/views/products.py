@@ -96,19 +96,21 @@ def product_progress(request, product_id: int):
         "active_tab": "products",
         "page_refused": page_refused,
     }
+    status = 400 if page_refused else 200
     if wants_partial(request):
         # The table, and the completion chart that follows the same filters.
-        return render(request, "products/partials/progress_update.html", context)
+        return render(request, "products/partials/progress_update.html", context, status=status)
     context["summary"] = summary
     context["weeks"] = weekly_chart(selectors.weekly_access_changes(product))
-    return render(request, "products/progress.html", context)
+    return render(request, "products/progress.html", context, status=status)
 
 
 def _paginate(table: ProgressTable, query, rows, count: int) -> str:
     """The page and page size asked for, kept within the Contacts tab's bounds; never a 500.
 
-    A page link that is forged or out of date shows the first page and says why: the page
-    is a view parameter, never a reason not to show the report.
+    A page link that is forged or out of date shows the first page and says why, as a 400
+    (as on the Contacts tab): the page is a view parameter, never a reason not to show the
+    report.
     """
     try:
         per_page = clamp_per_page(int(query["per_page"]))
