@@ -651,9 +651,31 @@ def lock_counters() -> None:
             )
 
 
-def _totals(model, key: tuple[str, ...], total) -> Counter:
-    rows = model.objects.order_by().values_list(*key).annotate(n=total)
-    return Counter({tuple(values): n for *values, n in rows})
+def _totals(model, key: tuple[str, ...], *totals, since: date | None = None) -> dict:
+    """Each key's totals, as a tuple; of the weeks, those from `since` on."""
+    rows = model.objects.order_by()
+    if since is not None:
+        rows = rows.filter(week__gte=since)
+    rows = rows.values_list(*key).annotate(*totals)
+    return {tuple(row[: len(key)]): tuple(row[len(key) :]) for row in rows}
+
+
+def _held_to(model, key, sums, *, wanted: dict, counted: dict, describe, fix: bool) -> list[str]:
+    """A counter held to what it should count: each key whose totals differ, described;
+    with `fix`, a change row that makes them equal."""
+    differences = []
+    zero = (0,) * len(sums)
+    for values in sorted(wanted.keys() | counted.keys()):
+        want, have = wanted.get(values, zero), counted.get(values, zero)
+        if want == have:
+            continue
+        differences.append(describe(values, have, want))
+        if fix:
+            model.objects.create(
+                **dict(zip(key, values, strict=True)),
+                **{name: w - h for name, w, h in zip(sums, want, have, strict=True)},
+            )
+    return differences
 
 
 def reconcile_access_facts(*, fix: bool = False, now: datetime | None = None) -> list[str]:
@@ -687,20 +709,18 @@ def reconcile_access_facts(*, fix: bool = False, now: datetime | None = None) ->
             lock_counters()
         for holder, counter, key in COUNTERS:
             # What the counter holds, against its holder rows counted.
-            wanted = _totals(holder, key, Count("pk"))
-            counted = _totals(counter, key, Sum("holders"))
-            for values in sorted(wanted.keys() | counted.keys()):
-                if wanted[values] == counted[values]:
-                    continue
-                differences.append(
-                    f"{counter._meta.verbose_name} {values}: {counted[values]} holders counted, "
-                    f"{wanted[values]} hold it"
-                )
-                if fix:
-                    counter.objects.create(
-                        **dict(zip(key, values, strict=True)),
-                        holders=wanted[values] - counted[values],
-                    )
+            differences += _held_to(
+                counter,
+                key,
+                ("holders",),
+                wanted=_totals(holder, key, Count("pk")),
+                counted=_totals(counter, key, Sum("holders")),
+                describe=lambda values, have, want, counter=counter: (
+                    f"{counter._meta.verbose_name} {values}: {have[0]} holders counted, "
+                    f"{want[0]} hold it"
+                ),
+                fix=fix,
+            )
         differences += _reconcile_weeks(chart_mondays(now)[0], fix)
         differences += _reconcile_states(fix)
     return differences
@@ -713,27 +733,23 @@ def _reconcile_states(fix: bool) -> list[str]:
     }
     tests = {"has_access": Q(products_count__gt=0), "revoked": Q(has_revoked_access=True)}
     tests |= {f"billing_{s}": Q(**{f"bit_{s}__gt": 0}) for s in SUBSCRIPTION_BITS}
-    wanted = Counter()
     rows = (
         Contact.objects.annotate(**bits)
         .order_by()
         .values("site_id")
         .annotate(**{state: Count("pk", filter=test) for state, test in tests.items()})
     )
-    for row in rows:
-        for state in tests:
-            wanted[row["site_id"], state] = row[state]
-    counted = _totals(ContactStateCount, ("site_id", "state"), Sum("contacts"))
-    differences = []
-    for key in sorted(wanted.keys() | counted.keys()):
-        if wanted[key] == counted[key]:
-            continue
-        differences.append(f"site {key[0]}, {key[1]}: {counted[key]} counted, {wanted[key]} are")
-        if fix:
-            ContactStateCount.objects.create(
-                site_id=key[0], state=key[1], contacts=wanted[key] - counted[key]
-            )
-    return differences
+    return _held_to(
+        ContactStateCount,
+        ("site_id", "state"),
+        ("contacts",),
+        wanted={(row["site_id"], state): (row[state],) for row in rows for state in tests},
+        counted=_totals(ContactStateCount, ("site_id", "state"), Sum("contacts")),
+        describe=lambda key, have, want: (
+            f"site {key[0]}, {key[1]}: {have[0]} counted, {want[0]} are"
+        ),
+        fix=fix,
+    )
 
 
 def state_counts(site) -> Counter:
@@ -749,27 +765,15 @@ def state_counts(site) -> Counter:
 
 def _reconcile_weeks(since: date, fix: bool) -> list[str]:
     """The weekly counters against the contacts' weeks, for the weeks the chart shows."""
-
-    def totals(model):
-        rows = (
-            model.objects.filter(week__gte=since)
-            .order_by()
-            .values_list("product_id", "week")
-            .annotate(*(Sum(name) for name in CHANGES))
-        )
-        return {(p, w): tuple(changes) for p, w, *changes in rows}
-
-    wanted, counted = totals(WeekHolder), totals(ProductWeek)
-    differences = []
-    for key in sorted(wanted.keys() | counted.keys()):
-        want, have = wanted.get(key, (0, 0)), counted.get(key, (0, 0))
-        if want == have:
-            continue
-        differences.append(
+    sums = tuple(Sum(name) for name in CHANGES)
+    return _held_to(
+        ProductWeek,
+        ("product_id", "week"),
+        CHANGES,
+        wanted=_totals(WeekHolder, ("product_id", "week"), *sums, since=since),
+        counted=_totals(ProductWeek, ("product_id", "week"), *sums, since=since),
+        describe=lambda key, have, want: (
             f"product {key[0]}, week of {key[1]}: {have} grants and revokes counted, {want} made"
-        )
-        if fix:
-            ProductWeek.objects.create(
-                product_id=key[0], week=key[1], granted=want[0] - have[0], revoked=want[1] - have[1]
-            )
-    return differences
+        ),
+        fix=fix,
+    )

@@ -1,6 +1,7 @@
 """The access facts the lists read: kept by the services, exact at the instant access ends,
 and held to their recomputation by `reconcile_access_facts`."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -15,11 +16,19 @@ from products.services import complete_lesson
 from purchases.access import services
 from purchases.access.facts import (
     catch_up_access_facts,
+    chart_mondays,
     compact_access_counts,
     reconcile_access_facts,
     refresh_access_facts,
 )
-from purchases.models import Grant, ProductCount, ProductHolder
+from purchases.models import (
+    ContactStateCount,
+    Grant,
+    OfferCount,
+    ProductCount,
+    ProductHolder,
+    ProductWeek,
+)
 from purchases.reports.selectors import offer_customer_counts, product_summaries
 
 pytestmark = pytest.mark.django_db
@@ -117,12 +126,34 @@ def test_reconcile_reports_a_difference_and_fix_repairs_it(academy, capsys):
     Contact.objects.filter(pk=academy.grace.pk).update(products_count=7)
     ProductHolder.objects.filter(contact=academy.ada, product=academy.basics).delete()
     ProductCount.objects.create(product=academy.advanced, access_rank=0, lessons_done=0, holders=5)
+    OfferCount.objects.create(offer=academy.bootcamp, access_rank=0, holders=2)
+    ContactStateCount.objects.create(site=academy.site, state="revoked", contacts=3)
+    monday = chart_mondays(timezone.now())[-1]
+    ProductWeek.objects.create(product=academy.basics, week=monday, granted=4, revoked=0)
     with pytest.raises(CommandError, match="differences found"):
         call_command("reconcile_access_facts")
     out = capsys.readouterr().out
     assert f"contact {academy.grace.pk}: summary" in out
     assert f"contact {academy.ada.pk}, product {academy.basics.pk}: missing" in out
     assert f"product count ({academy.advanced.pk}, 0, 0): 6 holders counted, 1 hold it" in out
+    counted, held = map(
+        int,
+        re.search(
+            rf"offer count \({academy.bootcamp.pk}, 0\): (\d+) holders counted, (\d+) hold it", out
+        ).groups(),
+    )
+    assert counted == held + 2
+    counted, are = map(
+        int, re.search(rf"site {academy.site.pk}, revoked: (\d+) counted, (\d+) are", out).groups()
+    )
+    assert counted == are + 3
+    week = re.search(
+        rf"product {academy.basics.pk}, week of {monday}: \((\d+), (\d+)\) grants and revokes "
+        r"counted, \((\d+), (\d+)\) made",
+        out,
+    )
+    granted, revoked, made_granted, made_revoked = map(int, week.groups())
+    assert (granted, revoked) == (made_granted + 4, made_revoked)
 
     call_command("reconcile_access_facts", "--fix")
     assert "repaired" in capsys.readouterr().out
