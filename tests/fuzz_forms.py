@@ -67,8 +67,9 @@ REFUSES = {
     "sign-in": EVERY,
     "email": EVERY,
     "lenient": frozenset(),  # flags, `next`, page, page size, sort: read leniently
-    # The Contacts tab's page: a number (out of range is the nearest end), "last", or a
-    # link's cursor, which anything else claims to be and is not.
+    # A keyset page (the Contacts tab, a Progress report, the Activity tab): a number (out
+    # of range is the nearest end), "last", or a link's cursor, which anything else claims
+    # to be and is not.
     "page": EVERY - {"empty", "negative", "out of bounds", "huge", "other site"},
     # A file field: each value is sent as the contents of an uploaded file (multipart).
     # "a\r\nb" is a header and a row: a file like any other, whose column the creator maps.
@@ -370,7 +371,7 @@ FORMS = {
         ),
     ),
     "products:list": (Form("GET"),),
-    "products:progress": _progress({**PROGRESS, **VIEW}),
+    "products:progress": _progress({**PROGRESS, **VIEW, "page": Field("page", "last")}),
     "products:progress_csv": _progress(PROGRESS),
     "products:offers": (Form("GET"),),
     "products:offer_create": (
@@ -395,7 +396,7 @@ FORMS = {
                 "kind": Field("optional choice"),
                 "actor_kind": Field("optional choice"),
                 "bulk_action": Field("optional id", model=BulkAction),
-                "page": Field("lenient"),
+                "page": Field("page", "last"),
             },
             (ActivityFilter,),
         ),
