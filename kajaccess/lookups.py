@@ -20,7 +20,7 @@ class AnyOf(Lookup):
 
     def get_prep_lookup(self):
         # Ids only: anything else is refused here, as it would be by the column. A query
-        # arrives already compiled, and would be read as no ids at all.
+        # arrives compiled, not as its ids: the message says what takes it.
         if hasattr(self.rhs, "resolve_expression"):
             raise TypeError("field__any takes ids; for a query, use field__in.")
         return sorted({int(value) for value in self.rhs})
