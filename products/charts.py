@@ -4,9 +4,19 @@ Templates only loop over the bars and print their numbers; every bar's height is
 value over the chart's largest value, so a bar twice as tall stands for twice as many.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.utils.dateformat import format as format_date
+
+
+def short_number(value: int) -> str:
+    """A bar's number as printed above it: "9870", "30k", "1.2M". The exact numbers are in
+    the chart's table and its tooltips."""
+    if value < 10_000:
+        return str(value)
+    if (thousands := round(value / 1000)) < 1000:
+        return f"{thousands}k"
+    return f"{value / 1_000_000:.1f}M"
 
 
 @dataclass(frozen=True)
@@ -18,6 +28,8 @@ class Bar:
     width: float
     height: float
     kind: str = ""
+    # The number printed above the bar; empty where it would overlap another's.
+    shown: str = ""
 
     @property
     def center(self) -> float:
@@ -61,6 +73,30 @@ class BarChart:
 
 TOP = 22  # room for the value printed above the tallest bar
 BOTTOM = 30  # room for the labels under the axis
+# A digit's width in bold type, over the font's size: wide fonts' digits (DejaVu Sans Bold)
+# are 0.7 of it, most others' less. The charts' fonts: `.chart__value` in the stylesheet.
+DIGIT_WIDTH = 0.7
+
+
+def _printed(bars: list[Bar], font_size: float) -> list[Bar]:
+    """The bars with their numbers printed, the largest first, each where it overlaps no
+    number printed before it: a hundred thousand grants a week is six digits, and the
+    bars of a week stand closer than that."""
+
+    def box(bar: Bar, text: str) -> tuple[float, float, float, float]:
+        half = len(text) * DIGIT_WIDTH * font_size / 2
+        return bar.center - half, bar.center + half, bar.value_y - font_size, bar.value_y
+
+    placed: list[tuple[float, float, float, float]] = []
+    shown = {}
+    for i in sorted(range(len(bars)), key=lambda i: -bars[i].value):
+        text = short_number(bars[i].value)
+        left, right, top, bottom = box(bars[i], text)
+        if any(left < x1 and x0 < right and top < y1 and y0 < bottom for x0, x1, y0, y1 in placed):
+            continue
+        placed.append((left, right, top, bottom))
+        shown[i] = text
+    return [replace(bar, shown=shown.get(i, "")) for i, bar in enumerate(bars)]
 
 
 def bar_chart(
@@ -69,6 +105,7 @@ def bar_chart(
     width: int = 560,
     height: int = 220,
     fill: float = 0.7,
+    font_size: float = 13,
 ) -> BarChart:
     """Bars grouped on slots: `groups` is [(slot label, [(kind, value), ...]), ...]."""
     largest = max((value for _, bars in groups for _, value in bars), default=0)
@@ -95,6 +132,8 @@ def bar_chart(
                 )
             )
         slots.append(Slot(label, round(i * slot_width + slot_width / 2, 1), bars))
+    printed = iter(_printed([bar for slot in slots for bar in slot.bars], font_size))
+    slots = [replace(slot, bars=[next(printed) for _ in slot.bars]) for slot in slots]
     return BarChart(width, height, baseline, slots, largest)
 
 
@@ -122,4 +161,5 @@ def weekly_chart(weeks) -> BarChart:
         width=400,
         height=180,
         fill=0.7,
+        font_size=11,  # .chart__value--small
     )
