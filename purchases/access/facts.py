@@ -62,7 +62,7 @@ SUMMARY_FIELDS = (
 # A bit of Contact.subscription_states for each state a subscription can be in.
 SUBSCRIPTION_BITS = {status: 1 << i for i, status in enumerate(Subscription.Status.values)}
 # Each counter of change rows, the key it counts by, and the fields it sums (the counters
-# that `compact_access_counts` folds).
+# that `compact_access_counts` folds and `reconcile_access_facts` checks).
 FOLDED = (
     (ProductCount, ("product_id", "access_rank", "lessons_done"), ("holders",)),
     (OfferCount, ("offer_id", "access_rank"), ("holders",)),
@@ -660,9 +660,11 @@ def _totals(model, key: tuple[str, ...], *totals, since: date | None = None) -> 
     return {tuple(row[: len(key)]): tuple(row[len(key) :]) for row in rows}
 
 
-def _held_to(model, key, sums, *, wanted: dict, counted: dict, describe, fix: bool) -> list[str]:
-    """A counter held to what it should count: each key whose totals differ, described;
-    with `fix`, a change row that makes them equal."""
+def _held_to(model, *, wanted: dict, describe, fix: bool, since: date | None = None) -> list[str]:
+    """A counter (of FOLDED) held to what it should count: each key whose totals differ,
+    described; with `fix`, a change row that makes them equal."""
+    key, sums = next((key, sums) for counter, key, sums in FOLDED if counter is model)
+    counted = _totals(model, key, *(Sum(name) for name in sums), since=since)
     differences = []
     zero = (0,) * len(sums)
     for values in sorted(wanted.keys() | counted.keys()):
@@ -711,10 +713,7 @@ def reconcile_access_facts(*, fix: bool = False, now: datetime | None = None) ->
             # What the counter holds, against its holder rows counted.
             differences += _held_to(
                 counter,
-                key,
-                ("holders",),
                 wanted=_totals(holder, key, Count("pk")),
-                counted=_totals(counter, key, Sum("holders")),
                 describe=lambda values, have, want, counter=counter: (
                     f"{counter._meta.verbose_name} {values}: {have[0]} holders counted, "
                     f"{want[0]} hold it"
@@ -741,10 +740,7 @@ def _reconcile_states(fix: bool) -> list[str]:
     )
     return _held_to(
         ContactStateCount,
-        ("site_id", "state"),
-        ("contacts",),
         wanted={(row["site_id"], state): (row[state],) for row in rows for state in tests},
-        counted=_totals(ContactStateCount, ("site_id", "state"), Sum("contacts")),
         describe=lambda key, have, want: (
             f"site {key[0]}, {key[1]}: {have[0]} counted, {want[0]} are"
         ),
@@ -765,15 +761,12 @@ def state_counts(site) -> Counter:
 
 def _reconcile_weeks(since: date, fix: bool) -> list[str]:
     """The weekly counters against the contacts' weeks, for the weeks the chart shows."""
-    sums = tuple(Sum(name) for name in CHANGES)
     return _held_to(
         ProductWeek,
-        ("product_id", "week"),
-        CHANGES,
-        wanted=_totals(WeekHolder, ("product_id", "week"), *sums, since=since),
-        counted=_totals(ProductWeek, ("product_id", "week"), *sums, since=since),
+        wanted=_totals(WeekHolder, ("product_id", "week"), *(Sum(n) for n in CHANGES), since=since),
         describe=lambda key, have, want: (
             f"product {key[0]}, week of {key[1]}: {have} grants and revokes counted, {want} made"
         ),
         fix=fix,
+        since=since,
     )
