@@ -56,6 +56,11 @@ def ago(value, now) -> str:
     return "Just now"
 
 
+def preview_url_format() -> str:
+    """A contact preview's address with "{}" for the contact: one `reverse` for a page of rows."""
+    return reverse("contacts:preview", args=[0]).replace("/0/", "/{}/")
+
+
 class ContactTable(RowsInOnePass, tables.Table):
     # Checked rows travel in the bulk actions form that wraps the table; the header
     # checkbox (shown by the page's script) checks the whole page.
@@ -141,7 +146,7 @@ class ContactTable(RowsInOnePass, tables.Table):
 
     @cached_property
     def _preview_url(self) -> str:
-        return reverse("contacts:preview", args=[0]).replace("/0/", "/{}/")
+        return preview_url_format()
 
     @cached_property
     def _search_html(self) -> str:

@@ -1,12 +1,11 @@
 import django_tables2 as tables
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from contacts.models import Contact
-from contacts.table import short_date
+from contacts.table import preview_url_format, short_date
 from kajaccess.tables import RowsInOnePass
 from purchases.access.states import AccessState
 
@@ -55,7 +54,7 @@ class ProgressTable(RowsInOnePass, tables.Table):
 
     @cached_property
     def _preview_url(self) -> str:
-        return reverse("contacts:preview", args=[0]).replace("/0/", "/{}/")
+        return preview_url_format()
 
     def render_name(self, record):
         # The contact's preview on the Contacts tab: a page of its own, not a part of the report.
