@@ -41,7 +41,6 @@ from kajaccess.scale import (
     median_time,
     parse_sizes,
     scale_table,
-    search_params,
     search_sql,
 )
 from products.models import Offer, Product
@@ -105,7 +104,7 @@ def measure_search_and_library(site, repeat: int, text: str = "customer0001") ->
             get()
         figure[f"{name}_queries"] = len(queries)
         figure[f"{name}_seconds"] = median_time(get, repeat)
-    sql, params = search_sql(connection.vendor), search_params(site.pk, text)
+    sql, params = search_sql(site.pk, text)
 
     def by_hand():
         with connection.cursor() as cursor:
