@@ -25,15 +25,17 @@ class AnyOf(Lookup):
             raise TypeError("field__any takes ids; for a query, use field__in.")
         return sorted({int(value) for value in self.rhs})
 
-    def as_sql(self, compiler, connection):
-        lhs, params = self.process_lhs(compiler, connection)
+    def _lhs(self, compiler, connection):
+        # No ids match no row: the query is empty, as with field__in=[].
         if not self.rhs:
             raise EmptyResultSet
+        return self.process_lhs(compiler, connection)
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self._lhs(compiler, connection)
         marks = ", ".join(["%s"] * len(self.rhs))
         return f"{lhs} IN ({marks})", (*params, *self.rhs)
 
     def as_postgresql(self, compiler, connection):
-        lhs, params = self.process_lhs(compiler, connection)
-        if not self.rhs:
-            raise EmptyResultSet
+        lhs, params = self._lhs(compiler, connection)
         return f"{lhs} = ANY(%s::bigint[])", (*params, self.rhs)
