@@ -2,7 +2,7 @@ import os
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM calls made
 # beside it from the same thread are safe here.
@@ -65,6 +65,19 @@ def screenshot(page):
 def postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://...")
+
+
+@pytest.fixture(autouse=True)
+def search_statistics_kept_empty():
+    """Each test starts as if the search had just read its columns' statistics and found no
+    common trigram (contacts/search.py reads them once a minute), so that no query count
+    depends on which test searched first. A test about them forgets them after ANALYZE."""
+    from contacts import search
+
+    for alias in connections:
+        search.keep_common_trigrams(alias, set())
+    yield
+    search.forget_common_trigrams()
 
 
 @pytest.fixture(autouse=True)

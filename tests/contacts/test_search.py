@@ -3,6 +3,9 @@
 Every test here runs on the database it is given; those about one database's index say so.
 """
 
+import time
+from unittest import mock
+
 import pytest
 from django.db import connection
 from django.db.models import Q
@@ -12,7 +15,15 @@ from hypothesis import strategies as st
 
 from contacts.filters import contacts_matching
 from contacts.models import Contact
-from contacts.search import TABLE, ensure_contact_search, search_contacts
+from contacts.search import (
+    STATISTICS_KEPT_SECONDS,
+    TABLE,
+    common_trigrams,
+    ensure_contact_search,
+    forget_common_trigrams,
+    index_part,
+    search_contacts,
+)
 from tests.factories import ContactFactory, MembershipFactory, SiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -111,18 +122,60 @@ def test_search_stays_within_the_site(site):
 NAMES = st.text(alphabet="aAbB_%é É\"'ß-", max_size=8)
 
 
+# Trigrams of NAMES' letters, some of which a draw calls common.
+TRIGRAMS = st.sets(st.text(alphabet="abéß", min_size=3, max_size=3), max_size=6)
+
+
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(names=st.lists(NAMES, min_size=1, max_size=6), text=NAMES.filter(str.strip))
-def test_search_finds_exactly_what_a_plain_contains_search_finds(names, text):
+@given(
+    names=st.lists(NAMES, min_size=1, max_size=6),
+    text=NAMES.filter(str.strip),
+    common=TRIGRAMS,
+)
+def test_search_finds_exactly_what_a_plain_contains_search_finds(names, text, common):
+    # Whichever trigrams the statistics call common, and so whichever part of the text the
+    # index is asked for, the contacts found are those holding the whole text.
     site = SiteFactory()
     for n, name in enumerate(names):
         ContactFactory(site=site, name=name, email=f"{name.replace(' ', '') or 'x'}{n}@example.com")
     queryset = Contact.objects.filter(site=site)
-    assert set(search_contacts(queryset, text)) == set(
-        queryset.filter(Q(name__icontains=text) | Q(email__icontains=text))
-    )
+    with mock.patch("contacts.search.common_trigrams", return_value=common):
+        searched = set(search_contacts(queryset, text))
+    assert searched == set(queryset.filter(Q(name__icontains=text) | Q(email__icontains=text)))
+
+
+CUSTOMER = {"cus", "ust", "sto", "tom", "ome", "mer"}
+
+
+@pytest.mark.parametrize(
+    ("text", "common", "part"),
+    [
+        ("customer0001", CUSTOMER, "er0001"),
+        ("CUSTOMER0001", CUSTOMER, "ER0001"),
+        ("ada@gmail.com", {"gma", "mai", "ail", "com"}, "ada@gm"),
+        ("lovelace@gmail.com", {"gma", "mai", "ail", "com"}, "lovelace@gm"),
+        ("Ada Lovelace", CUSTOMER, "Ada Lovelace"),
+        # Every trigram common, or none left in the rest: the whole text, as before.
+        ("customer", CUSTOMER, "customer"),
+        ("a@b.com", {"com"}, "a@b.com"),
+    ],
+)
+def test_the_index_is_asked_for_the_longest_part_of_the_text_without_a_common_trigram(
+    text, common, part
+):
+    assert index_part(text, common) == part
+    assert part in text
+
+
+def test_a_search_of_a_common_part_still_finds_the_whole_text_only(site):
+    ContactFactory(site=site, name="Customer One", email="customer0001@example.com")
+    ContactFactory(site=site, name="Customer Two", email="customer0002@example.com")
+    ContactFactory(site=site, name="Other", email="other0001@example.com")
+    with mock.patch("contacts.search.common_trigrams", return_value=CUSTOMER):
+        assert found(site, "customer0001") == {"Customer One"}
+        assert found(site, "CUSTOMER000") == {"Customer One", "Customer Two"}
 
 
 def test_the_search_box_says_what_it_matches(client):
@@ -172,25 +225,65 @@ def test_sqlite_search_reads_the_search_table(site):
     assert f"{TABLE} VIRTUAL TABLE INDEX" in plan
 
 
-def test_postgresql_search_uses_the_trigram_indexes_at_200k_contacts(postgres_only):
+def _customers(count: int, name: str):
+    """A site of `count` contacts customer000001@example.com and on, named by the SQL
+    `name` of their number n; analysed, and its statistics read afresh by the search."""
     site = SiteFactory()
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO contacts_contact (site_id, name, email, test_card_declines, created_at)"
-            " SELECT %s, 'Customer ' || lpad(n::text, 6, '0'),"
-            " 'customer' || lpad(n::text, 6, '0') || '@example.com', false, now()"
-            " FROM generate_series(1, 200000) AS n",
-            [site.pk],
+            f" SELECT %s, {name}, 'customer' || lpad(n::text, 6, '0') || '@example.com',"
+            " false, now() FROM generate_series(1, %s) AS n",
+            [site.pk, count],
         )
         cursor.execute("ANALYZE contacts_contact")
+    forget_common_trigrams()
+    return site
+
+
+def _plan(matching) -> str:
+    sql, params = matching.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_postgresql_search_uses_the_trigram_indexes_at_200k_contacts(postgres_only):
+    site = _customers(200_000, "'Customer ' || lpad(n::text, 6, '0')")
     for text in ("customer0001", "CUSTOMER0001@EXAMPLE", "ustomer 00012"):
         matching = contacts_matching(site, f"q={text}")
-        sql, params = matching.query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN {sql}", params)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
+        plan = _plan(matching)
         assert "contact_name_trgm" in plan or "contact_email_trgm" in plan, plan
         assert "Seq Scan on contacts_contact" not in plan, plan
         assert {c.pk for c in matching} == {c.pk for c in plainly_rows(site, text)}
     assert matching.count() == 10
     assert contacts_matching(site, "q=customer0001").count() == 100
+
+
+def test_postgresql_asks_its_trigram_index_only_for_trigrams_few_contacts_hold(postgres_only):
+    # "cus", "er0" and "com" are in every contact's email: the index would read every
+    # contact's entry for each; its statistics say so, and the index is asked for "r0001".
+    # "r00" is in a ninth of them (customer00...): kept, as it narrows the search.
+    site = _customers(90_000, "'Member ' || n")
+    assert CUSTOMER | {"er0", "com", "exa"} <= common_trigrams(connection)
+    assert "r00" not in common_trigrams(connection)
+    assert "ber" in common_trigrams(connection)  # of the names: "Member"
+    matching = contacts_matching(site, "q=customer0001")
+    plan = _plan(matching)
+    assert "~~ '%R0001%'" in plan, plan
+    assert "Bitmap Index Scan on contact_email_trgm" in plan, plan
+    assert "~~ '%CUSTOMER0001%'" not in plan, plan
+    assert {c.pk for c in matching} == {c.pk for c in plainly_rows(site, "customer0001")}
+    assert matching.count() == 100
+
+
+def test_postgresql_reads_the_statistics_once_a_minute(postgres_only, django_assert_num_queries):
+    forget_common_trigrams()
+    with django_assert_num_queries(1):
+        common_trigrams(connection)
+    with django_assert_num_queries(0):
+        common_trigrams(connection)
+    later = time.monotonic() + STATISTICS_KEPT_SECONDS + 1
+    with mock.patch("contacts.search.time.monotonic", return_value=later):
+        with django_assert_num_queries(1):
+            common_trigrams(connection)

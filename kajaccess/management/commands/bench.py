@@ -32,8 +32,9 @@ from contacts.imports.plan import Choices
 from contacts.imports.rows import Mapping
 from contacts.imports.steps import import_check, import_start, import_upload, preview_token
 from contacts.models import Contact, PastedSelection
+from contacts.search import forget_common_trigrams
 from contacts.services import contacts_recount
-from kajaccess.demo.copies import grow_demo_academy, refresh_all_access_facts
+from kajaccess.demo.copies import grow_demo_academy, refresh_all_access_facts, settle_tables
 from kajaccess.models import Site
 from kajaccess.scale import (
     judge_sizes,
@@ -210,10 +211,14 @@ class Command(BaseCommand):
             added = grow_demo_academy(
                 site=site, contacts=size, block=block, report=self.stdout.write
             )
-            # The copies are written straight into the table: the site's total counted once.
+            # The copies are written straight into the table: the site's total counted once,
+            # and the search's statistics read again.
             contacts_recount(site=site)
+            forget_common_trigrams()
             copied = time.perf_counter()
             if not added:
+                # As a grown site is: the first size is measured as settled as the others.
+                settle_tables()
                 facts = "nothing added"
             elif reconcile:
                 facts = refresh_all_access_facts()
