@@ -175,6 +175,8 @@ def index_part(text: str, common: set[str]) -> str:
     """The longest part of the text that holds no common trigram and at least one other:
     what the index is asked for. The text itself when it holds no common trigram, or when
     every part without one holds no trigram at all."""
+    if not common:
+        return text
     at = _trigrams_at(text)
     common_at = [i for i, trigram in enumerate(at) if trigram in common]
     if not common_at:
