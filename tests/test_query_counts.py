@@ -56,12 +56,12 @@ PAGES = {name: page for name, page in ISSUE_PAGES.items() if name != ADMIN} | OT
 
 # What is not a page of the site's data, by why.
 NOT_PAGES = {
-    # Signing in and out, passwords, invitations: nothing of the site's data on them.
+    # Signing in and out, passwords, invitations: nothing of the site's data on them (the
+    # password change is in the table, as the floor of a signed-in page).
     "accounts": {"home", "login", "logout", "accept_invitation"}
     | {
         f"password_{name}"
-        for name in ("reset", "reset_done", "reset_confirm", "reset_complete")
-        + ("change", "change_done")
+        for name in ("reset", "reset_done", "reset_confirm", "reset_complete", "change_done")
     },
     # Changes (POST only): they answer with a redirect or a fragment, not a page to read.
     "changes": CHANGING,
