@@ -1,7 +1,7 @@
 import django_filters
-from django.db.models import Q
 
 from contacts.models import Contact
+from contacts.search import search_contacts
 from kajaccess.filters import RefusingFilterSet
 from purchases.access.states import PRODUCT_STATES, AccessState
 
@@ -26,7 +26,7 @@ class ProgressFilter(RefusingFilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(email__icontains=value))
+        return search_contacts(queryset, value)
 
     def in_state(self, queryset, name, value):
         return queryset.filter(access_rank=AccessState(value).rank)
