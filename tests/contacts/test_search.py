@@ -169,6 +169,19 @@ def test_the_index_is_asked_for_the_longest_part_of_the_text_without_a_common_tr
     assert part in text
 
 
+@given(
+    text=st.text(alphabet="abAB01@. _", max_size=24),
+    common=st.sets(st.text(alphabet="ab01", min_size=3, max_size=3), max_size=8),
+)
+def test_the_part_asked_for_is_of_the_text_and_holds_a_trigram_and_no_common_one(text, common):
+    part = index_part(text, common)
+    assert part in text
+    if part != text:
+        trigrams = {part[i : i + 3] for i in range(len(part) - 2)}
+        assert not {t.lower() for t in trigrams} & common
+        assert any(t.isalnum() for t in trigrams)
+
+
 def test_a_search_of_a_common_part_still_finds_the_whole_text_only(site):
     ContactFactory(site=site, name="Customer One", email="customer0001@example.com")
     ContactFactory(site=site, name="Customer Two", email="customer0002@example.com")
