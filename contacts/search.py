@@ -197,6 +197,7 @@ def index_part(text: str, common: set[str]) -> str:
 
 def search_contacts(queryset: QuerySet, text: str) -> QuerySet:
     """The contacts of `queryset` whose name or email contains `text`, in any letter case."""
+    matches = Q(name__icontains=text) | Q(email__icontains=text)
     connection = connections[queryset.db]
     part = index_part(text, common_trigrams(connection)) if len(text) > TRIGRAM else text
     if connection.vendor == "sqlite":
@@ -205,9 +206,9 @@ def search_contacts(queryset: QuerySet, text: str) -> QuerySet:
                 f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s", [_phrase(part)]
             )
             queryset = queryset.filter(pk__in=candidates)
-        return queryset.filter(Q(name__icontains=text) | Q(email__icontains=text))
+        return queryset.filter(matches)
     if part == text:
-        return queryset.filter(Q(name__icontains=text) | Q(email__icontains=text))
+        return queryset.filter(matches)
     # The index finds the part; the whole text is checked on what it found.
     found = Q(name__icontains=part) | Q(email__icontains=part)
     wanted = Upper(Value(text))
