@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import QueryDict
 
 from contacts.models import ContactTag, Tag
-from contacts.search import search_contacts
+from contacts.search import search_box
 from contacts.selectors import contacts_count
 from kajaccess.filters import RefusingFilterSet
 from kajaccess.models import Site
@@ -26,7 +26,7 @@ ACCESS_CHOICES = [
 class ContactFilter(RefusingFilterSet):
     q = django_filters.CharFilter(
         label="Search",
-        method="filter_search",
+        method=search_box,
         widget=forms.TextInput(
             attrs={
                 "type": "search",
@@ -115,12 +115,6 @@ class ContactFilter(RefusingFilterSet):
         if name == "access":
             return state_counts(self.site)[value]
         return None
-
-    def filter_search(self, queryset, name, value):
-        text = value.strip()
-        if not text:
-            return queryset
-        return search_contacts(queryset, text)
 
     def filter_offer(self, queryset, name, offer):
         return queryset.filter(

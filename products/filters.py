@@ -1,7 +1,7 @@
 import django_filters
 
 from contacts.models import Contact
-from contacts.search import search_contacts
+from contacts.search import search_box
 from kajaccess.filters import RefusingFilterSet
 from purchases.access.states import PRODUCT_STATES, AccessState
 
@@ -9,7 +9,7 @@ from purchases.access.states import PRODUCT_STATES, AccessState
 class ProgressFilter(RefusingFilterSet):
     """The Product Progress report's filters: who, and in which access state."""
 
-    q = django_filters.CharFilter(method="search", label="Search name or email")
+    q = django_filters.CharFilter(method=search_box, label="Search name or email")
     access = django_filters.ChoiceFilter(
         label="Access",
         choices=[(state.value, state.label) for state in PRODUCT_STATES],
@@ -21,12 +21,6 @@ class ProgressFilter(RefusingFilterSet):
     class Meta:
         model = Contact
         fields = []
-
-    def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return search_contacts(queryset, value)
 
     def in_state(self, queryset, name, value):
         return queryset.filter(access_rank=AccessState(value).rank)
