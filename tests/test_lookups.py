@@ -1,6 +1,7 @@
 """`field__any=ids` finds exactly the rows an `__in` of the same ids finds."""
 
 import pytest
+from django.db.models.functions import Lower
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -51,3 +52,28 @@ def test_a_query_is_refused_rather_than_read_as_no_ids(contacts):
     ids = Contact.objects.filter(pk=contacts[0].pk).values_list("pk", flat=True)
     with pytest.raises(TypeError, match="field__in"):
         list(Contact.objects.filter(pk__any=ids))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    picks=st.lists(
+        st.one_of(
+            st.integers(min_value=0, max_value=4),
+            # Any text a column can hold (PostgreSQL refuses NUL in any text).
+            st.text(
+                st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=12
+            ),
+        )
+    )
+)
+def test_texts_match_what_in_matches_on_a_text_expression(django_db_blocker, picks):
+    """A lowercased email (an expression, as the paste of emails asks for) takes texts: the
+    site's own emails, any case, and any other text, quotes and commas included."""
+    with django_db_blocker.unblock():
+        site = SiteFactory()
+        emails = [ContactFactory(site=site).email.lower() for _ in range(5)]
+        wanted = [emails[p] if isinstance(p, int) else p for p in picks]
+        contacts = Contact.objects.filter(site=site).annotate(email_lower=Lower("email"))
+        found = set(contacts.filter(email_lower__any=wanted))
+        assert found == set(contacts.filter(email_lower__in=wanted))
+        assert {c.email.lower() for c in found} == set(emails) & set(wanted)

@@ -1,15 +1,18 @@
 """A pasted list of emails made a selection: stored once, then read by every bulk action."""
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.functions import Lower
 from django.utils.text import Truncator
 
 from contacts.bulk.emails import MAX_EMAILS, parse_emails
+from contacts.bulk.stored import store_contacts
 from contacts.models import Contact, PastedSelection
 from kajaccess.models import Site
 
-# Emails looked up, and links stored, per query: well under every database's bound.
+# Emails looked up and their contacts stored per statement where each is a parameter:
+# well under every database's bound. On PostgreSQL they are one array (`field__any`), so
+# a whole paste is one statement: a thousand at a time, each read the site's contacts.
 CHUNK = 1000
 
 NOT_YOURS = "This list of emails is not one you pasted on this site. Paste the emails again."
@@ -35,27 +38,26 @@ def pasted_selection_create(*, site: Site, user, text: str) -> PastedSelection:
                 "is not an email."
             )
         raise ValidationError("Paste at least one email.")
-    found: dict[str, int] = {}
-    contacts = Contact.objects.filter(site=site).annotate(email_lower=Lower("email")).order_by()
-    for start in range(0, len(pasted.emails), CHUNK):
-        chunk = pasted.emails[start : start + CHUNK]
-        found.update(contacts.filter(email_lower__in=chunk).values_list("email_lower", "pk"))
+    contacts = Contact.objects.filter(site=site).annotate(email_lower=Lower("email"))
     with transaction.atomic():
         selection = PastedSelection.objects.create(
-            site=site,
-            created_by=user,
-            matched=len(found),
-            emails=len(pasted.emails),
-            not_found=[email for email in pasted.emails if email not in found],
-            invalid=pasted.invalid,
+            site=site, created_by=user, emails=len(pasted.emails), invalid=pasted.invalid
         )
         link = PastedSelection.contacts.through
-        ids = sorted(found.values())
-        for start in range(0, len(ids), CHUNK):
-            link.objects.bulk_create(
-                link(pastedselection_id=selection.pk, contact_id=contact_id)
-                for contact_id in ids[start : start + CHUNK]
+        size = MAX_EMAILS if connection.vendor == "postgresql" else CHUNK
+        for start in range(0, len(pasted.emails), size):
+            chunk = pasted.emails[start : start + size]
+            store_contacts(
+                link, "pastedselection", selection.pk, contacts.filter(email_lower__any=chunk)
             )
+        found = set(
+            contacts.filter(pk__in=link.objects.filter(pastedselection=selection).values("contact"))
+            .order_by()
+            .values_list("email_lower", flat=True)
+        )
+        selection.matched = len(found)
+        selection.not_found = [email for email in pasted.emails if email not in found]
+        selection.save(update_fields=["matched", "not_found"])
     return selection
 
 

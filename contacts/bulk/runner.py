@@ -4,13 +4,14 @@ for, and working through those contacts chunk by chunk; safe to run again after 
 from collections import Counter
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_tasks import task
 
 from contacts.bulk.actions import NOT_IN_SITE, BulkActionType, Chunk, action_for, registry
 from contacts.bulk.selection import outside_site, selected_contacts
+from contacts.bulk.stored import store_contacts
 from contacts.models import Contact
 from kajaccess.models import Site
 from purchases.access import services as access_services
@@ -23,27 +24,12 @@ ATTEMPTS_PER_CHUNK = 3
 
 
 def _store_contacts(bulk: BulkAction, contacts: QuerySet) -> int:
-    """Store the contacts a bulk action acts on, in one INSERT ... SELECT; how many.
+    """Store the contacts a bulk action acts on, each once and only the site's; how many.
 
     Set-based, so that confirming 100,000 contacts never brings their ids into Python.
     """
-    chosen = (
-        Contact.objects.filter(site_id=bulk.site_id, pk__in=contacts.order_by().values("pk"))
-        .order_by()
-        .annotate(chosen_id=F("pk"))
-        .values("chosen_id")
-    )
-    select_sql, params = chosen.query.sql_with_params()
-    stored = BulkActionContact._meta
-    qn = connection.ops.quote_name
-    target = ", ".join(qn(stored.get_field(name).column) for name in ("bulk_action", "contact"))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {qn(stored.db_table)} ({target}) "
-            f"SELECT %s, chosen.{qn('chosen_id')} FROM ({select_sql}) chosen",
-            [bulk.pk, *params],
-        )
-        return cursor.rowcount
+    chosen = Contact.objects.filter(site_id=bulk.site_id, pk__in=contacts.order_by().values("pk"))
+    return store_contacts(BulkActionContact, "bulk_action", bulk.pk, chosen)
 
 
 def start_bulk_action(

@@ -5,14 +5,16 @@ import io
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contacts.bulk.emails import MAX_EMAILS, parse_emails
-from contacts.bulk.pasted import pasted_selection_create
-from contacts.models import PastedSelection
+from contacts.bulk.pasted import CHUNK, pasted_selection_create
+from contacts.models import Contact, PastedSelection
 from purchases.access.facts import forget_access_facts
 from purchases.models import AccessStatus, BulkAction
 from tests.contacts.test_bulk_views import (  # noqa: F401
@@ -133,6 +135,29 @@ def test_100000_emails_are_one_paste(academy):  # noqa: F811
     text = "\n".join(f"c{n}@example.com" for n in range(MAX_EMAILS - 1)) + "\nada@example.com"
     pasted = pasted_selection_create(site=academy.site, user=academy.creator, text=text)
     assert (pasted.matched, pasted.emails, len(pasted.not_found)) == (1, MAX_EMAILS, MAX_EMAILS - 1)
+
+
+def _statements_of_paste(academy, text) -> tuple[int, PastedSelection]:  # noqa: F811
+    with CaptureQueriesContext(connection) as statements:
+        pasted = pasted_selection_create(site=academy.site, user=academy.creator, text=text)
+    return len(statements), pasted
+
+
+def test_a_paste_stores_its_contacts_set_based_whatever_how_many_match(academy):  # noqa: F811
+    """No statement a contact: a few a paste on PostgreSQL (the emails are one array), one
+    a chunk of emails elsewhere, whether 2 or 2,400 of them are contacts."""
+    Contact.objects.bulk_create(
+        Contact(site=academy.site, email=f"pasted{n}@example.com") for n in range(2400)
+    )
+    few, _ = _statements_of_paste(
+        academy, "\n".join(["ada@example.com", "grace@example.com", "nobody@example.com"])
+    )
+    many, pasted = _statements_of_paste(
+        academy, "\n".join(f"PASTED{n}@example.com" for n in range(2400))
+    )
+    assert (pasted.matched, pasted.contacts.count(), pasted.not_found) == (2400, 2400, [])
+    chunks = 1 if connection.vendor == "postgresql" else -(-2400 // CHUNK)
+    assert many == few + chunks - 1
 
 
 # --- Through the Contacts tab -------------------------------------------------------------
