@@ -27,7 +27,13 @@ from tests.contacts.test_bulk_views import (  # noqa: F401
     post,
     reasons,
 )
-from tests.factories import MembershipFactory, TagFactory
+from tests.factories import (
+    ContactFactory,
+    MembershipFactory,
+    SiteFactory,
+    TagFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -135,6 +141,42 @@ def test_100000_emails_are_one_paste(academy):  # noqa: F811
     text = "\n".join(f"c{n}@example.com" for n in range(MAX_EMAILS - 1)) + "\nada@example.com"
     pasted = pasted_selection_create(site=academy.site, user=academy.creator, text=text)
     assert (pasted.matched, pasted.emails, len(pasted.not_found)) == (1, MAX_EMAILS, MAX_EMAILS - 1)
+
+
+# A site's contacts as a paste may name them: (which contact, how its letters are cased).
+NAMED = st.tuples(st.integers(min_value=0, max_value=4), st.lists(st.booleans(), max_size=30))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    named=st.lists(st.one_of(NAMED, EMAILS, INVALID), max_size=25),
+    separator=SEPARATOR,
+)
+def test_a_paste_selects_exactly_the_sites_contacts_it_names(django_db_blocker, named, separator):
+    """For any paste: the contacts stored are this site's whose emails it names in any case,
+    never another site's of the same email; every other email is not found, in the order
+    pasted; and the counts agree with what is stored."""
+    with django_db_blocker.unblock():
+        site, other = SiteFactory(), SiteFactory()
+        contacts = [ContactFactory(site=site) for _ in range(5)]
+        for contact in contacts[:2]:  # the same people, on another site
+            ContactFactory(site=other, email=contact.email)
+        entries = [
+            _cased(contacts[entry[0]].email, entry[1]) if isinstance(entry, tuple) else entry
+            for entry in named
+        ]
+        text = "".join(separator).join(entries)
+        pasted_list = parse_emails(text)
+        if not pasted_list.emails:
+            return
+        pasted = pasted_selection_create(site=site, user=UserFactory(), text=text)
+        wanted = {c for c in contacts if c.email.lower() in pasted_list.emails}
+        assert set(pasted.contacts.all()) == wanted
+        assert pasted.matched == len(wanted)
+        site_emails = {c.email.lower() for c in contacts}
+        assert pasted.not_found == [e for e in pasted_list.emails if e not in site_emails]
+        assert pasted.emails == len(pasted_list.emails)
+        assert pasted.invalid == pasted_list.invalid
 
 
 def _statements_of_paste(academy, text) -> tuple[int, PastedSelection]:  # noqa: F811
