@@ -10,9 +10,10 @@ from contacts.bulk.stored import store_contacts
 from contacts.models import Contact, PastedSelection
 from kajaccess.models import Site
 
-# Emails looked up and their contacts stored per statement where each is a parameter:
-# well under every database's bound. On PostgreSQL they are one array (`field__any`), so
-# a whole paste is one statement: a thousand at a time, each read the site's contacts.
+# Emails looked up, and their contacts stored, per statement where each email is a
+# parameter: well under every database's bound. On PostgreSQL they go as one array
+# (`field__any`), so a whole paste is one statement: in statements of a thousand, the
+# planner chose to read every contact of a small site for each of them.
 CHUNK = 1000
 
 NOT_YOURS = "This list of emails is not one you pasted on this site. Paste the emails again."
