@@ -52,7 +52,7 @@ def pasted_selection_create(*, site: Site, user, text: str) -> PastedSelection:
                 link, "pastedselection", selection.pk, contacts.filter(email_lower__any=chunk)
             )
         found = set(
-            contacts.filter(pk__in=link.objects.filter(pastedselection=selection).values("contact"))
+            selection.contacts.annotate(email_lower=Lower("email"))
             .order_by()
             .values_list("email_lower", flat=True)
         )
